@@ -1,0 +1,15 @@
+FROM python:3.11-slim-bookworm
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends pkg-config libmariadb-dev gcc postgresql-client mariadb-client \
+ && rm -rf /var/lib/apt/lists/*
+WORKDIR /app
+COPY requirements.txt .
+RUN pip install --no-cache-dir -r requirements.txt
+COPY . .
+RUN SECRET_KEY=build python manage.py collectstatic --noinput
+RUN useradd --system --uid 1000 vpnbot && mkdir -p /app/var /backups && chown -R vpnbot /app/var /backups \
+ && find /app -name locale -type d -exec chown -R vpnbot {} +
+USER vpnbot
+EXPOSE 8000
+CMD ["gunicorn", "vpnbot.wsgi", "--bind", "0.0.0.0:8000", "--workers", "3", "--access-logfile", "-"]

@@ -1,0 +1,33 @@
+"""/api/v1/: each app contributes its routes in `<app>/urls.py` (`api_urlpatterns`)."""
+
+import importlib
+
+from django.apps import apps
+from django.urls import path
+from drf_spectacular.utils import OpenApiTypes, extend_schema
+from rest_framework.decorators import api_view
+from rest_framework.response import Response
+from rest_framework.reverse import reverse
+
+urlpatterns = []
+_roots = {}
+for _config in apps.get_app_configs():
+    _name = f"{_config.name}.urls"
+    try:
+        _module = importlib.import_module(_name)
+    except ModuleNotFoundError as exc:
+        if exc.name == _name:
+            continue
+        raise
+    urlpatterns += getattr(_module, "api_urlpatterns", [])
+    _roots.update(getattr(_module, "api_roots", {}))
+
+
+@extend_schema(responses=OpenApiTypes.OBJECT)
+@api_view(["GET"])
+def api_root(request, format=None):
+    """The API's entry points."""
+    return Response({name: reverse(url_name, request=request, format=format) for name, url_name in _roots.items()})
+
+
+urlpatterns.insert(0, path("", api_root, name="api-root"))

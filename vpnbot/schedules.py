@@ -1,0 +1,42 @@
+"""Default Celery beat schedules, written to django-celery-beat after every migrate.
+
+Each app lists its jobs in `<app>/schedules.py` as SCHEDULES. A job that exists is left as
+the operator edited it; a missing one is created.
+"""
+
+import importlib
+import json
+
+from django.apps import apps
+
+
+def collect() -> list[dict]:
+    jobs = []
+    for config in apps.get_app_configs():
+        try:
+            module = importlib.import_module(f"{config.name}.schedules")
+        except ModuleNotFoundError as exc:
+            if exc.name == f"{config.name}.schedules":
+                continue
+            raise
+        jobs.extend(getattr(module, "SCHEDULES", []))
+    return jobs
+
+
+def ensure_schedules(**kwargs) -> int:
+    from django.conf import settings
+    from django_celery_beat.models import CrontabSchedule, IntervalSchedule, PeriodicTask
+
+    created = 0
+    for job in collect():
+        if PeriodicTask.objects.filter(name=job["name"]).exists():
+            continue
+        fields = {"task": job["task"], "kwargs": json.dumps(job.get("kwargs", {}))}
+        if "every" in job:
+            every = job["every"]() if callable(job["every"]) else job["every"]
+            fields["interval"], _ = IntervalSchedule.objects.get_or_create(every=int(every), period="seconds")
+        else:
+            fields["crontab"], _ = CrontabSchedule.objects.get_or_create(timezone=settings.TIME_ZONE, **job["crontab"])
+        PeriodicTask.objects.create(name=job["name"], **fields)
+        created += 1
+    return created

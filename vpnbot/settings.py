@@ -1,0 +1,189 @@
+"""VPN Shop Bot settings. Every value comes from the environment; see .env.example."""
+
+from pathlib import Path
+
+from .settings_env import BASE_DIR, env
+
+VAR_DIR = BASE_DIR / "var"
+
+DEBUG = env.bool("DEBUG", default=False)
+SECRET_KEY = env("SECRET_KEY", default="dev-insecure-change-me-" + "x" * 32)
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["*"])
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "rest_framework.authtoken",
+    "drf_spectacular",
+    "django_celery_beat",
+    "vpnbot.telegram",
+    "vpnbot.shop",
+    "discounts",
+    "crm",
+    "backups",
+    "notifications",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "vpnbot.urls"
+WSGI_APPLICATION = "vpnbot.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- Database -----------------------------------------------------------------
+DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'vpnbot.sqlite3'}")}
+_db = DATABASES["default"]
+if _db["ENGINE"] == "django.db.backends.mysql":
+    _db.setdefault("OPTIONS", {}).update({"charset": "utf8mb4", "init_command": "SET sql_mode='STRICT_TRANS_TABLES'"})
+    _db["TEST"] = {"CHARSET": "utf8mb4", "COLLATION": "utf8mb4_unicode_ci"}
+elif _db["ENGINE"] == "django.db.backends.sqlite3":
+    # WAL + a busy timeout let the web, worker and scheduler share one SQLite file.
+    _db.setdefault("OPTIONS", {}).update(
+        {"timeout": 20, "transaction_mode": "IMMEDIATE", "init_command": "PRAGMA journal_mode=WAL;"}
+    )
+_db.setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=0))
+_db.setdefault("CONN_HEALTH_CHECKS", True)
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Cache (Redis when configured) -----------------------------------------------
+REDIS_URL = env("REDIS_URL", default="")
+if REDIS_URL:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+# --- i18n ------------------------------------------------------------------------
+LANGUAGE_CODE = env("LANGUAGE_CODE", default="fa")
+LANGUAGES = [("fa", "فارسی"), ("en", "English")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+TIME_ZONE = env("TIME_ZONE", default="Asia/Tehran")
+USE_I18N = True
+USE_TZ = True
+# Birth months and seasons: "jalali" (default) or "gregorian".
+CALENDAR = env("CALENDAR", default="jalali")
+
+STATIC_URL = "static/"
+STATIC_ROOT = env("STATIC_ROOT", default=str(VAR_DIR / "static"))
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+
+# --- Celery ------------------------------------------------------------------------
+# With no broker configured the product uses kombu's filesystem transport: a real broker
+# made of files under var/broker, shared by the web process, the worker and the scheduler
+# on one machine. Production sets CELERY_BROKER_URL to Redis.
+CELERY_BROKER_URL = env("CELERY_BROKER_URL", default=REDIS_URL or "filesystem://")
+BROKER_DIR = Path(env("BROKER_DIR", default=str(VAR_DIR / "broker")))
+CELERY_BROKER_TRANSPORT_OPTIONS = {}
+if CELERY_BROKER_URL.startswith("filesystem://"):
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(BROKER_DIR / "queue"),
+        "data_folder_out": str(BROKER_DIR / "queue"),
+        "processed_folder": str(BROKER_DIR / "processed"),
+        "store_processed": False,
+    }
+CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
+CELERY_RESULT_BACKEND = env("CELERY_RESULT_BACKEND", default=None)
+CELERY_TASK_EAGER_PROPAGATES = True
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_TASK_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TIMEZONE = TIME_ZONE
+CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+DJANGO_CELERY_BEAT_TZ_AWARE = True
+
+# --- Telegram ---------------------------------------------------------------------
+TELEGRAM_BOT_TOKEN = env("TELEGRAM_BOT_TOKEN", default="")
+TELEGRAM_API_URL = env("TELEGRAM_API_URL", default="https://api.telegram.org").rstrip("/")
+TELEGRAM_WEBHOOK_SECRET = env("TELEGRAM_WEBHOOK_SECRET", default="")
+TELEGRAM_MAX_MESSAGES_PER_SECOND = env.float("TELEGRAM_MAX_MESSAGES_PER_SECOND", default=30.0)
+TELEGRAM_PER_CHAT_INTERVAL = env.float("TELEGRAM_PER_CHAT_INTERVAL", default=1.0)
+TELEGRAM_PER_GROUP_PER_MINUTE = env.int("TELEGRAM_PER_GROUP_PER_MINUTE", default=20)
+TELEGRAM_MAX_INLINE_RETRY_AFTER = env.float("TELEGRAM_MAX_INLINE_RETRY_AFTER", default=30.0)
+TELEGRAM_PAID_BROADCAST_PER_SECOND = env.float("TELEGRAM_PAID_BROADCAST_PER_SECOND", default=1000.0)
+TELEGRAM_RATE_LIMIT_REDIS_URL = env("TELEGRAM_RATE_LIMIT_REDIS_URL", default="")
+TELEGRAM_REQUEST_TIMEOUT = env.float("TELEGRAM_REQUEST_TIMEOUT", default=30.0)
+TELEGRAM_PROCESSING_TIMEOUT = env.int("TELEGRAM_PROCESSING_TIMEOUT", default=300)
+TELEGRAM_MAX_ATTEMPTS = env.int("TELEGRAM_MAX_ATTEMPTS", default=3)
+ADMIN_TELEGRAM_IDS = [int(x) for x in env.list("ADMIN_TELEGRAM_IDS", default=[]) if str(x).strip()]
+
+# --- Shop ---------------------------------------------------------------------------
+CURRENCY = env("CURRENCY", default="Toman")
+TOPUP_MIN_AMOUNT = env.int("TOPUP_MIN_AMOUNT", default=10_000)
+TOPUP_MAX_AMOUNT = env.int("TOPUP_MAX_AMOUNT", default=50_000_000)
+REFERRAL_REWARD_PERCENT = env.int("REFERRAL_REWARD_PERCENT", default=10)
+PAYMENT_CARD_NUMBER = env("PAYMENT_CARD_NUMBER", default="")
+PAYMENT_CARD_HOLDER = env("PAYMENT_CARD_HOLDER", default="")
+VPN_PROVISIONER = env("VPN_PROVISIONER", default="vpnbot.shop.provisioning.ManualProvisioner")
+
+# --- REST API -------------------------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAdminUser"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    "PAGE_SIZE": 50,
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "VPN Shop Bot API",
+    "DESCRIPTION": "Operate the VPN shop: customers, plans, orders, payments and the feature systems.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+}
+
+# --- Logging: the bot token never appears in logs -------------------------------
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "filters": {"redact": {"()": "vpnbot.telegram.redact.RedactTokenFilter"}},
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact"]},
+    },
+    "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
+    "loggers": {
+        "httpx": {"level": "WARNING"},
+        "telegram": {"level": "WARNING"},
+    },
+}
+
+# --- Feature systems: each app's settings live in vpnbot/settings_apps/<app>.py ------
+from .settings_apps.backups import *  # noqa: E402,F403
+from .settings_apps.crm import *  # noqa: E402,F403
+from .settings_apps.discounts import *  # noqa: E402,F403
+from .settings_apps.notifications import *  # noqa: E402,F403

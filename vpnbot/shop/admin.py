@@ -1,0 +1,174 @@
+from django import forms
+from django.contrib import admin, messages
+
+from vpnbot.admin_tools import ReadOnlyAdmin, confirm_action
+
+from . import services
+from .models import Customer, DomainEvent, Order, Payment, Plan, ReferralReward, Subscription, WalletTransaction
+
+
+class LedgerInline(admin.TabularInline):
+    model = WalletTransaction
+    fields = ("created_at", "amount", "balance_after", "reason", "source", "note")
+    readonly_fields = fields
+    extra = 0
+    max_num = 0
+    can_delete = False
+    ordering = ("-id",)
+    show_change_link = False
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).order_by("-id")
+
+
+@admin.register(Customer)
+class CustomerAdmin(admin.ModelAdmin):
+    list_display = ("telegram_id", "username", "first_name", "balance_amount", "effective_language", "is_operator",
+                    "blocked_at", "joined_at")
+    list_filter = ("is_operator", "language", ("blocked_at", admin.EmptyFieldListFilter), "joined_at")
+    search_fields = ("=telegram_id", "username", "first_name", "last_name", "referral_code")
+    readonly_fields = ("telegram_id", "balance_amount", "referral_code", "referred_by", "joined_at", "last_seen_at",
+                       "blocked_at", "telegram_language", "birth_month_set_at")
+    inlines = [LedgerInline]
+
+
+@admin.register(WalletTransaction)
+class WalletTransactionAdmin(ReadOnlyAdmin):
+    list_display = ("created_at", "customer", "amount", "balance_after", "reason", "source")
+    list_filter = ("reason",)
+    search_fields = ("=customer__telegram_id", "customer__username", "source")
+    list_select_related = ("customer",)
+
+
+@admin.register(Plan)
+class PlanAdmin(admin.ModelAdmin):
+    list_display = ("name", "duration_days", "traffic_gb", "device_limit", "price_amount", "is_active", "sort_order")
+    list_editable = ("price_amount", "is_active", "sort_order")
+    list_filter = ("is_active",)
+    search_fields = ("name",)
+
+
+class RefundForm(forms.Form):
+    mode = forms.ChoiceField(choices=[("full", "In full"), ("prorata", "Pro rata to the unused days")])
+    reason = forms.CharField(max_length=255)
+
+
+@admin.register(Order)
+class OrderAdmin(admin.ModelAdmin):
+    list_display = ("id", "customer", "plan", "quantity", "list_amount", "discount_amount", "paid_amount", "status",
+                    "refunded_amount", "created_at")
+    list_filter = ("status", "plan", "created_at")
+    search_fields = ("=id", "=customer__telegram_id", "customer__username", "idempotency_key")
+    list_select_related = ("customer", "plan")
+    readonly_fields = [f.name for f in Order._meta.fields]
+    actions = ("refund",)
+
+    def has_add_permission(self, request):
+        return False
+
+    @admin.action(description="Refund the selected orders to the wallet…")
+    def refund(self, request, queryset):
+        def perform(orders, data):
+            who = f"admin:{request.user.get_username()}"
+            for order in orders:
+                try:
+                    done = services.order_refund(order_id=order.pk, mode=data["mode"], reason=data["reason"], by=who)
+                    self.message_user(request, f"Order #{order.pk}: {done.refunded_amount:,} refunded.", messages.SUCCESS)
+                except services.ShopError as exc:
+                    self.message_user(request, f"Order #{order.pk}: {exc}", messages.ERROR)
+
+        return confirm_action(self, request, queryset, action="refund", title="Refund orders",
+                              question="These orders will be refunded to the customers' wallets and their subscriptions cut short.",
+                              confirm_label="Refund", form_class=RefundForm, perform=perform)
+
+
+@admin.register(Subscription)
+class SubscriptionAdmin(admin.ModelAdmin):
+    list_display = ("id", "customer", "plan", "starts_at", "expires_at", "status", "has_config")
+    list_filter = ("status", "plan", ("config", admin.EmptyFieldListFilter))
+    search_fields = ("=id", "=customer__telegram_id", "customer__username")
+    list_select_related = ("customer", "plan")
+    readonly_fields = ("customer", "plan", "order", "starts_at", "renewed_from", "created_at", "config_delivered_at")
+    fields = ("customer", "plan", "order", "starts_at", "expires_at", "status", "config", "config_delivered_at",
+              "renewed_from", "created_at")
+
+    def has_add_permission(self, request):
+        return False
+
+    @admin.display(boolean=True, description="config")
+    def has_config(self, obj):
+        return bool(obj.config)
+
+    def save_model(self, request, obj, form, change):
+        config = form.cleaned_data.get("config", "")
+        if "config" in form.changed_data and config.strip():
+            form.instance.config = Subscription.objects.get(pk=obj.pk).config  # saved by the service below
+            super().save_model(request, obj, form, change)
+            services.subscription_deliver_config(subscription_id=obj.pk, config=config)
+            self.message_user(request, "The config was saved and sent to the customer.", messages.SUCCESS)
+        else:
+            super().save_model(request, obj, form, change)
+
+
+class RejectForm(forms.Form):
+    reason = forms.CharField(max_length=500, help_text="The customer will see this.")
+
+
+@admin.register(Payment)
+class PaymentAdmin(admin.ModelAdmin):
+    list_display = ("id", "customer", "amount", "status", "reviewer", "created_at", "reviewed_at")
+    list_filter = ("status", "created_at")
+    search_fields = ("=id", "=customer__telegram_id", "customer__username")
+    list_select_related = ("customer",)
+    readonly_fields = [f.name for f in Payment._meta.fields]
+    actions = ("approve", "reject")
+
+    def has_add_permission(self, request):
+        return False
+
+    @admin.action(description="Approve the selected top-ups…")
+    def approve(self, request, queryset):
+        def perform(payments, data):
+            for payment in payments:
+                decision = services.payment_approve(payment_id=payment.pk, reviewer=f"admin:{request.user.get_username()}")
+                if decision.changed:
+                    self.message_user(request, f"Top-up #{payment.pk} approved: {payment.amount:,} credited.", messages.SUCCESS)
+                else:
+                    self.message_user(request, f"Top-up #{payment.pk} was already {decision.payment.status}.", messages.WARNING)
+
+        return confirm_action(self, request, queryset, action="approve", title="Approve top-ups",
+                              question="The amounts will be credited to the customers' wallets.", confirm_label="Approve",
+                              perform=perform)
+
+    @admin.action(description="Reject the selected top-ups…")
+    def reject(self, request, queryset):
+        def perform(payments, data):
+            for payment in payments:
+                try:
+                    decision = services.payment_reject(payment_id=payment.pk, reviewer=f"admin:{request.user.get_username()}",
+                                                       reason=data["reason"])
+                except services.ShopError as exc:
+                    self.message_user(request, str(exc), messages.ERROR)
+                    return
+                level = messages.SUCCESS if decision.changed else messages.WARNING
+                self.message_user(request, f"Top-up #{payment.pk}: {decision.payment.status}.", level)
+
+        return confirm_action(self, request, queryset, action="reject", title="Reject top-ups",
+                              question="The customers will be told, with your reason.", confirm_label="Reject",
+                              form_class=RejectForm, perform=perform)
+
+
+@admin.register(ReferralReward)
+class ReferralRewardAdmin(ReadOnlyAdmin):
+    list_display = ("referrer", "referred", "order", "amount", "created_at")
+    search_fields = ("=referrer__telegram_id", "=referred__telegram_id")
+
+
+@admin.register(DomainEvent)
+class DomainEventAdmin(ReadOnlyAdmin):
+    list_display = ("created_at", "name", "customer")
+    list_filter = ("name",)
+    search_fields = ("=customer__telegram_id",)
+    list_select_related = ("customer",)
+
+

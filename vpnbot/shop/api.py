@@ -1,0 +1,219 @@
+from django.db.models import Q
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
+from rest_framework.response import Response
+
+from . import services
+from .models import Customer, Order, Payment, Plan, Subscription, WalletTransaction
+
+
+class CustomerSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Customer
+        fields = ("id", "telegram_id", "username", "first_name", "last_name", "language", "time_zone", "birth_month",
+                  "referral_code", "referred_by", "is_operator", "blocked_at", "balance_amount", "joined_at", "last_seen_at")
+        read_only_fields = fields
+
+
+class LedgerSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = WalletTransaction
+        fields = ("id", "amount", "balance_after", "reason", "source", "note", "created_at")
+
+
+class WalletSerializer(serializers.Serializer):
+    balance_amount = serializers.IntegerField()
+    ledger = LedgerSerializer(many=True)
+
+
+class PlanSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Plan
+        fields = ("id", "name", "description", "duration_days", "traffic_gb", "device_limit", "price_amount", "is_active",
+                  "sort_order")
+
+    def validate_duration_days(self, value):
+        if value <= 0:
+            raise ValidationError("Must be at least one day.")
+        return value
+
+
+class OrderSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Order
+        fields = ("id", "customer", "plan", "quantity", "list_amount", "discount_amount", "paid_amount", "status", "quote",
+                  "created_at", "paid_at", "refunded_amount", "refunded_at", "refund_reason")
+        read_only_fields = fields
+
+
+class OrderCreateSerializer(serializers.Serializer):
+    customer = serializers.PrimaryKeyRelatedField(queryset=Customer.objects.all())
+    plan = serializers.PrimaryKeyRelatedField(queryset=Plan.objects.all())
+    quantity = serializers.ChoiceField(choices=services.QUANTITIES)
+    idempotency_key = serializers.CharField(max_length=60)
+    code = serializers.RegexField(r"^[A-Za-z0-9_-]{0,32}$", required=False, allow_blank=True, default="")
+
+
+class RefundSerializer(serializers.Serializer):
+    mode = serializers.ChoiceField(choices=["full", "prorata"], default="full")
+    reason = serializers.CharField(max_length=255)
+
+
+class PaymentSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Payment
+        fields = ("id", "customer", "amount", "receipt_file_id", "status", "reviewer", "reason", "created_at", "reviewed_at")
+        read_only_fields = fields
+
+
+class RejectSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=500)
+
+
+class SubscriptionSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Subscription
+        fields = ("id", "customer", "plan", "order", "starts_at", "expires_at", "status", "config", "config_delivered_at",
+                  "renewed_from", "created_at")
+        read_only_fields = fields
+
+
+class ConfigSerializer(serializers.Serializer):
+    config = serializers.CharField(max_length=20000)
+
+
+def _shop_error(exc: services.ShopError):
+    return Response({"detail": str(exc)}, status=status.HTTP_400_BAD_REQUEST)
+
+
+class CustomerViewSet(viewsets.ReadOnlyModelViewSet):
+    """Customers; search with ?q= (Telegram id or username)."""
+
+    serializer_class = CustomerSerializer
+
+    def get_queryset(self):
+        qs = Customer.objects.order_by("-id")
+        q = self.request.query_params.get("q", "").strip().lstrip("@")
+        if q:
+            qs = qs.filter(Q(username__iexact=q) | Q(telegram_id=int(q)) if q.isdigit() else Q(username__iexact=q))
+        return qs
+
+    @extend_schema(responses=WalletSerializer)
+    @action(detail=True)
+    def wallet(self, request, pk=None):
+        customer = self.get_object()
+        ledger = WalletTransaction.objects.filter(customer=customer).order_by("-id")[:100]
+        return Response(WalletSerializer({"balance_amount": customer.balance_amount, "ledger": ledger}).data)
+
+
+class PlanViewSet(viewsets.ModelViewSet):
+    serializer_class = PlanSerializer
+    queryset = Plan.objects.all()
+
+    def perform_destroy(self, instance):
+        if instance.orders.exists():
+            raise ValidationError({"detail": "This plan has orders; deactivate it (is_active=false) instead of deleting it."})
+        instance.delete()
+
+
+class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    serializer_class = OrderSerializer
+    queryset = Order.objects.select_related("customer", "plan").order_by("-id")
+
+    def get_queryset(self):
+        qs = super().get_queryset()
+        for field in ("status", "customer"):
+            value = self.request.query_params.get(field)
+            if value:
+                qs = qs.filter(**{field: value})
+        return qs
+
+    @extend_schema(request=OrderCreateSerializer, responses={201: OrderSerializer, 200: OrderSerializer})
+    def create(self, request):
+        """Buy a plan for a customer from their wallet (idempotent by idempotency_key)."""
+        data = OrderCreateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        v = data.validated_data
+        try:
+            result = services.order_checkout(customer_id=v["customer"].pk, plan_id=v["plan"].pk, quantity=v["quantity"],
+                                             idempotency_key=f"api:{v['idempotency_key']}", code=v["code"])
+        except services.InsufficientBalance as exc:
+            return Response({"detail": str(exc), "missing_amount": exc.missing}, status=status.HTTP_400_BAD_REQUEST)
+        except services.ShopError as exc:
+            return _shop_error(exc)
+        return Response(OrderSerializer(result.order).data, status=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK)
+
+    @extend_schema(request=RefundSerializer, responses=OrderSerializer)
+    @action(detail=True, methods=["post"])
+    def refund(self, request, pk=None):
+        order = self.get_object()
+        data = RefundSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            order = services.order_refund(order_id=order.pk, mode=data.validated_data["mode"], reason=data.validated_data["reason"],
+                                          by=f"api:{request.user.get_username()}")
+        except services.ShopError as exc:
+            return _shop_error(exc)
+        return Response(OrderSerializer(order).data)
+
+
+class PaymentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    serializer_class = PaymentSerializer
+
+    def get_queryset(self):
+        qs = Payment.objects.select_related("customer").order_by("-id")
+        value = self.request.query_params.get("status")
+        return qs.filter(status=value) if value else qs
+
+    @extend_schema(request=None, responses=PaymentSerializer)
+    @action(detail=True, methods=["post"])
+    def approve(self, request, pk=None):
+        payment = self.get_object()
+        decision = services.payment_approve(payment_id=payment.pk, reviewer=f"api:{request.user.get_username()}")
+        if not decision.changed:
+            return Response({"detail": f"Already {decision.payment.status}."}, status=status.HTTP_409_CONFLICT)
+        return Response(PaymentSerializer(decision.payment).data)
+
+    @extend_schema(request=RejectSerializer, responses=PaymentSerializer)
+    @action(detail=True, methods=["post"])
+    def reject(self, request, pk=None):
+        payment = self.get_object()
+        data = RejectSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            decision = services.payment_reject(payment_id=payment.pk, reviewer=f"api:{request.user.get_username()}",
+                                               reason=data.validated_data["reason"])
+        except services.ShopError as exc:
+            return _shop_error(exc)
+        if not decision.changed:
+            return Response({"detail": f"Already {decision.payment.status}."}, status=status.HTTP_409_CONFLICT)
+        return Response(PaymentSerializer(decision.payment).data)
+
+
+class SubscriptionViewSet(viewsets.ReadOnlyModelViewSet):
+    serializer_class = SubscriptionSerializer
+
+    def get_queryset(self):
+        qs = Subscription.objects.select_related("customer", "plan").order_by("-id")
+        for field in ("status", "customer"):
+            value = self.request.query_params.get(field)
+            if value:
+                qs = qs.filter(**{field: value})
+        return qs
+
+    @extend_schema(request=ConfigSerializer, responses=SubscriptionSerializer)
+    @action(detail=True, methods=["post"])
+    def config(self, request, pk=None):
+        """Deliver the VPN config of a subscription (manual provisioning)."""
+        subscription = self.get_object()
+        data = ConfigSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            subscription = services.subscription_deliver_config(subscription_id=subscription.pk, config=data.validated_data["config"])
+        except services.ShopError as exc:
+            return _shop_error(exc)
+        return Response(SubscriptionSerializer(subscription).data)
+
+

@@ -1,0 +1,18 @@
+from django.apps import AppConfig
+
+
+class ShopConfig(AppConfig):
+    name = "vpnbot.shop"
+    label = "shop"
+    verbose_name = "Shop"
+
+    def ready(self):
+        from vpnbot.telegram import bot, permissions
+        from vpnbot.telegram.sender import chat_blocked
+
+        from . import handlers, services
+
+        permissions.register_admin_check(services.customer_is_operator)
+        permissions.register_admin_provider(services.operator_chat_ids)
+        bot.register_context_hook(handlers.load_customer)
+        chat_blocked.connect(services.on_chat_blocked, dispatch_uid="shop-chat-blocked")

@@ -1,0 +1,79 @@
+"""One way to price an order: price_quote(). Feature apps plug adjusters into it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+
+from django.utils import timezone
+
+
+@dataclass
+class AppliedDiscount:
+    label: str
+    amount: int
+    ref: str = ""  # what the adjuster needs to redeem it, e.g. "discount:12"
+
+
+@dataclass
+class Quote:
+    plan_id: int
+    quantity: int
+    list_amount: int
+    discounts: list[AppliedDiscount] = field(default_factory=list)
+    cashback_amount: int = 0
+    code: str = ""
+    code_applied: bool = False  # an adjuster sets it when the typed promo code gave a discount
+    at: str = ""
+
+    @property
+    def discount_amount(self) -> int:
+        return sum(d.amount for d in self.discounts)
+
+    @property
+    def total_amount(self) -> int:
+        return max(self.list_amount - self.discount_amount, 0)
+
+    def as_dict(self) -> dict:
+        data = asdict(self)
+        data["discount_amount"] = self.discount_amount
+        data["total_amount"] = self.total_amount
+        return data
+
+
+# fn(quote, customer=, plan=, at=, code=) -> None; may append discounts and set cashback
+_adjusters: list[Callable] = []
+
+
+def register_price_adjuster(fn: Callable) -> None:
+    if fn not in _adjusters:
+        _adjusters.append(fn)
+
+
+def unregister_price_adjuster(fn: Callable) -> None:
+    if fn in _adjusters:
+        _adjusters.remove(fn)
+
+
+def price_quote(customer, plan, quantity: int, at: datetime | None = None, *, code: str = "") -> Quote:
+    at = at or timezone.now()
+    quote = Quote(plan_id=plan.pk, quantity=quantity, list_amount=plan.price_amount * quantity,
+                  code=code.strip(), at=at.isoformat())
+    for adjust in _adjusters:
+        adjust(quote, customer=customer, plan=plan, at=at, code=quote.code)
+    return quote
+
+
+# fn(order, quote) inside the checkout transaction: redeem what the quote used.
+_redeemers: list[Callable] = []
+
+
+def register_redeemer(fn: Callable) -> None:
+    if fn not in _redeemers:
+        _redeemers.append(fn)
+
+
+def redeem(order, quote: Quote) -> None:
+    for fn in _redeemers:
+        fn(order, quote)

@@ -1,0 +1,3 @@
+SCHEDULES = [
+    {"name": "shop: expire subscriptions", "task": "vpnbot.shop.tasks.expire_subscriptions", "every": 60},
+]

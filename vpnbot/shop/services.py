@@ -1,0 +1,512 @@
+"""The shop's business operations. Handlers, admin actions, API views and tasks call these."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from functools import partial
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import F, Q
+from django.utils import timezone, translation
+from django.utils.html import escape
+from django.utils.translation import gettext as _
+
+from . import events, messaging, pricing
+from .models import Customer, Order, Payment, Plan, ReferralReward, Subscription, WalletTransaction
+from .provisioning import get_provisioner
+
+log = logging.getLogger(__name__)
+QUANTITIES = (1, 3, 6, 12)
+
+
+class ShopError(Exception):
+    """A refusal with a message meant for the person who asked."""
+
+
+class InsufficientBalance(ShopError):
+    def __init__(self, missing: int):
+        super().__init__(_("Your wallet is short by %(amount)s.") % {"amount": money(missing)})
+        self.missing = missing
+
+
+class QuoteChanged(ShopError):
+    def __init__(self, quote):
+        super().__init__(_("The price changed since you saw it. Please check the new price."))
+        self.quote = quote
+
+
+def money(amount: int) -> str:
+    currency = _("Toman") if settings.CURRENCY == "Toman" else settings.CURRENCY
+    return f"{amount:,} {currency}"
+
+
+# --- customers -------------------------------------------------------------------------
+
+def _new_referral_code() -> str:
+    return secrets.token_hex(4)
+
+
+def customer_sync(*, telegram_id: int, username: str = "", first_name: str = "", last_name: str = "",
+                  language_code: str = "") -> tuple[Customer, bool]:
+    """The customer for a Telegram user, created on first contact; names kept current."""
+    fields = {"username": (username or "")[:64], "first_name": (first_name or "")[:128],
+              "last_name": (last_name or "")[:128], "telegram_language": (language_code or "")[:16]}
+    customer = Customer.objects.filter(telegram_id=telegram_id).first()
+    created = False
+    if customer is None:
+        try:
+            with transaction.atomic():
+                customer = Customer.objects.create(telegram_id=telegram_id, referral_code=_new_referral_code(),
+                                                   last_seen_at=timezone.now(), **fields)
+                events.emit("registered", customer=customer)
+                created = True
+        except IntegrityError:
+            customer = Customer.objects.get(telegram_id=telegram_id)
+    changed = {k: v for k, v in fields.items() if getattr(customer, k) != v}
+    now = timezone.now()
+    if customer.blocked_at:
+        changed["blocked_at"] = None
+    if changed or not customer.last_seen_at or now - customer.last_seen_at > timedelta(minutes=5):
+        changed["last_seen_at"] = now
+        Customer.objects.filter(pk=customer.pk).update(**changed)
+        for key, value in changed.items():
+            setattr(customer, key, value)
+    return customer, created
+
+
+def customer_apply_referral(*, customer: Customer, code: str) -> bool:
+    """Link a new customer to whoever invited them; refused quietly for oneself, for a
+    second referrer, and for a customer who has already bought."""
+    referrer = Customer.objects.filter(referral_code=code).exclude(pk=customer.pk).first()
+    if referrer is None or customer.referred_by_id or referrer.referred_by_id == customer.pk:
+        return False
+    if Order.objects.filter(customer=customer, status__in=[Order.Status.PAID, Order.Status.REFUNDED]).exists():
+        return False
+    updated = Customer.objects.filter(pk=customer.pk, referred_by__isnull=True).update(referred_by=referrer)
+    if updated:
+        customer.referred_by = referrer
+    return bool(updated)
+
+
+def customer_set_language(*, customer: Customer, language: str) -> None:
+    if language not in dict(settings.LANGUAGES):
+        raise ShopError(_("Unknown language."))
+    Customer.objects.filter(pk=customer.pk).update(language=language)
+    customer.language = language
+
+
+def customer_is_operator(telegram_id: int) -> bool:
+    return Customer.objects.filter(telegram_id=telegram_id, is_operator=True).exists()
+
+
+def operator_chat_ids() -> list[int]:
+    return list(Customer.objects.filter(is_operator=True, blocked_at__isnull=True).values_list("telegram_id", flat=True))
+
+
+def customer_find(query: str) -> Customer | None:
+    """By Telegram id or @username."""
+    query = (query or "").strip()
+    if query.lstrip("-").isdigit():
+        return Customer.objects.filter(telegram_id=int(query)).first()
+    if query.startswith("@") and len(query) > 1:
+        return Customer.objects.filter(username__iexact=query[1:]).first()
+    return None
+
+
+def on_chat_blocked(sender=None, *, chat_id, description="", **kwargs) -> None:
+    """The transport met a 403 for this chat: remember the customer blocked the bot."""
+    if not isinstance(chat_id, int) or chat_id <= 0:
+        return
+    with transaction.atomic():
+        updated = Customer.objects.filter(telegram_id=chat_id, blocked_at__isnull=True).update(blocked_at=timezone.now())
+        if updated:
+            customer = Customer.objects.get(telegram_id=chat_id)
+            events.emit("bot_blocked", customer=customer, description=description[:200])
+
+
+# --- wallet --------------------------------------------------------------------------------
+
+def wallet_apply(*, customer_id: int, amount: int, reason: str, source: str, note: str = "") -> WalletTransaction | None:
+    """Add a ledger row and move the balance, once per source. Returns None when this
+    source was already applied. Raises InsufficientBalance rather than going below zero."""
+    if amount == 0:
+        return None
+    with transaction.atomic():
+        customer = Customer.objects.select_for_update().get(pk=customer_id)
+        if WalletTransaction.objects.filter(source=source).exists():
+            return None
+        balance = customer.balance_amount + amount
+        if balance < 0:
+            raise InsufficientBalance(-balance)
+        Customer.objects.filter(pk=customer_id).update(balance_amount=balance)
+        return WalletTransaction.objects.create(customer_id=customer_id, amount=amount, balance_after=balance,
+                                                reason=reason, source=source, note=note[:255])
+
+
+def wallet_history(*, customer: Customer, limit: int = 10) -> list[WalletTransaction]:
+    return list(WalletTransaction.objects.filter(customer=customer).order_by("-id")[:limit])
+
+
+# --- top-up by receipt ---------------------------------------------------------------------
+
+def topup_parse_amount(text: str) -> int:
+    """A whole number within the shop's limits (Persian or Latin digits, commas allowed)."""
+    digits = (text or "").strip().translate(str.maketrans("۰۱۲۳۴۵۶۷۸۹٠١٢٣٤٥٦٧٨٩", "01234567890123456789"))
+    digits = digits.replace(",", "").replace("٬", "").replace(" ", "")
+    if not digits.isdigit() or len(digits) > 15:
+        raise ShopError(_("Please send the amount as a whole number, for example %(example)s.")
+                        % {"example": f"{settings.TOPUP_MIN_AMOUNT * 5:,}"})
+    amount = int(digits)
+    if not settings.TOPUP_MIN_AMOUNT <= amount <= settings.TOPUP_MAX_AMOUNT:
+        raise ShopError(_("The amount must be between %(min)s and %(max)s.")
+                        % {"min": money(settings.TOPUP_MIN_AMOUNT), "max": money(settings.TOPUP_MAX_AMOUNT)})
+    return amount
+
+
+def payment_submit(*, customer: Customer, amount: int, receipt_file_id: str) -> Payment:
+    if not settings.TOPUP_MIN_AMOUNT <= amount <= settings.TOPUP_MAX_AMOUNT or not receipt_file_id:
+        raise ShopError(_("This top-up is not valid."))
+    with transaction.atomic():
+        payment = Payment.objects.create(customer=customer, amount=amount, receipt_file_id=receipt_file_id[:255])
+        events.emit("topup_submitted", customer=customer, payment_id=payment.pk, amount=amount)
+
+        def review_text():
+            return _("🧾 Top-up #%(id)s\nCustomer: %(customer)s (id %(tid)s)\nAmount: %(amount)s") % {
+                "id": payment.pk, "customer": customer, "tid": customer.telegram_id, "amount": money(amount)}
+
+        messaging.notify_admins(
+            text=review_text, photo=payment.receipt_file_id,
+            buttons=lambda: [[(_("✅ Approve"), f"pay:ok:{payment.pk}"), (_("❌ Reject"), f"pay:no:{payment.pk}")]],
+            on_sent=partial(_remember_review_messages, payment.pk),
+        )
+    return payment
+
+
+def _remember_review_messages(payment_id: int, sent: list[list[int]]) -> None:
+    Payment.objects.filter(pk=payment_id).update(admin_messages=sent)
+
+
+@dataclass
+class Decision:
+    payment: Payment
+    changed: bool  # False when somebody else decided first
+
+
+def payment_approve(*, payment_id: int, reviewer: str) -> Decision:
+    """Approve a pending top-up and credit the wallet, exactly once."""
+    with transaction.atomic():
+        updated = Payment.objects.filter(pk=payment_id, status=Payment.Status.PENDING).update(
+            status=Payment.Status.APPROVED, reviewer=reviewer[:100], reviewed_at=timezone.now())
+        payment = Payment.objects.select_related("customer").get(pk=payment_id)
+        if not updated:
+            return Decision(payment, False)
+        wallet_apply(customer_id=payment.customer_id, amount=payment.amount, reason=WalletTransaction.Reason.TOPUP,
+                     source=f"payment:{payment.pk}", note=f"top-up #{payment.pk}")
+        events.emit("payment_approved", customer=payment.customer, payment_id=payment.pk, amount=payment.amount)
+        customer = Customer.objects.get(pk=payment.customer_id)
+        messaging.notify_customer(
+            customer, kind="payment_approved", dedup_key=f"payment:{payment.pk}",
+            context={"amount": payment.amount, "balance": customer.balance_amount, "payment_id": payment.pk},
+            text=lambda: _("✅ Your top-up of %(amount)s was approved. Wallet balance: %(balance)s.") % {
+                "amount": money(payment.amount), "balance": money(customer.balance_amount)},
+        )
+        _mark_review_messages(payment, lambda: _("✅ Approved by %(who)s") % {"who": reviewer})
+    return Decision(payment, True)
+
+
+def payment_reject(*, payment_id: int, reviewer: str, reason: str) -> Decision:
+    reason = (reason or "").strip()
+    if not reason:
+        raise ShopError(_("Please give a reason for the rejection."))
+    if len(reason) > 500:
+        raise ShopError(_("The reason is too long (500 characters at most)."))
+    with transaction.atomic():
+        updated = Payment.objects.filter(pk=payment_id, status=Payment.Status.PENDING).update(
+            status=Payment.Status.REJECTED, reviewer=reviewer[:100], reason=reason, reviewed_at=timezone.now())
+        payment = Payment.objects.select_related("customer").get(pk=payment_id)
+        if not updated:
+            return Decision(payment, False)
+        events.emit("payment_rejected", customer=payment.customer, payment_id=payment.pk, reason=reason)
+        messaging.notify_customer(
+            payment.customer, kind="payment_rejected", dedup_key=f"payment:{payment.pk}",
+            context={"amount": payment.amount, "reason": reason, "payment_id": payment.pk},
+            text=lambda: _("❌ Your top-up of %(amount)s was rejected.\nReason: %(reason)s") % {
+                "amount": money(payment.amount), "reason": reason},
+        )
+        _mark_review_messages(payment, lambda: _("❌ Rejected by %(who)s: %(reason)s") % {"who": reviewer, "reason": reason})
+    return Decision(payment, True)
+
+
+def _mark_review_messages(payment: Payment, verdict) -> None:
+    """Edit every admin's copy of the receipt so nobody reviews it again."""
+    from vpnbot.telegram.sender import TelegramError, get_sender
+
+    pairs = list(payment.admin_messages or [])
+
+    def edit():
+        for chat_id, message_id in pairs:
+            with translation.override(messaging.admin_language(chat_id)):
+                caption = _("Top-up #%(id)s: %(amount)s\n%(verdict)s") % {
+                    "id": payment.pk, "amount": money(payment.amount), "verdict": verdict()}
+            try:
+                get_sender().call("editMessageCaption", {
+                    "chat_id": chat_id, "message_id": message_id, "caption": caption,
+                    "reply_markup": {"inline_keyboard": []}})
+            except TelegramError as exc:
+                log.info("review message not edited: %s", exc.description)
+
+    transaction.on_commit(edit)
+
+
+# --- plans, pricing, orders -----------------------------------------------------------------
+
+def plan_list_active() -> list[Plan]:
+    return list(Plan.objects.filter(is_active=True))
+
+
+def plan_get_active(plan_id) -> Plan:
+    try:
+        plan_id = int(plan_id)
+    except (TypeError, ValueError):
+        raise ShopError(_("This plan is not available.")) from None
+    plan = Plan.objects.filter(pk=plan_id, is_active=True).first()
+    if plan is None:
+        raise ShopError(_("This plan is not available any more. See /plans."))
+    return plan
+
+
+def validate_quantity(quantity) -> int:
+    try:
+        quantity = int(quantity)
+    except (TypeError, ValueError):
+        raise ShopError(_("Choose 1, 3, 6 or 12 periods.")) from None
+    if quantity not in QUANTITIES:
+        raise ShopError(_("Choose 1, 3, 6 or 12 periods."))
+    return quantity
+
+
+def price_quote(customer: Customer, plan: Plan, quantity: int, at: datetime | None = None, *, code: str = ""):
+    return pricing.price_quote(customer, plan, validate_quantity(quantity), at, code=code)
+
+
+@dataclass
+class Checkout:
+    order: Order
+    created: bool  # False: this confirmation was already used
+
+
+def order_checkout(*, customer_id: int, plan_id: int, quantity: int, idempotency_key: str,
+                   code: str = "", expected_total: int | None = None, at: datetime | None = None) -> Checkout:
+    """Pay for a plan from the wallet and create or extend the subscription, all in one
+    transaction. The same idempotency key buys once."""
+    quantity = validate_quantity(quantity)
+    if not idempotency_key or len(idempotency_key) > 80:
+        raise ShopError(_("This confirmation is not valid. Start again with /buy."))
+    existing = Order.objects.filter(idempotency_key=idempotency_key).first()
+    if existing:
+        return Checkout(existing, False)
+    plan = plan_get_active(plan_id)
+    try:
+        with transaction.atomic():
+            customer = Customer.objects.select_for_update().get(pk=customer_id)
+            existing = Order.objects.filter(idempotency_key=idempotency_key).first()
+            if existing:
+                return Checkout(existing, False)
+            quote = pricing.price_quote(customer, plan, quantity, at, code=code)
+            if expected_total is not None and quote.total_amount != expected_total:
+                raise QuoteChanged(quote)
+            total = quote.total_amount
+            if customer.balance_amount < total:
+                raise InsufficientBalance(total - customer.balance_amount)
+            now = timezone.now()
+            order = Order.objects.create(
+                customer=customer, plan=plan, quantity=quantity, list_amount=quote.list_amount,
+                discount_amount=quote.list_amount - total, paid_amount=total, status=Order.Status.PAID,
+                idempotency_key=idempotency_key, quote=quote.as_dict(), created_at=now, paid_at=now)
+            pricing.redeem(order, quote)
+            wallet_apply(customer_id=customer.pk, amount=-total, reason=WalletTransaction.Reason.PURCHASE,
+                         source=f"order:{order.pk}", note=f"{plan.name} × {quantity}")
+            subscription = _subscription_for_order(order, now)
+            events.emit("order_paid", customer=customer, order_id=order.pk, plan_id=plan.pk, amount=total,
+                        list_amount=quote.list_amount, quantity=quantity, subscription_id=subscription.pk,
+                        renewal=bool(subscription.renewed_from_id), cashback_amount=quote.cashback_amount)
+            _referral_reward(customer, order)
+    except IntegrityError:
+        existing = Order.objects.filter(idempotency_key=idempotency_key).first()
+        if existing:
+            return Checkout(existing, False)
+        raise
+    transaction.on_commit(partial(subscription_provision, subscription_id=subscription.pk))
+    return Checkout(order, True)
+
+
+def _subscription_for_order(order: Order, now: datetime) -> Subscription:
+    previous = (Subscription.objects.filter(customer=order.customer, plan=order.plan, status=Subscription.Status.ACTIVE,
+                                            expires_at__gt=now).order_by("-expires_at").first())
+    starts = max(now, previous.expires_at) if previous else now
+    subscription = Subscription.objects.create(
+        customer=order.customer, plan=order.plan, order=order, starts_at=starts,
+        expires_at=starts + timedelta(days=order.plan.duration_days * order.quantity), renewed_from=previous,
+        config=previous.config if previous else "", config_delivered_at=now if previous and previous.config else None)
+    if previous:
+        events.emit("subscription_extended", customer=order.customer, subscription_id=subscription.pk,
+                    previous_id=previous.pk, expires_at=subscription.expires_at.isoformat())
+    return subscription
+
+
+def _referral_reward(customer: Customer, order: Order) -> None:
+    if not customer.referred_by_id or order.paid_amount <= 0:
+        return
+    if Order.objects.filter(customer=customer, status__in=[Order.Status.PAID, Order.Status.REFUNDED]).exclude(pk=order.pk).exists():
+        return
+    amount = order.paid_amount * settings.REFERRAL_REWARD_PERCENT // 100
+    if amount <= 0 or ReferralReward.objects.filter(referred=customer).exists():
+        return
+    reward = ReferralReward.objects.create(referrer_id=customer.referred_by_id, referred=customer, order=order, amount=amount)
+    wallet_apply(customer_id=customer.referred_by_id, amount=amount, reason=WalletTransaction.Reason.REFERRAL,
+                 source=f"referral:{customer.pk}", note=f"invited {customer}")
+    referrer = Customer.objects.get(pk=customer.referred_by_id)
+    events.emit("referral_rewarded", customer=referrer, referred_id=customer.pk, amount=amount, reward_id=reward.pk)
+    messaging.notify_customer(
+        referrer, kind="referral_reward", dedup_key=f"referral:{customer.pk}", context={"amount": amount},
+        text=lambda: _("🎁 A friend you invited made their first purchase: %(amount)s was added to your wallet.")
+        % {"amount": money(amount)})
+
+
+# --- subscriptions and provisioning -------------------------------------------------------------
+
+def subscription_provision(*, subscription_id: int) -> None:
+    """Ask the provisioner for the config; deliver it, or ask the operators to."""
+    subscription = Subscription.objects.select_related("customer", "plan", "renewed_from").get(pk=subscription_id)
+    provisioner = get_provisioner()
+    config = provisioner.extend(subscription) if subscription.renewed_from_id else provisioner.provision(subscription)
+    if config:
+        subscription_deliver_config(subscription_id=subscription.pk, config=config,
+                                    renewal=bool(subscription.renewed_from_id))
+        return
+    messaging.notify_admins(text=lambda: _(
+        "🛠 Order #%(order)s needs a VPN config: %(plan)s for %(customer)s. Paste it in the admin "
+        "(Subscriptions → #%(id)s).") % {"order": subscription.order_id, "plan": subscription.plan,
+                                          "customer": subscription.customer, "id": subscription.pk})
+
+
+def subscription_deliver_config(*, subscription_id: int, config: str, renewal: bool = False) -> Subscription:
+    config = (config or "").strip()
+    if not config:
+        raise ShopError(_("The config is empty."))
+    with transaction.atomic():
+        subscription = Subscription.objects.select_for_update().select_related("customer", "plan").get(pk=subscription_id)
+        first_delivery = subscription.config != config or not subscription.config_delivered_at
+        Subscription.objects.filter(pk=subscription.pk).update(config=config, config_delivered_at=timezone.now())
+        subscription.config = config
+        if first_delivery or renewal:
+            events.emit("config_delivered", customer=subscription.customer, subscription_id=subscription.pk)
+            expires = subscription.expires_at
+            messaging.notify_customer(
+                subscription.customer, kind="config_delivered",
+                dedup_key=f"config:{subscription.pk}:{hashlib.sha256(config.encode()).hexdigest()[:16]}",
+                context={"plan": subscription.plan.name, "expires_at": expires.isoformat()},
+                text=lambda: (_("🔑 Your %(plan)s service is ready until %(date)s.\nYour config:\n<code>%(config)s</code>")
+                              % {"plan": subscription.plan.name, "date": format_date(expires, subscription.customer),
+                                 "config": escape(config)}))
+    return subscription
+
+
+def subscriptions_for(customer: Customer) -> list[Subscription]:
+    now = timezone.now()
+    return list(Subscription.objects.filter(customer=customer, status=Subscription.Status.ACTIVE, expires_at__gt=now)
+                .select_related("plan").order_by("starts_at"))
+
+
+def subscription_expire_due(*, now: datetime | None = None) -> int:
+    """Mark subscriptions whose time is over as expired (each once)."""
+    now = now or timezone.now()
+    count = 0
+    ids = list(Subscription.objects.filter(status=Subscription.Status.ACTIVE, expires_at__lte=now).values_list("pk", flat=True)[:5000])
+    for pk in ids:
+        with transaction.atomic():
+            if Subscription.objects.filter(pk=pk, status=Subscription.Status.ACTIVE).update(status=Subscription.Status.EXPIRED):
+                sub = Subscription.objects.select_related("customer").get(pk=pk)
+                events.emit("subscription_expired", customer=sub.customer, subscription_id=pk, plan_id=sub.plan_id)
+                count += 1
+    return count
+
+
+# --- refunds ---------------------------------------------------------------------------------------
+
+def order_refund_amount(order: Order, *, mode: str, at: datetime | None = None) -> int:
+    at = at or timezone.now()
+    remaining = order.paid_amount - order.refunded_amount
+    if mode == "full":
+        return remaining
+    if mode != "prorata":
+        raise ShopError(_("Refund mode must be full or prorata."))
+    sub = getattr(order, "subscription", None)
+    if sub is None:
+        return remaining
+    total = (sub.expires_at - sub.starts_at).total_seconds()
+    unused = (sub.expires_at - max(at, sub.starts_at)).total_seconds()
+    if total <= 0 or unused <= 0:
+        return 0
+    return min(remaining, int(order.paid_amount * unused // total))
+
+
+def order_refund(*, order_id: int, mode: str = "full", reason: str, by: str, at: datetime | None = None) -> Order:
+    """Refund a paid order to the wallet (in full or for the unused days), cut the
+    subscription short, and announce order_refunded so discounts and cashback unwind."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise ShopError(_("Please give a reason for the refund."))
+    at = at or timezone.now()
+    with transaction.atomic():
+        order = Order.objects.select_for_update().select_related("customer", "plan").get(pk=order_id)
+        if order.status != Order.Status.PAID:
+            raise ShopError(_("Only a paid order can be refunded (this one is %(status)s).") % {"status": order.get_status_display()})
+        amount = order_refund_amount(order, mode=mode, at=at)
+        if amount > order.paid_amount - order.refunded_amount:
+            raise ShopError(_("A refund cannot exceed what was paid."))
+        Order.objects.filter(pk=order.pk).update(status=Order.Status.REFUNDED, refunded_amount=F("refunded_amount") + amount,
+                                                 refunded_at=at, refund_reason=reason[:255])
+        if amount:
+            wallet_apply(customer_id=order.customer_id, amount=amount, reason=WalletTransaction.Reason.REFUND,
+                         source=f"refund:{order.pk}", note=reason[:200])
+        Subscription.objects.filter(order=order, status=Subscription.Status.ACTIVE).update(
+            status=Subscription.Status.CANCELLED, expires_at=at)
+        events.emit("order_refunded", customer=order.customer, order_id=order.pk, amount=amount, reason=reason, by=by)
+        messaging.notify_customer(
+            order.customer, kind="order_refunded", dedup_key=f"refund:{order.pk}",
+            context={"amount": amount, "order_id": order.pk, "reason": reason},
+            text=lambda: _("↩️ Order #%(id)s was refunded: %(amount)s went back to your wallet.\nReason: %(reason)s")
+            % {"id": order.pk, "amount": money(amount), "reason": reason})
+        order.refresh_from_db()
+    return order
+
+
+# --- formatting helpers ------------------------------------------------------------------------------
+
+def format_date(value: datetime, customer: Customer | None = None) -> str:
+    """A date as the customer reads it: Jalali in Persian, Gregorian in English."""
+    import zoneinfo
+
+    import jdatetime
+
+    tz = zoneinfo.ZoneInfo(customer.tz_name if customer else settings.TIME_ZONE)
+    local = value.astimezone(tz)
+    language = customer.effective_language if customer else settings.LANGUAGE_CODE
+    if language == "fa":
+        return jdatetime.datetime.fromgregorian(datetime=local).strftime("%Y/%m/%d %H:%M")
+    return local.strftime("%Y-%m-%d %H:%M")
+
+
+def days_left(subscription: Subscription, now: datetime | None = None) -> int:
+    now = now or timezone.now()
+    return max(0, (subscription.expires_at - now).days)
+
+
+def active_customers_q() -> Q:
+    return Q(blocked_at__isnull=True)

@@ -1,0 +1,120 @@
+"""The python-telegram-bot Application: built once per worker process, fed stored updates."""
+
+from __future__ import annotations
+
+import contextvars
+import importlib
+import os
+import threading
+import traceback
+
+from asgiref.sync import async_to_sync
+from django.apps import apps
+from django.conf import settings
+from django.utils.translation import gettext as _
+from telegram import Update
+from telegram.ext import Application, ApplicationBuilder, MessageHandler, filters
+
+from . import dialog
+from .bot import BotContext, add_command, handler
+from .redact import redact
+from .request import SenderRequest
+
+_errors: contextvars.ContextVar[list[str] | None] = contextvars.ContextVar("update_errors", default=None)
+_lock = threading.Lock()
+_state: dict = {"app": None, "key": None, "initialized": False}
+
+
+def build_application() -> Application:
+    api = settings.TELEGRAM_API_URL
+    application = (
+        ApplicationBuilder()
+        .token(settings.TELEGRAM_BOT_TOKEN or "0:unset")
+        .base_url(f"{api}/bot")
+        .base_file_url(f"{api}/file/bot")
+        .request(SenderRequest(settings.TELEGRAM_REQUEST_TIMEOUT))
+        .get_updates_request(SenderRequest(settings.TELEGRAM_REQUEST_TIMEOUT))
+        .updater(None)
+        .build()
+    )
+    add_command(application, "cancel", cancel)
+    for config in apps.get_app_configs():
+        module_name = f"{config.name}.handlers"
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            if exc.name == module_name:
+                continue
+            raise
+        if hasattr(module, "register"):
+            module.register(application)
+    application.add_handler(MessageHandler(filters.COMMAND & filters.UpdateType.MESSAGE, handler(unknown_command)))
+    application.add_handler(MessageHandler(~filters.COMMAND & filters.UpdateType.MESSAGE, handler(route_message)))
+    application.add_error_handler(_record_error)
+    return application
+
+
+def cancel(ctx: BotContext) -> None:
+    if dialog.dialog_clear(user_id=ctx.user_id):
+        ctx.reply(_("Cancelled."))
+    else:
+        ctx.reply(_("There is nothing to cancel."))
+
+
+def unknown_command(ctx: BotContext) -> None:
+    dialog.dialog_clear(user_id=ctx.user_id)
+    ctx.reply(_("I don't know that command. Send /help to see what I can do."))
+
+
+def route_message(ctx: BotContext) -> None:
+    """A message that is not a command: the current dialog step, else a menu button."""
+    state = dialog.dialog_get(user_id=ctx.user_id)
+    if state:
+        name, data = state
+        step = dialog.get_step(name)
+        if step:
+            step(ctx, data)
+            return
+    for fallback in dialog.fallbacks():
+        if fallback(ctx):
+            return
+    ctx.reply(_("Send /help to see what I can do."))
+
+
+async def _record_error(update: object, context) -> None:
+    errors = _errors.get()
+    if errors is not None and context.error is not None:
+        errors.append("".join(traceback.format_exception(context.error)))
+
+
+async def _application() -> Application:
+    key = (os.getpid(), settings.TELEGRAM_API_URL, settings.TELEGRAM_BOT_TOKEN)
+    with _lock:
+        if _state["app"] is None or _state["key"] != key:
+            _state.update(app=build_application(), key=key, initialized=False)
+        app = _state["app"]
+    if not _state["initialized"]:
+        await app.initialize()
+        _state["initialized"] = True
+    return app
+
+
+def reset_application() -> None:
+    with _lock:
+        _state.update(app=None, key=None, initialized=False)
+
+
+async def _process(payload: dict) -> str | None:
+    app = await _application()
+    errors: list[str] = []
+    token = _errors.set(errors)
+    try:
+        await app.process_update(Update.de_json(payload, app.bot))
+    finally:
+        _errors.reset(token)
+    return redact("\n".join(errors)) if errors else None
+
+
+def process_payload(payload: dict) -> str | None:
+    """Run one update through the handlers; returns the error traceback, if a handler failed."""
+    return async_to_sync(_process)(payload)

@@ -1,0 +1,159 @@
+"""What handlers work with: a sync BotContext, wrapped into PTB callbacks.
+
+A handler is a plain sync function `fn(ctx)`; `@handler` turns it into the async callback
+PTB wants and runs it, with the ORM, on the worker's thread via `sync_to_async`. Replies go
+out through the sender. Apps add context hooks (the shop loads the customer and language).
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from asgiref.sync import sync_to_async
+from django.utils import translation
+from django.utils.translation import gettext as _
+from telegram import Update
+from telegram.ext import CallbackQueryHandler, CommandHandler, filters
+
+from .permissions import is_admin
+from .sender import TelegramError, get_sender
+
+log = logging.getLogger(__name__)
+_context_hooks: list[Callable[[BotContext], None]] = []
+MAX_CALLBACK_DATA = 64
+
+
+def register_context_hook(fn: Callable[[BotContext], None]) -> None:
+    if fn not in _context_hooks:
+        _context_hooks.append(fn)
+
+
+def inline_keyboard(rows: list[list[tuple[str, str]]]) -> dict:
+    """rows of (text, callback_data) or (text, "url:https://...") -> reply_markup."""
+    keyboard = []
+    for row in rows:
+        buttons = []
+        for text, action in row:
+            if action.startswith("url:"):
+                buttons.append({"text": text, "url": action[4:]})
+            else:
+                if len(action.encode()) > MAX_CALLBACK_DATA:
+                    raise ValueError(f"callback_data over 64 bytes: {action!r}")
+                buttons.append({"text": text, "callback_data": action})
+        keyboard.append(buttons)
+    return {"inline_keyboard": keyboard}
+
+
+def reply_keyboard(rows: list[list[str]]) -> dict:
+    return {"keyboard": [[{"text": t} for t in row] for row in rows], "resize_keyboard": True, "is_persistent": True}
+
+
+class BotContext:
+    def __init__(self, update: Update, context: Any = None):
+        self.update = update
+        self.ptb = context
+        self.user = update.effective_user
+        self.chat = update.effective_chat
+        self.message = update.effective_message
+        self.callback = update.callback_query
+        self.user_id: int | None = self.user.id if self.user else None
+        self.chat_id: int | None = self.chat.id if self.chat else self.user_id
+        self.text: str = (self.message.text or "") if self.message and not self.callback else ""
+        self.args: list[str] = list(getattr(context, "args", None) or [])
+        self.callback_data: str = self.callback.data or "" if self.callback else ""
+        self.language: str = translation.get_language() or "fa"
+        self.customer = None
+        self.answered = False
+
+    @property
+    def is_admin(self) -> bool:
+        return is_admin(self.user_id)
+
+    def reply(self, text: str, *, buttons=None, keyboard: dict | None = None, parse_mode: str | None = "HTML") -> dict:
+        markup = inline_keyboard(buttons) if buttons else keyboard
+        return self.send(self.chat_id, text, reply_markup=markup, parse_mode=parse_mode)
+
+    def send(self, chat_id: int, text: str, **params) -> dict:
+        params = {k: v for k, v in params.items() if v is not None}
+        return get_sender().send_message(chat_id, text, **params)
+
+    def edit(self, text: str, *, buttons=None, parse_mode: str | None = "HTML") -> dict:
+        """Replace the text of the message the pressed button belongs to (or reply)."""
+        if not self.callback or not self.callback.message:
+            return self.reply(text, buttons=buttons, parse_mode=parse_mode)
+        params = {"chat_id": self.chat_id, "message_id": self.callback.message.message_id, "text": text}
+        if parse_mode:
+            params["parse_mode"] = parse_mode
+        if buttons:
+            params["reply_markup"] = inline_keyboard(buttons)
+        try:
+            return get_sender().call("editMessageText", params)
+        except TelegramError as exc:
+            if "message is not modified" in exc.description:
+                return {}
+            raise
+
+    def answer(self, text: str | None = None, *, alert: bool = False) -> None:
+        if not self.callback or self.answered:
+            return
+        self.answered = True
+        get_sender().call("answerCallbackQuery", {"callback_query_id": self.callback.id, "text": text,
+                                                  "show_alert": alert or None})
+
+
+def _run(fn: Callable, admin: bool, update: Update, context: Any) -> None:
+    ctx = BotContext(update, context)
+    for hook in _context_hooks:
+        hook(ctx)
+    with translation.override(ctx.language):
+        try:
+            if admin and not ctx.is_admin:
+                ctx.answer(_("This action is for the shop's admins."), alert=True)
+                if not ctx.callback:
+                    ctx.reply(_("Sorry, this command is for the shop's admins."))
+                return
+            fn(ctx)
+        except Exception:
+            _apologise(ctx)
+            raise
+        finally:
+            if ctx.callback and not ctx.answered:
+                try:
+                    ctx.answer()
+                except TelegramError:
+                    log.warning("could not answer callback query")
+
+
+def _apologise(ctx: BotContext) -> None:
+    try:
+        ctx.reply(_("Something went wrong on our side. Please try again in a minute."), parse_mode=None)
+    except Exception:  # noqa: BLE001 - the original error matters more
+        log.warning("could not send the apology")
+
+
+def handler(fn: Callable | None = None, *, admin: bool = False):
+    """Make a sync fn(ctx) a PTB callback; admin=True refuses everyone but admins."""
+
+    def wrap(fn: Callable):
+        run = sync_to_async(functools.partial(_run, fn, admin))
+
+        async def callback(update: Update, context: Any) -> None:
+            await run(update, context)
+
+        callback.__name__ = callback.__qualname__ = fn.__name__
+        callback.sync = fn
+        return callback
+
+    return wrap(fn) if fn is not None else wrap
+
+
+def add_command(application, name: str, fn: Callable, *, admin: bool = False) -> None:
+    """A command in a new message (edited messages do not re-run commands)."""
+    application.add_handler(CommandHandler(name, handler(fn, admin=admin), filters=filters.UpdateType.MESSAGE))
+
+
+def add_callback(application, pattern: str, fn: Callable, *, admin: bool = False) -> None:
+    application.add_handler(CallbackQueryHandler(handler(fn, admin=admin), pattern=pattern))

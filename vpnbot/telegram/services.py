@@ -1,0 +1,122 @@
+"""The update inbox: store, claim, process, retry."""
+
+from __future__ import annotations
+
+import logging
+import traceback
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from .models import TelegramUpdate
+from .redact import redact
+
+log = logging.getLogger(__name__)
+
+_KINDS = ("message", "edited_message", "callback_query", "channel_post", "edited_channel_post",
+          "inline_query", "chosen_inline_result", "my_chat_member", "chat_member", "pre_checkout_query",
+          "shipping_query", "poll", "poll_answer", "chat_join_request", "message_reaction")
+
+
+class InvalidUpdate(ValueError):
+    pass
+
+
+def update_validate(payload: object) -> dict:
+    if not isinstance(payload, dict):
+        raise InvalidUpdate("the body must be a JSON object")
+    update_id = payload.get("update_id")
+    if isinstance(update_id, bool) or not isinstance(update_id, int):
+        raise InvalidUpdate("update_id must be an integer")
+    if not -(2**63) <= update_id < 2**63:
+        raise InvalidUpdate("update_id is out of range")
+    return payload
+
+
+def _describe(payload: dict) -> tuple[str, int | None, int | None]:
+    kind = next((k for k in _KINDS if k in payload), "other")
+    body = payload.get(kind) if isinstance(payload.get(kind), dict) else {}
+    sender = body.get("from") if isinstance(body.get("from"), dict) else {}
+    chat = body.get("chat") if isinstance(body.get("chat"), dict) else {}
+    if not chat and isinstance(body.get("message"), dict):
+        chat = body["message"].get("chat") if isinstance(body["message"].get("chat"), dict) else {}
+
+    def as_id(value):
+        return value if isinstance(value, int) and not isinstance(value, bool) and abs(value) < 2**63 else None
+
+    return kind, as_id(chat.get("id")), as_id(sender.get("id"))
+
+
+def inbox_receive(*, payload: dict) -> tuple[TelegramUpdate | None, bool]:
+    """Store a validated update; (row, True) when new, (None, False) for a duplicate."""
+    kind, chat_id, user_id = _describe(payload)
+    try:
+        with transaction.atomic():
+            row = TelegramUpdate.objects.create(
+                update_id=payload["update_id"], kind=kind, chat_id=chat_id, user_id=user_id, payload=payload
+            )
+    except IntegrityError:
+        return None, False
+    return row, True
+
+
+def inbox_process(*, inbox_id: int) -> str | None:
+    """Claim a stored update and run it through the handlers. Returns the final status,
+    or None when another worker has it or it is already done."""
+    from .application import process_payload
+
+    now = timezone.now()
+    stale = now - timedelta(seconds=settings.TELEGRAM_PROCESSING_TIMEOUT)
+    claimed = (
+        TelegramUpdate.objects.filter(pk=inbox_id)
+        .filter(Q(status=TelegramUpdate.Status.RECEIVED) | Q(status=TelegramUpdate.Status.PROCESSING, started_at__lt=stale))
+        .update(status=TelegramUpdate.Status.PROCESSING, started_at=now, attempts=F("attempts") + 1)
+    )
+    if not claimed:
+        return None
+    payload = TelegramUpdate.objects.values_list("payload", flat=True).get(pk=inbox_id)
+    try:
+        error = process_payload(payload)
+    except Exception:  # noqa: BLE001 - any failure is recorded on the row, never re-raised
+        error = redact(traceback.format_exc())
+    status = TelegramUpdate.Status.FAILED if error else TelegramUpdate.Status.DONE
+    if error:
+        log.warning("update %s failed: %s", inbox_id, error.strip().splitlines()[-1])
+    TelegramUpdate.objects.filter(pk=inbox_id).update(status=status, error=error or "", finished_at=timezone.now())
+    return status
+
+
+def inbox_retry(*, inbox_ids: list[int]) -> list[int]:
+    """Put failed updates back in the queue; returns the ids to enqueue."""
+    ids = list(
+        TelegramUpdate.objects.filter(pk__in=inbox_ids, status=TelegramUpdate.Status.FAILED).values_list("pk", flat=True)
+    )
+    TelegramUpdate.objects.filter(pk__in=ids).update(status=TelegramUpdate.Status.RECEIVED, attempts=0, error="")
+    return ids
+
+
+def inbox_requeue_stale(*, now=None) -> list[int]:
+    """Updates whose processing was lost (a crashed worker, a broker that was down):
+    the ones still worth another try are returned for enqueueing; the others fail visibly."""
+    now = now or timezone.now()
+    lost_received = Q(status=TelegramUpdate.Status.RECEIVED, received_at__lt=now - timedelta(seconds=60))
+    lost_processing = Q(
+        status=TelegramUpdate.Status.PROCESSING,
+        started_at__lt=now - timedelta(seconds=settings.TELEGRAM_PROCESSING_TIMEOUT),
+    )
+    stale = TelegramUpdate.objects.filter(lost_received | lost_processing)
+    give_up = stale.filter(attempts__gte=settings.TELEGRAM_MAX_ATTEMPTS)
+    give_up.update(
+        status=TelegramUpdate.Status.FAILED, finished_at=now,
+        error=f"gave up: processing was lost {settings.TELEGRAM_MAX_ATTEMPTS} times (worker crash or timeout)",
+    )
+    return list(stale.filter(attempts__lt=settings.TELEGRAM_MAX_ATTEMPTS).values_list("pk", flat=True)[:1000])
+
+
+def inbox_purge(*, older_than_days: int = 30) -> int:
+    """Delete processed updates older than the given age."""
+    cutoff = timezone.now() - timedelta(days=older_than_days)
+    return TelegramUpdate.objects.filter(status=TelegramUpdate.Status.DONE, received_at__lt=cutoff).delete()[0]
