@@ -1,0 +1,228 @@
+"""A fake Telegram Bot API server: a real HTTP server on loopback.
+
+It records every call (method, parameters, time), answers like Telegram does, and can be
+told to answer 429 with retry_after, 403 for a blocked chat, or to enforce a global rate
+(answering 429 past it) the way the real one does.
+"""
+
+from __future__ import annotations
+
+import email.parser
+import email.policy
+import itertools
+import json
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qsl
+
+BOT_USER = {"id": 777000111, "is_bot": True, "first_name": "VPN Shop", "username": "vpn_shop_test_bot",
+            "can_join_groups": True, "can_read_all_group_messages": False, "supports_inline_queries": False}
+
+
+class _Server(ThreadingHTTPServer):
+    request_queue_size = 256  # the default listen backlog (5) resets connections under load
+    daemon_threads = True
+
+
+@dataclass
+class Call:
+    method: str
+    params: dict
+    at: float
+    files: dict = field(default_factory=dict)
+
+    @property
+    def chat_id(self):
+        value = self.params.get("chat_id")
+        try:
+            return int(value)
+        except (TypeError, ValueError):
+            return value
+
+    @property
+    def text(self) -> str:
+        return str(self.params.get("text") or self.params.get("caption") or "")
+
+
+class FakeTelegram:
+    def __init__(self, token: str = "123456:TEST-token-abcdefghijklmnopqrstuvwxyz"):
+        self.token = token
+        self.calls: list[Call] = []
+        self.lock = threading.Lock()
+        self._message_ids = itertools.count(1000)
+        self._scripted: dict[str, deque] = {}
+        self.blocked_chats: set[int] = set()
+        self.rate_limit: float | None = None  # messages per second, enforced like Telegram
+        self._window: deque = deque()
+        self.rejected_429 = 0
+        self.latency = 0.0
+        server = _Server(("127.0.0.1", 0), self._handler_class())
+        server.daemon_threads = True
+        self.server = server
+        self.url = f"http://127.0.0.1:{server.server_address[1]}"
+        self.thread = threading.Thread(target=server.serve_forever, daemon=True)
+        self.thread.start()
+
+    # -- control ------------------------------------------------------------------------
+    def fail_next(self, method: str, *, status: int = 429, retry_after: int = 1, description: str = "", times: int = 1):
+        with self.lock:
+            queue = self._scripted.setdefault(method, deque())
+            for _ in range(times):
+                queue.append((status, retry_after, description))
+
+    def block(self, chat_id: int):
+        self.blocked_chats.add(int(chat_id))
+
+    def reset(self):
+        with self.lock:
+            self.calls.clear()
+            self._scripted.clear()
+            self.blocked_chats.clear()
+            self.rate_limit = None
+            self._window.clear()
+            self.rejected_429 = 0
+
+    def stop(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+    # -- queries --------------------------------------------------------------------------
+    def calls_to(self, method: str | None = None, chat_id: int | None = None) -> list[Call]:
+        with self.lock:
+            return [c for c in self.calls if (method is None or c.method == method)
+                    and (chat_id is None or c.chat_id == chat_id)]
+
+    def sent_texts(self, chat_id: int | None = None) -> list[str]:
+        return [c.text for c in self.calls_to(None, chat_id)
+                if c.method in ("sendMessage", "editMessageText", "sendPhoto", "editMessageCaption", "sendDocument")]
+
+    def last_text(self, chat_id: int) -> str:
+        texts = self.sent_texts(chat_id)
+        return texts[-1] if texts else ""
+
+    def buttons(self, chat_id: int) -> list[dict]:
+        """Inline buttons of the last message to a chat that had any."""
+        for call in reversed(self.calls_to(None, chat_id)):
+            markup = call.params.get("reply_markup")
+            if isinstance(markup, str):
+                markup = json.loads(markup)
+            if markup and markup.get("inline_keyboard"):
+                return [b for row in markup["inline_keyboard"] for b in row]
+        return []
+
+    # -- the server -------------------------------------------------------------------------
+    def _answer(self, method: str, params: dict) -> tuple[int, dict]:
+        with self.lock:
+            scripted = self._scripted.get(method)
+            if scripted:
+                status, retry_after, description = scripted.popleft()
+                if status == 429:
+                    return 429, {"ok": False, "error_code": 429,
+                                 "description": description or f"Too Many Requests: retry after {retry_after}",
+                                 "parameters": {"retry_after": retry_after}}
+                return status, {"ok": False, "error_code": status, "description": description or "Error"}
+            if self.rate_limit and method.startswith("send"):
+                now = time.monotonic()
+                while self._window and now - self._window[0] > 1.0:
+                    self._window.popleft()
+                if len(self._window) >= self.rate_limit:
+                    self.rejected_429 += 1
+                    return 429, {"ok": False, "error_code": 429, "description": "Too Many Requests: retry after 1",
+                                 "parameters": {"retry_after": 1}}
+                self._window.append(now)
+        chat_id = params.get("chat_id")
+        try:
+            chat_id = int(chat_id) if chat_id is not None else None
+        except (TypeError, ValueError):
+            pass
+        if chat_id in self.blocked_chats:
+            return 403, {"ok": False, "error_code": 403, "description": "Forbidden: bot was blocked by the user"}
+        if method == "getMe":
+            return 200, {"ok": True, "result": BOT_USER}
+        if method in ("setWebhook", "deleteWebhook", "answerCallbackQuery", "setMyCommands"):
+            return 200, {"ok": True, "result": True}
+        if method == "getUpdates":
+            return 200, {"ok": True, "result": []}
+        if method.startswith(("send", "edit", "copy", "forward")):
+            message = {"message_id": next(self._message_ids), "date": int(time.time()),
+                       "chat": {"id": chat_id, "type": "private" if isinstance(chat_id, int) and chat_id > 0 else "group"},
+                       "from": BOT_USER}
+            if "text" in params:
+                message["text"] = params["text"]
+            if "caption" in params:
+                message["caption"] = params["caption"]
+            return 200, {"ok": True, "result": message}
+        return 200, {"ok": True, "result": True}
+
+    def _handler_class(self):
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args):
+                return
+
+            def do_POST(self):  # noqa: N802
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else b""
+                path = self.path.split("?")[0]
+                prefix = f"/bot{fake.token}/"
+                if not path.startswith(prefix):
+                    self._reply(401, {"ok": False, "error_code": 401, "description": "Unauthorized"})
+                    return
+                method = path[len(prefix):]
+                params, files = _parse(self.headers.get("Content-Type", ""), body)
+                with fake.lock:
+                    fake.calls.append(Call(method, params, time.monotonic(), files))
+                if fake.latency:
+                    time.sleep(fake.latency)
+                status, payload = fake._answer(method, params)
+                self._reply(status, payload)
+
+            do_GET = do_POST  # noqa: N815
+
+            def _reply(self, status, payload):
+                data = json.dumps(payload).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+        return Handler
+
+
+def _maybe_json(value: str):
+    if isinstance(value, str) and value[:1] in "{[":
+        try:
+            return json.loads(value)
+        except ValueError:
+            return value
+    return value
+
+
+def _parse(content_type: str, body: bytes) -> tuple[dict, dict]:
+    if not body:
+        return {}, {}
+    if content_type.startswith("application/json"):
+        return json.loads(body), {}
+    if content_type.startswith("application/x-www-form-urlencoded"):
+        return {k: _maybe_json(v) for k, v in parse_qsl(body.decode())}, {}
+    if content_type.startswith("multipart/form-data"):
+        message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(
+            b"Content-Type: " + content_type.encode() + b"\r\n\r\n" + body)
+        params, files = {}, {}
+        for part in message.iter_parts():
+            name = part.get_param("name", header="content-disposition")
+            filename = part.get_filename()
+            payload = part.get_payload(decode=True)
+            if filename:
+                files[name] = (filename, payload)
+            else:
+                params[name] = _maybe_json(payload.decode())
+        return params, files
+    return {}, {}

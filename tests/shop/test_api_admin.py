@@ -1,0 +1,148 @@
+import pytest
+from django.contrib.auth import get_user_model
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+from tests.factories import CustomerFactory, PaymentFactory, PlanFactory
+from vpnbot.shop import services
+from vpnbot.shop.models import Customer, Order, Payment, Plan
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def api(db):
+    user = get_user_model().objects.create_user("staff", password="x", is_staff=True)
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
+    return client
+
+
+def test_the_api_is_for_staff_only(client, db):
+    assert client.get("/api/v1/customers/").status_code in (401, 403)
+    user = get_user_model().objects.create_user("plain", password="x")
+    anon = APIClient()
+    anon.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
+    assert anon.get("/api/v1/customers/").status_code == 403
+    assert anon.post(f"/api/v1/payments/{PaymentFactory().pk}/approve/").status_code == 403
+    assert Payment.objects.get().status == "pending"
+
+
+def test_root_schema_and_docs(api, client):
+    root = api.get("/api/v1/").json()
+    assert {"customers", "plans", "orders", "payments", "subscriptions"} <= set(root)
+    schema = client.get("/api/schema/")
+    assert schema.status_code == 200 and b"/api/v1/orders/" in schema.content
+    assert client.get("/api/docs/").status_code == 200
+
+
+def test_customers_and_wallet(api):
+    customer = CustomerFactory.with_balance(120_000, username="neda")
+    assert api.get("/api/v1/customers/?q=@neda").json()["results"][0]["id"] == customer.pk
+    assert api.get(f"/api/v1/customers/?q={customer.telegram_id}").json()["count"] == 1
+    wallet = api.get(f"/api/v1/customers/{customer.pk}/wallet/").json()
+    assert wallet["balance_amount"] == 120_000 and wallet["ledger"][0]["amount"] == 120_000
+
+
+def test_plans_crud_and_validation(api):
+    created = api.post("/api/v1/plans/", {"name": "Pro", "duration_days": 30, "price_amount": 90_000}, format="json")
+    assert created.status_code == 201
+    bad = api.post("/api/v1/plans/", {"name": "Bad", "duration_days": 0, "price_amount": -1}, format="json")
+    assert bad.status_code == 400 and {"duration_days", "price_amount"} <= set(bad.json())
+    pk = created.json()["id"]
+    assert api.patch(f"/api/v1/plans/{pk}/", {"price_amount": 95_000}, format="json").json()["price_amount"] == 95_000
+    customer = CustomerFactory.with_balance(200_000)
+    services.order_checkout(customer_id=customer.pk, plan_id=pk, quantity=1, idempotency_key="k")
+    refused = api.delete(f"/api/v1/plans/{pk}/")
+    assert refused.status_code == 400 and "deactivate" in refused.json()["detail"]
+    assert Plan.objects.filter(pk=pk).exists()
+
+
+def test_orders_create_idempotent_and_refund(api):
+    customer = CustomerFactory.with_balance(250_000)
+    plan = PlanFactory(price_amount=100_000)
+    body = {"customer": customer.pk, "plan": plan.pk, "quantity": 1, "idempotency_key": "abc"}
+    first = api.post("/api/v1/orders/", body, format="json")
+    again = api.post("/api/v1/orders/", body, format="json")
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert Order.objects.count() == 1
+    poor = api.post("/api/v1/orders/", {**body, "quantity": 3, "idempotency_key": "x"}, format="json")
+    assert poor.status_code == 400 and poor.json()["missing_amount"] == 150_000
+    assert api.post("/api/v1/orders/", {**body, "quantity": 2, "idempotency_key": "y"}, format="json").status_code == 400
+    order_id = first.json()["id"]
+    assert api.post(f"/api/v1/orders/{order_id}/refund/", {"mode": "full"}, format="json").status_code == 400
+    refunded = api.post(f"/api/v1/orders/{order_id}/refund/", {"mode": "full", "reason": "test"}, format="json")
+    assert refunded.status_code == 200 and refunded.json()["status"] == "refunded"
+    assert api.post(f"/api/v1/orders/{order_id}/refund/", {"mode": "full", "reason": "again"}, format="json").status_code == 400
+    assert Customer.objects.get(pk=customer.pk).balance_amount == 250_000
+
+
+def test_payments_approve_and_reject(api):
+    payment, other = PaymentFactory(amount=300_000), PaymentFactory()
+    assert api.post(f"/api/v1/payments/{payment.pk}/approve/").status_code == 200
+    assert api.post(f"/api/v1/payments/{payment.pk}/approve/").status_code == 409
+    assert Customer.objects.get(pk=payment.customer_id).balance_amount == 300_000
+    assert api.post(f"/api/v1/payments/{other.pk}/reject/", {}, format="json").status_code == 400
+    rejected = api.post(f"/api/v1/payments/{other.pk}/reject/", {"reason": "blurry"}, format="json")
+    assert rejected.json()["status"] == "rejected"
+    assert api.get("/api/v1/payments/?status=pending").json()["count"] == 0
+
+
+def test_subscription_config_delivery(api, fake_telegram, django_capture_on_commit_callbacks):
+    customer = CustomerFactory.with_balance(200_000, language="en")
+    order = services.order_checkout(customer_id=customer.pk, plan_id=PlanFactory().pk, quantity=1, idempotency_key="s").order
+    url = f"/api/v1/subscriptions/{order.subscription.pk}/config/"
+    assert api.post(url, {"config": ""}, format="json").status_code == 400
+    with django_capture_on_commit_callbacks(execute=True):
+        assert api.post(url, {"config": "vless://abc"}, format="json").status_code == 200
+    assert "vless://abc" in fake_telegram.last_text(customer.telegram_id)
+
+
+def test_admin_approve_needs_confirmation(admin_client):
+    payment = PaymentFactory(amount=100_000)
+    page = admin_client.post("/admin/shop/payment/", {"action": "approve", "_selected_action": [payment.pk]})
+    assert page.status_code == 200 and b"Approve top-ups" in page.content
+    assert Payment.objects.get(pk=payment.pk).status == "pending"
+    done = admin_client.post("/admin/shop/payment/", {"action": "approve", "_selected_action": [payment.pk], "confirm": "yes"})
+    assert done.status_code == 302
+    assert Customer.objects.get(pk=payment.customer_id).balance_amount == 100_000
+
+
+def test_admin_reject_requires_a_reason_and_refund_asks_first(admin_client):
+    payment = PaymentFactory()
+    page = admin_client.post("/admin/shop/payment/", {"action": "reject", "_selected_action": [payment.pk], "confirm": "yes"})
+    assert page.status_code == 200 and b"required" in page.content
+    assert Payment.objects.get(pk=payment.pk).status == "pending"
+    customer = CustomerFactory.with_balance(200_000)
+    order = services.order_checkout(customer_id=customer.pk, plan_id=PlanFactory().pk, quantity=1, idempotency_key="adm").order
+    page = admin_client.post("/admin/shop/order/", {"action": "refund", "_selected_action": [order.pk]})
+    assert page.status_code == 200 and Order.objects.get(pk=order.pk).status == "paid"
+    admin_client.post("/admin/shop/order/", {"action": "refund", "_selected_action": [order.pk], "confirm": "yes",
+                                             "mode": "full", "reason": "duplicate"})
+    assert Order.objects.get(pk=order.pk).status == "refunded"
+
+
+def test_admin_pages_render(admin_client):
+    CustomerFactory.with_balance(1000)
+    for url in ("/admin/shop/customer/", "/admin/shop/customer/?q=user", "/admin/shop/wallettransaction/",
+                "/admin/shop/plan/", "/admin/shop/order/", "/admin/shop/subscription/", "/admin/shop/payment/",
+                "/admin/telegram/telegramupdate/"):
+        assert admin_client.get(url).status_code == 200, url
+    assert admin_client.get(f"/admin/shop/customer/{Customer.objects.get().pk}/change/").status_code == 200
+
+
+def test_admin_pasting_a_config_delivers_it_once(admin_client, fake_telegram, django_capture_on_commit_callbacks):
+    from vpnbot.shop.models import Subscription
+
+    customer = CustomerFactory.with_balance(200_000, language="en")
+    order = services.order_checkout(customer_id=customer.pk, plan_id=PlanFactory().pk, quantity=1, idempotency_key="cfg").order
+    sub = order.subscription
+    url = f"/admin/shop/subscription/{sub.pk}/change/"
+    form = {"expires_at_0": sub.expires_at.strftime("%Y-%m-%d"), "expires_at_1": sub.expires_at.strftime("%H:%M:%S"),
+            "status": "active", "config": "vless://pasted&<key>"}
+    for _ in range(2):  # saving the same config again does not message the customer again
+        with django_capture_on_commit_callbacks(execute=True):
+            assert admin_client.post(url, form).status_code == 302
+    assert Subscription.objects.get(pk=sub.pk).config == "vless://pasted&<key>"
+    texts = [t for t in fake_telegram.sent_texts(customer.telegram_id) if "vless://" in t]
+    assert len(texts) == 1 and "vless://pasted&amp;&lt;key&gt;" in texts[0]

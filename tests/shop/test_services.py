@@ -1,0 +1,237 @@
+from datetime import timedelta
+
+import pytest
+from django.db.models import Sum
+from django.utils import timezone
+
+from tests.conftest import run_threads
+from tests.factories import CustomerFactory, PaymentFactory, PlanFactory
+from vpnbot.shop import services
+from vpnbot.shop.models import Customer, DomainEvent, Order, Payment, ReferralReward, Subscription, WalletTransaction
+
+
+def ledger_sum(customer) -> int:
+    return WalletTransaction.objects.filter(customer=customer).aggregate(s=Sum("amount"))["s"] or 0
+
+
+@pytest.mark.django_db
+class TestWallet:
+    def test_credit_once_per_source_and_never_negative(self):
+        customer = CustomerFactory()
+        assert services.wallet_apply(customer_id=customer.pk, amount=500, reason="topup", source="payment:1")
+        assert services.wallet_apply(customer_id=customer.pk, amount=500, reason="topup", source="payment:1") is None
+        with pytest.raises(services.InsufficientBalance) as info:
+            services.wallet_apply(customer_id=customer.pk, amount=-501, reason="purchase", source="order:1")
+        assert info.value.missing == 1
+        customer.refresh_from_db()
+        assert customer.balance_amount == 500 == ledger_sum(customer)
+
+
+@pytest.mark.django_db
+class TestCheckout:
+    def test_pays_from_the_wallet_and_creates_the_subscription(self):
+        customer = CustomerFactory.with_balance(500_000)
+        plan = PlanFactory(price_amount=100_000, duration_days=30)
+        result = services.order_checkout(customer_id=customer.pk, plan_id=plan.pk, quantity=3, idempotency_key="k1")
+        assert result.created
+        order = result.order
+        assert (order.list_amount, order.paid_amount, order.status) == (300_000, 300_000, "paid")
+        sub = order.subscription
+        assert (sub.expires_at - sub.starts_at) == timedelta(days=90)
+        customer.refresh_from_db()
+        assert customer.balance_amount == 200_000 == ledger_sum(customer)
+        assert DomainEvent.objects.filter(name="order_paid", customer=customer).count() == 1
+
+    def test_same_key_buys_once(self):
+        customer = CustomerFactory.with_balance(500_000)
+        plan = PlanFactory()
+        first = services.order_checkout(customer_id=customer.pk, plan_id=plan.pk, quantity=1, idempotency_key="same")
+        second = services.order_checkout(customer_id=customer.pk, plan_id=plan.pk, quantity=1, idempotency_key="same")
+        assert first.created and not second.created
+        assert first.order.pk == second.order.pk
+        assert Order.objects.count() == 1
+
+    def test_renewal_extends_from_the_current_expiry(self):
+        customer = CustomerFactory.with_balance(500_000)
+        plan = PlanFactory(duration_days=30)
+        first = services.order_checkout(customer_id=customer.pk, plan_id=plan.pk, quantity=1, idempotency_key="a").order
+        services.subscription_deliver_config(subscription_id=first.subscription.pk, config="vless://one")
+        second = services.order_checkout(customer_id=customer.pk, plan_id=plan.pk, quantity=1, idempotency_key="b").order
+        renewal = second.subscription
+        assert renewal.renewed_from_id == first.subscription.pk
+        assert renewal.starts_at == first.subscription.expires_at
+        assert renewal.config == "vless://one"
+        assert DomainEvent.objects.filter(name="subscription_extended").count() == 1
+
+    def test_insufficient_balance_names_the_missing_amount_and_changes_nothing(self):
+        customer = CustomerFactory.with_balance(30_000)
+        plan = PlanFactory(price_amount=100_000)
+        with pytest.raises(services.InsufficientBalance) as info:
+            services.order_checkout(customer_id=customer.pk, plan_id=plan.pk, quantity=1, idempotency_key="x")
+        assert info.value.missing == 70_000
+        assert not Order.objects.exists() and not Subscription.objects.exists()
+
+    @pytest.mark.parametrize("quantity", [0, 2, 13, -1, "x"])
+    def test_bad_quantity_refused(self, quantity):
+        customer = CustomerFactory.with_balance(10**7)
+        with pytest.raises(services.ShopError):
+            services.order_checkout(customer_id=customer.pk, plan_id=PlanFactory().pk, quantity=quantity, idempotency_key="q")
+        assert not Order.objects.exists()
+
+    def test_inactive_or_unknown_plan_refused(self):
+        customer = CustomerFactory.with_balance(10**7)
+        for plan_id in (PlanFactory(is_active=False).pk, 999_999):
+            with pytest.raises(services.ShopError):
+                services.order_checkout(customer_id=customer.pk, plan_id=plan_id, quantity=1, idempotency_key=f"p{plan_id}")
+        assert not Order.objects.exists()
+
+    def test_a_changed_price_is_not_charged_silently(self):
+        customer = CustomerFactory.with_balance(10**7)
+        plan = PlanFactory(price_amount=100_000)
+        with pytest.raises(services.QuoteChanged):
+            services.order_checkout(customer_id=customer.pk, plan_id=plan.pk, quantity=1, idempotency_key="c", expected_total=90_000)
+        assert not Order.objects.exists()
+
+
+@pytest.mark.django_db
+class TestPayments:
+    def test_approve_credits_once_and_reject_needs_a_reason(self):
+        payment = PaymentFactory(amount=250_000)
+        assert services.payment_approve(payment_id=payment.pk, reviewer="a").changed
+        assert not services.payment_approve(payment_id=payment.pk, reviewer="b").changed
+        assert not services.payment_reject(payment_id=payment.pk, reviewer="b", reason="late").changed
+        customer = Customer.objects.get(pk=payment.customer_id)
+        assert customer.balance_amount == 250_000 == ledger_sum(customer)
+        other = PaymentFactory()
+        with pytest.raises(services.ShopError):
+            services.payment_reject(payment_id=other.pk, reviewer="a", reason="  ")
+        assert Payment.objects.get(pk=other.pk).status == "pending"
+
+    @pytest.mark.parametrize("text", ["abc", "-5000", "0", "10", "99999999999999999999", "12.5", "", "1e6"])
+    def test_bad_topup_amounts(self, text):
+        with pytest.raises(services.ShopError):
+            services.topup_parse_amount(text)
+
+    def test_persian_digits_and_separators(self):
+        assert services.topup_parse_amount("۲۰۰٬۰۰۰") == 200_000
+        assert services.topup_parse_amount("150,000") == 150_000
+
+
+@pytest.mark.django_db
+class TestReferrals:
+    def test_reward_once_on_the_first_paid_order(self, settings):
+        settings.REFERRAL_REWARD_PERCENT = 10
+        referrer = CustomerFactory()
+        friend = CustomerFactory.with_balance(1_000_000)
+        assert services.customer_apply_referral(customer=friend, code=referrer.referral_code)
+        plan = PlanFactory(price_amount=200_000)
+        services.order_checkout(customer_id=friend.pk, plan_id=plan.pk, quantity=1, idempotency_key="f1")
+        services.order_checkout(customer_id=friend.pk, plan_id=plan.pk, quantity=1, idempotency_key="f2")
+        referrer.refresh_from_db()
+        assert referrer.balance_amount == 20_000 == ledger_sum(referrer)
+        assert ReferralReward.objects.count() == 1
+
+    def test_self_and_second_referrer_refused(self):
+        me = CustomerFactory()
+        assert not services.customer_apply_referral(customer=me, code=me.referral_code)
+        first, second = CustomerFactory(), CustomerFactory()
+        assert services.customer_apply_referral(customer=me, code=first.referral_code)
+        assert not services.customer_apply_referral(customer=me, code=second.referral_code)
+        me.refresh_from_db()
+        assert me.referred_by_id == first.pk
+        assert not services.customer_apply_referral(customer=first, code=me.referral_code)  # no cycles
+
+
+@pytest.mark.django_db
+class TestRefunds:
+    def test_full_refund_returns_the_money_and_cuts_the_subscription(self):
+        customer = CustomerFactory.with_balance(300_000)
+        order = services.order_checkout(customer_id=customer.pk, plan_id=PlanFactory(price_amount=100_000).pk, quantity=1,
+                                        idempotency_key="r").order
+        refunded = services.order_refund(order_id=order.pk, mode="full", reason="asked", by="t")
+        assert refunded.status == "refunded" and refunded.refunded_amount == 100_000
+        customer.refresh_from_db()
+        assert customer.balance_amount == 300_000 == ledger_sum(customer)
+        assert Subscription.objects.get(order=order).status == "cancelled"
+        assert DomainEvent.objects.filter(name="order_refunded").count() == 1
+        with pytest.raises(services.ShopError):
+            services.order_refund(order_id=order.pk, mode="full", reason="again", by="t")
+        customer.refresh_from_db()
+        assert customer.balance_amount == 300_000
+
+    def test_prorata_refund_is_for_the_unused_days(self):
+        customer = CustomerFactory.with_balance(300_000)
+        order = services.order_checkout(customer_id=customer.pk, plan_id=PlanFactory(price_amount=300_000, duration_days=30).pk,
+                                        quantity=1, idempotency_key="pr").order
+        sub = order.subscription
+        refunded = services.order_refund(order_id=order.pk, mode="prorata", reason="r", by="t",
+                                         at=sub.starts_at + timedelta(days=10))
+        assert refunded.refunded_amount == 200_000
+        assert refunded.refunded_amount <= refunded.paid_amount
+
+    def test_refund_needs_a_reason_and_a_known_mode(self):
+        customer = CustomerFactory.with_balance(300_000)
+        order = services.order_checkout(customer_id=customer.pk, plan_id=PlanFactory().pk, quantity=1, idempotency_key="m").order
+        for mode, reason in (("full", ""), ("half", "x")):
+            with pytest.raises(services.ShopError):
+                services.order_refund(order_id=order.pk, mode=mode, reason=reason, by="t")
+        assert Order.objects.get(pk=order.pk).status == "paid"
+
+
+@pytest.mark.django_db
+def test_expiry_marks_each_subscription_once():
+    customer = CustomerFactory.with_balance(300_000)
+    order = services.order_checkout(customer_id=customer.pk, plan_id=PlanFactory().pk, quantity=1, idempotency_key="e").order
+    later = order.subscription.expires_at + timedelta(seconds=1)
+    assert services.subscription_expire_due(now=later) == 1
+    assert services.subscription_expire_due(now=later) == 0
+    assert DomainEvent.objects.filter(name="subscription_expired").count() == 1
+
+
+@pytest.mark.concurrency
+@pytest.mark.django_db(transaction=True)
+def test_fifty_concurrent_purchases_from_a_wallet_that_pays_for_ten():
+    customer = CustomerFactory.with_balance(1_000_000)
+    plan = PlanFactory(price_amount=100_000)
+
+    def buy(i):
+        try:
+            return services.order_checkout(customer_id=customer.pk, plan_id=plan.pk, quantity=1, idempotency_key=f"c{i}")
+        except services.InsufficientBalance as exc:
+            return exc
+
+    results = run_threads(buy, 50)
+    assert sum(1 for r in results if isinstance(r, services.Checkout)) == 10
+    assert all(isinstance(r, services.Checkout | services.InsufficientBalance) for r in results), results
+    customer.refresh_from_db()
+    assert Order.objects.filter(customer=customer).count() == 10
+    assert customer.balance_amount == 0 == ledger_sum(customer)
+    assert not WalletTransaction.objects.filter(balance_after__lt=0).exists()
+
+
+@pytest.mark.concurrency
+@pytest.mark.django_db(transaction=True)
+def test_two_concurrent_approvals_credit_once():
+    payment = PaymentFactory(amount=200_000)
+    results = run_threads(lambda i: services.payment_approve(payment_id=payment.pk, reviewer=f"admin{i}"), 2)
+    assert sorted(r.changed for r in results) == [False, True]
+    customer = Customer.objects.get(pk=payment.customer_id)
+    assert customer.balance_amount == 200_000 == ledger_sum(customer)
+
+
+@pytest.mark.concurrency
+@pytest.mark.django_db(transaction=True)
+def test_the_same_confirmation_pressed_concurrently_buys_once():
+    customer = CustomerFactory.with_balance(1_000_000)
+    plan = PlanFactory()
+    results = run_threads(lambda i: services.order_checkout(customer_id=customer.pk, plan_id=plan.pk, quantity=1,
+                                                            idempotency_key="double"), 5)
+    assert all(isinstance(r, services.Checkout) for r in results), results
+    assert sum(r.created for r in results) == 1
+    assert Order.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_joined_recently_and_time_fields_are_aware():
+    customer = CustomerFactory()
+    assert timezone.is_aware(customer.joined_at)

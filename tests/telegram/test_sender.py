@@ -1,0 +1,191 @@
+import logging
+import os
+import subprocess
+import sys
+import time
+import uuid
+
+import pytest
+import redis
+
+from tests.conftest import TEST_REDIS_URL
+from vpnbot.shop.models import Customer, DomainEvent
+from vpnbot.telegram.limiter import LocalLimiter, RedisLimiter
+from vpnbot.telegram.sender import ChatUnreachable, RetryLater, Sender, TelegramError, get_sender, split_text
+
+
+def max_in_any_window(times: list[float], window: float = 1.0) -> int:
+    times = sorted(times)
+    best, start = 0, 0
+    for end in range(len(times)):
+        while times[end] - times[start] >= window:
+            start += 1
+        best = max(best, end - start + 1)
+    return best
+
+
+@pytest.fixture
+def redis_limiter():
+    limiter = RedisLimiter(TEST_REDIS_URL, prefix=f"test:{uuid.uuid4().hex}:")
+    yield limiter
+    client = redis.Redis.from_url(TEST_REDIS_URL)
+    for key in client.scan_iter(limiter.prefix + "*"):
+        client.delete(key)
+
+
+def test_split_text_keeps_every_character_within_the_limit():
+    text = "\n".join(f"line {i} " + "x" * 50 for i in range(200))
+    parts = split_text(text)
+    assert len(parts) > 1
+    assert all(len(p) <= 4096 for p in parts)
+    assert "".join(parts).replace("\n", "") == text.replace("\n", "")
+    assert split_text("a" * 9000) == ["a" * 4096, "a" * 4096, "a" * 808]
+
+
+def test_long_text_is_sent_as_several_messages_with_the_keyboard_on_the_last(fake_telegram):
+    markup = {"inline_keyboard": [[{"text": "ok", "callback_data": "x"}]]}
+    get_sender().send_message(42, "y" * 5000, reply_markup=markup)
+    calls = fake_telegram.calls_to("sendMessage", 42)
+    assert [len(c.params["text"]) for c in calls] == [4096, 904]
+    assert "reply_markup" not in calls[0].params and calls[1].params["reply_markup"] == markup
+
+
+def test_a_429_is_resent_after_retry_after(fake_telegram):
+    fake_telegram.fail_next("sendMessage", status=429, retry_after=1)
+    get_sender().send_message(43, "hello")
+    calls = fake_telegram.calls_to("sendMessage", 43)
+    assert len(calls) == 2
+    assert calls[1].at - calls[0].at >= 0.95
+
+
+def test_a_long_retry_after_is_handed_back_to_the_caller(fake_telegram, settings):
+    settings.TELEGRAM_MAX_INLINE_RETRY_AFTER = 5
+    fake_telegram.fail_next("sendMessage", status=429, retry_after=60)
+    with pytest.raises(RetryLater) as info:
+        get_sender().send_message(44, "hello")
+    assert info.value.retry_after == 60
+    assert len(fake_telegram.calls_to("sendMessage", 44)) == 1
+
+
+@pytest.mark.django_db
+def test_a_blocked_chat_marks_the_customer(bot, tg_user, fake_telegram):
+    bot.send(tg_user, "/start")
+    fake_telegram.block(tg_user.id)
+    with pytest.raises(ChatUnreachable):
+        get_sender().send_message(tg_user.id, "are you there?")
+    customer = Customer.objects.get(telegram_id=tg_user.id)
+    assert customer.blocked_at is not None
+    assert DomainEvent.objects.filter(name="bot_blocked", customer=customer).count() == 1
+    # messaging the customer again does not send another event
+    with pytest.raises(ChatUnreachable):
+        get_sender().send_message(tg_user.id, "again")
+    assert DomainEvent.objects.filter(name="bot_blocked").count() == 1
+
+
+def test_the_token_never_appears_in_errors_or_logs(fake_telegram, caplog, settings):
+    settings.TELEGRAM_API_URL = "http://127.0.0.1:1"  # nothing listens there
+    sender = Sender(api_url=settings.TELEGRAM_API_URL, token=fake_telegram.token, limiter=LocalLimiter())
+    with caplog.at_level(logging.DEBUG), pytest.raises(TelegramError) as info:
+        sender.call("getMe")
+    assert fake_telegram.token not in str(info.value)
+    logging.getLogger("vpnbot").warning("request to https://api/bot%s/getMe failed", fake_telegram.token)
+    from vpnbot.telegram.redact import RedactTokenFilter
+
+    record = caplog.records[-1]
+    RedactTokenFilter().filter(record)
+    assert fake_telegram.token not in record.getMessage()
+    assert "<token>" in record.getMessage()
+
+
+def test_per_chat_spacing(fake_telegram, settings):
+    settings.TELEGRAM_PER_CHAT_INTERVAL = 0.5
+    sender = Sender(api_url=fake_telegram.url, token=fake_telegram.token, limiter=LocalLimiter())
+    for i in range(3):
+        sender.send_message(77, f"m{i}")
+    sender.send_message(78, "another chat is not held back")
+    times = [c.at for c in fake_telegram.calls_to("sendMessage", 77)]
+    # three messages to one chat take at least two intervals (less the network's jitter)
+    assert times[2] - times[0] >= 0.8
+    assert fake_telegram.calls_to("sendMessage", 78)[0].at - times[2] < 0.4
+
+
+def test_group_chats_get_twenty_a_minute(fake_telegram, settings):
+    sender = Sender(api_url=fake_telegram.url, token=fake_telegram.token, limiter=LocalLimiter())
+    assert sender.group_interval == pytest.approx(3.0)
+    settings.TELEGRAM_PER_GROUP_PER_MINUTE = 600  # 0.1 s apart, to keep the test short
+    sender = Sender(api_url=fake_telegram.url, token=fake_telegram.token, limiter=LocalLimiter())
+    for i in range(4):
+        sender.send_message(-1001, f"g{i}")
+    times = [c.at for c in fake_telegram.calls_to("sendMessage", -1001)]
+    assert times[3] - times[0] >= 0.2
+
+
+def test_a_burst_of_200_stays_within_the_global_limit(fake_telegram, settings, redis_limiter):
+    import threading
+
+    settings.TELEGRAM_MAX_MESSAGES_PER_SECOND = 100
+    sender = Sender(api_url=fake_telegram.url, token=fake_telegram.token, limiter=redis_limiter)
+
+    def run(offset):
+        for i in range(50):
+            sender.send_message(1_000 + offset * 50 + i, "burst")
+
+    threads = [threading.Thread(target=run, args=(k,)) for k in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    times = [c.at for c in fake_telegram.calls_to("sendMessage")]
+    assert len(times) == 200
+    assert max_in_any_window(times) <= 101
+    assert times[-1] - times[0] >= 1.9  # 200 messages at 100/s cannot take less
+
+
+def test_two_processes_share_the_global_limit_through_redis(fake_telegram, redis_limiter):
+    client = redis.Redis.from_url(TEST_REDIS_URL)
+    for key in client.scan_iter("vpnbot:tg:rl:*"):
+        client.delete(key)
+    env = {**os.environ, "PYTHONPATH": os.getcwd()}
+    cmd = [sys.executable, "-m", "tests.telegram.burst_worker", fake_telegram.url, fake_telegram.token, TEST_REDIS_URL, "100", "100"]
+    workers = [subprocess.Popen([*cmd, str(5_000 + k * 1_000)], env=env) for k in range(2)]
+    for w in workers:
+        assert w.wait(timeout=60) == 0
+    times = [c.at for c in fake_telegram.calls_to("sendMessage")]
+    assert len(times) == 200
+    assert max_in_any_window(times) <= 101
+    assert times[-1] - times[0] >= 1.9
+
+
+@pytest.mark.concurrency
+@pytest.mark.django_db(transaction=True)
+def test_celery_worker_processes_an_update_through_a_real_redis_broker(fake_telegram, bot, tg_user):
+    """A real worker process takes the task from Redis and answers /start."""
+    from django.db import connection
+
+    from vpnbot.celery import app
+    from vpnbot.telegram import services, tasks
+    from vpnbot.telegram.models import TelegramUpdate
+
+    broker = TEST_REDIS_URL
+    redis.Redis.from_url(broker).flushdb()
+    settings_dict = connection.settings_dict
+    scheme = "postgres" if connection.vendor == "postgresql" else "mysql"
+    host = settings_dict["HOST"] or "127.0.0.1"
+    db_url = f"{scheme}://{settings_dict['USER']}@{host}:{settings_dict['PORT']}/{settings_dict['NAME']}"
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "vpnbot.settings", "DATABASE_URL": db_url, "CELERY_BROKER_URL": broker,
+           "REDIS_URL": "", "TELEGRAM_API_URL": fake_telegram.url, "TELEGRAM_BOT_TOKEN": fake_telegram.token,
+           "TELEGRAM_PER_CHAT_INTERVAL": "0", "PYTHONPATH": os.getcwd()}
+    worker = subprocess.Popen([sys.executable, "-m", "celery", "-A", "vpnbot", "worker", "-P", "solo", "--without-heartbeat",
+                               "--without-gossip", "--without-mingle", "-l", "WARNING"], env=env)
+    try:
+        row, _ = services.inbox_receive(payload=bot.message_update(tg_user, "/start"))
+        with app.connection_for_write(broker) as conn:
+            tasks.process_update.apply_async(args=[row.pk], connection=conn)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and TelegramUpdate.objects.get(pk=row.pk).status != "done":
+            time.sleep(0.2)
+        assert TelegramUpdate.objects.get(pk=row.pk).status == "done"
+        assert fake_telegram.sent_texts(tg_user.id)
+    finally:
+        worker.terminate()
+        worker.wait(timeout=30)
