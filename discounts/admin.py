@@ -1,0 +1,127 @@
+"""Admin site: full editing of discounts and cashback rules (JSON validated by the same rules
+as the bot and the API); usages, cashback transactions and profiles are read-only."""
+
+import json
+
+from django import forms
+from django.contrib import admin, messages
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from vpnbot.admin_tools import ReadOnlyAdmin
+
+from . import services
+from .models import CashbackRule, CashbackTransaction, DiscountUsage, SmartDiscount, UserDiscountProfile
+
+
+class PrettyJSONWidget(forms.Textarea):
+    def format_value(self, value):
+        if isinstance(value, str):
+            try:
+                value = json.loads(value)
+            except ValueError:
+                return value
+        return json.dumps(value, indent=2, ensure_ascii=False)
+
+
+class SmartDiscountForm(forms.ModelForm):
+    class Meta:
+        model = SmartDiscount
+        fields = ["kind", "title", "percent_bp", "fixed_amount", "cap_amount", "params", "conditions", "code", "customer",
+                  "starts_at", "ends_at", "max_uses", "per_customer_limit", "priority", "stackable", "status", "source",
+                  "created_by"]
+        widgets = {"params": PrettyJSONWidget(attrs={"rows": 6, "cols": 80}),
+                   "conditions": PrettyJSONWidget(attrs={"rows": 10, "cols": 80})}
+        help_texts = {
+            "conditions": 'e.g. {"all": [{"plan_in": [1, 2]}, {"quantity": {"gte": 3}}, {"not": {"level": ["bronze"]}}]}',
+            "params": 'hourly: {"weekdays": [5, 6], "ranges": [["20:00", "23:00"]]}; bulk: {"basis": "quantity", '
+                      '"tiers": [{"min": 3, "percent_bp": 500}]}; loyalty: {"levels": ["gold"]}; seasonal: '
+                      '{"calendar": "jalali", "from": "12-25", "to": "01-13"}',
+        }
+
+
+class UsageInline(admin.TabularInline):
+    model = DiscountUsage
+    extra = 0
+    can_delete = False
+    fields = ["order", "customer", "amount", "created_at", "released_at"]
+    readonly_fields = fields
+    show_change_link = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(SmartDiscount)
+class SmartDiscountAdmin(admin.ModelAdmin):
+    form = SmartDiscountForm
+    list_display = ["id", "kind", "title", "code", "percent_bp", "fixed_amount", "status", "used_count", "max_uses",
+                    "priority", "stackable", "starts_at", "ends_at"]
+    list_filter = ["kind", "status", "stackable", "source"]
+    search_fields = ["title", "code"]
+    raw_id_fields = ["customer"]
+    readonly_fields = ["used_count", "created_at"]
+    inlines = [UsageInline]
+    actions = ["pause", "resume"]
+
+    @admin.action(description=_("Pause the selected discounts"))
+    def pause(self, request, queryset):
+        count = queryset.filter(status=SmartDiscount.Status.ACTIVE).update(status=SmartDiscount.Status.PAUSED, updated_at=timezone.now())
+        self.message_user(request, f"{count} paused", messages.SUCCESS)
+
+    @admin.action(description=_("Resume the selected discounts"))
+    def resume(self, request, queryset):
+        count = queryset.filter(status=SmartDiscount.Status.PAUSED).update(status=SmartDiscount.Status.ACTIVE, updated_at=timezone.now())
+        self.message_user(request, f"{count} resumed", messages.SUCCESS)
+
+    def delete_model(self, request, obj):
+        outcome = services.discount_delete(discount_id=obj.pk)
+        if outcome == "archived":
+            self.message_user(request, f"#{obj.pk} had uses: archived instead of deleted", messages.WARNING)
+
+    def delete_queryset(self, request, queryset):
+        for discount in queryset:
+            self.delete_model(request, discount)
+
+
+class CashbackRuleForm(forms.ModelForm):
+    class Meta:
+        model = CashbackRule
+        fields = ["title", "percent_bp", "fixed_amount", "cap_amount", "min_amount", "plans", "conditions", "customer",
+                  "delay_days", "starts_at", "ends_at", "is_active", "source"]
+        widgets = {"conditions": PrettyJSONWidget(attrs={"rows": 8, "cols": 80})}
+
+
+@admin.register(CashbackRule)
+class CashbackRuleAdmin(admin.ModelAdmin):
+    form = CashbackRuleForm
+    list_display = ["id", "title", "percent_bp", "fixed_amount", "cap_amount", "min_amount", "delay_days", "is_active",
+                    "customer", "ends_at"]
+    list_filter = ["is_active", "source"]
+    raw_id_fields = ["customer"]
+    filter_horizontal = ["plans"]
+
+
+@admin.register(DiscountUsage)
+class DiscountUsageAdmin(ReadOnlyAdmin):
+    list_display = ["id", "discount", "customer", "order", "amount", "created_at", "released_at"]
+    list_select_related = ["discount", "customer"]
+    list_filter = ["discount__kind"]
+    date_hierarchy = "created_at"
+
+
+@admin.register(CashbackTransaction)
+class CashbackTransactionAdmin(ReadOnlyAdmin):
+    list_display = ["id", "customer", "order", "amount", "status", "due_at", "credited_at", "reversed_amount",
+                    "unrecovered_amount"]
+    list_select_related = ["customer"]
+    list_filter = ["status"]
+
+
+@admin.register(UserDiscountProfile)
+class UserDiscountProfileAdmin(ReadOnlyAdmin):
+    list_display = ["customer", "level", "lifetime_spend_amount", "total_saved_amount", "cashback_earned_amount",
+                    "paid_orders", "updated_at"]
+    list_select_related = ["customer"]
+    list_filter = ["level"]
+    search_fields = ["customer__username", "customer__telegram_id"]
