@@ -1,0 +1,189 @@
+from django import forms
+from django.contrib import admin, messages
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
+
+from vpnbot.admin_tools import confirm_action
+
+from . import selectors, services
+from .models import (
+    Campaign,
+    CampaignRecipient,
+    CustomerJourney,
+    PersonalizedOffer,
+    RecomputeRun,
+    UserActivity,
+    UserInsight,
+    UserProfile,
+)
+from .services import CrmError
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(UserProfile)
+class UserProfileAdmin(ReadOnlyAdmin):
+    list_display = ("customer", "segment", "stage", "rfm", "churn_risk", "frequency", "monetary_amount", "recency_days",
+                    "active_until", "updated_at")
+    list_filter = ("segment", "stage", "r_score", "f_score", "m_score")
+    search_fields = ("customer__username", "=customer__telegram_id", "customer__first_name")
+    list_select_related = ("customer",)
+    readonly_fields = ("timeline", "journey")
+    ordering = ("-churn_risk", "customer_id")
+
+    @admin.display(description="RFM")
+    def rfm(self, obj):
+        return obj.rfm
+
+    @admin.display(description="activity timeline (latest 30)")
+    def timeline(self, obj):
+        rows = services.activity_timeline(customer=obj.customer, limit=30)
+        if not rows:
+            return "—"
+        return format_html("<table>{}</table>", format_html_join(
+            "", "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            ((a.created_at.strftime("%Y-%m-%d %H:%M"), a.get_kind_display(), a.ref, a.amount or "") for a in rows)))
+
+    @admin.display(description="journey")
+    def journey(self, obj):
+        steps = selectors.journey(customer=obj.customer, limit=30)
+        if not steps:
+            return "—"
+        return format_html_join(mark_safe("<br>"), "{}: {} → {}", (
+            (s.at.strftime("%Y-%m-%d %H:%M"), s.get_from_stage_display(), s.get_stage_display()) for s in steps))
+
+
+@admin.register(UserActivity)
+class UserActivityAdmin(ReadOnlyAdmin):
+    list_display = ("created_at", "customer", "kind", "ref", "amount")
+    list_filter = ("kind",)
+    search_fields = ("customer__username", "=customer__telegram_id", "ref")
+    list_select_related = ("customer",)
+
+
+@admin.register(CustomerJourney)
+class CustomerJourneyAdmin(ReadOnlyAdmin):
+    list_display = ("at", "customer", "from_stage", "stage")
+    list_filter = ("stage", "from_stage")
+    search_fields = ("customer__username", "=customer__telegram_id")
+    list_select_related = ("customer",)
+
+
+@admin.register(UserInsight)
+class UserInsightAdmin(ReadOnlyAdmin):
+    list_display = ("created_at", "customer", "kind", "segment", "value", "severity", "expires_at")
+    list_filter = ("kind", "severity", "segment")
+    search_fields = ("customer__username", "=customer__telegram_id")
+    list_select_related = ("customer",)
+
+
+@admin.register(PersonalizedOffer)
+class PersonalizedOfferAdmin(ReadOnlyAdmin):
+    list_display = ("created_at", "customer", "kind", "percent_bp", "code", "status", "valid_until", "used_at")
+    list_filter = ("kind", "status", "segment")
+    search_fields = ("customer__username", "=customer__telegram_id", "code")
+    list_select_related = ("customer",)
+
+
+@admin.register(RecomputeRun)
+class RecomputeRunAdmin(ReadOnlyAdmin):
+    list_display = ("as_of", "profiles", "created", "changed", "journey_steps", "insights", "offers", "seconds")
+
+
+class CampaignForm(forms.ModelForm):
+    class Meta:
+        model = Campaign
+        fields = ("name", "segments", "condition", "text", "photo", "buttons", "offer_percent_bp", "offer_valid_hours",
+                  "urgent", "scheduled_for", "conversion_days")
+
+    def clean(self):
+        data = super().clean()
+        from .services import campaigns
+
+        checks = {"segments": campaigns.validate_segments, "text": campaigns.validate_text,
+                  "condition": campaigns.validate_condition, "buttons": campaigns.validate_buttons}
+        for field, check in checks.items():
+            if field in data:
+                try:
+                    data[field] = check(data[field])
+                except CrmError as exc:
+                    self.add_error(field, str(exc))
+        return data
+
+
+@admin.register(Campaign)
+class CampaignAdmin(admin.ModelAdmin):
+    form = CampaignForm
+    list_display = ("id", "name", "status", "segments", "offer_percent_bp", "scheduled_for", "created_at")
+    list_filter = ("status",)
+    search_fields = ("name",)
+    readonly_fields = ("status", "preview", "audience", "stats", "created_by", "created_at", "started_at", "finished_at")
+    actions = ("send", "cancel")
+
+    def has_change_permission(self, request, obj=None):
+        if obj is not None and obj.status not in (Campaign.Status.DRAFT, Campaign.Status.SCHEDULED):
+            return False
+        return super().has_change_permission(request, obj)
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            obj.created_by = request.user.get_username()[:100]
+        super().save_model(request, obj, form, change)
+
+    @admin.display(description="preview (for a sample customer)")
+    def preview(self, obj):
+        if not obj.pk:
+            return "—"
+        from vpnbot.shop.models import Customer
+
+        sample = services.campaign_audience(obj).first() or Customer(first_name="Sara", username="sara")
+        return format_html("<pre style='white-space:pre-wrap'>{}</pre>", services.campaign_render(obj, sample))
+
+    @admin.display(description="recipients now")
+    def audience(self, obj):
+        return services.campaign_count(obj) if obj.pk else "—"
+
+    @admin.display(description="stats")
+    def stats(self, obj):
+        if not obj.pk:
+            return "—"
+        return ", ".join(f"{k} {v:,}" for k, v in services.campaign_stats(campaign=obj).as_dict().items())
+
+    @admin.action(description="Send the selected campaigns…")
+    def send(self, request, queryset):
+        drafts = queryset.filter(status__in=[Campaign.Status.DRAFT, Campaign.Status.SCHEDULED])
+        if not drafts.exists():
+            self.message_user(request, "Only draft or scheduled campaigns can be sent.", messages.ERROR)
+            return None
+        counts = ", ".join(f"#{c.pk} {c.name}: {services.campaign_count(c)} recipients" for c in drafts)
+
+        def perform(qs, _data):
+            for campaign in qs:
+                try:
+                    services.campaign_start(campaign_id=campaign.pk)
+                    self.message_user(request, f"Campaign #{campaign.pk} is scheduled to send.", messages.SUCCESS)
+                except CrmError as exc:
+                    self.message_user(request, f"#{campaign.pk}: {exc}", messages.ERROR)
+
+        return confirm_action(self, request, drafts, action="send", title="Send campaigns",
+                              question=f"Send these campaigns? {counts}. Messages cannot be taken back.",
+                              confirm_label="Yes, send", perform=perform)
+
+    @admin.action(description="Cancel the selected campaigns")
+    def cancel(self, request, queryset):
+        cancelled = sum(services.campaign_cancel(campaign_id=c.pk) for c in queryset)
+        self.message_user(request, f"{cancelled} campaign(s) cancelled.", messages.SUCCESS)
+
+
+@admin.register(CampaignRecipient)
+class CampaignRecipientAdmin(ReadOnlyAdmin):
+    list_display = ("campaign", "customer", "status", "notification_id", "pressed_at", "created_at")
+    list_filter = ("status", "campaign")
+    search_fields = ("customer__username", "=customer__telegram_id")
+    list_select_related = ("campaign", "customer")

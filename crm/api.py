@@ -1,0 +1,213 @@
+"""The CRM's REST API (staff only): profiles, segments, activities, campaigns."""
+
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import generics, mixins, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from . import selectors, services
+from .models import Campaign, Segment, UserActivity, UserProfile
+from .services import CrmError
+
+SEGMENT_DEFINITIONS = {
+    "new": "Joined within CRM_NEW_DAYS, no order yet",
+    "prospect": "No order, joined between CRM_NEW_DAYS and CRM_DORMANT_DAYS ago",
+    "dormant": "Never bought, joined more than CRM_DORMANT_DAYS ago",
+    "active": "Has an active subscription",
+    "vip": "Active, R+F+M score at least CRM_VIP_MIN_RFM",
+    "high_value": "Active, lifetime spend at least CRM_HIGH_VALUE_AMOUNT",
+    "at_risk": "Subscription ends within CRM_AT_RISK_DAYS with no renewal, or ended less than CRM_CHURN_GRACE_DAYS ago",
+    "churned": "Last subscription ended more than CRM_CHURN_GRACE_DAYS ago",
+    "won_back": "Churned, then bought again (for CRM_WON_BACK_DAYS)",
+}
+
+
+class CrmProfileSerializer(serializers.ModelSerializer):
+    telegram_id = serializers.IntegerField(source="customer.telegram_id", read_only=True)
+    username = serializers.CharField(source="customer.username", read_only=True)
+    rfm = serializers.CharField(read_only=True)
+
+    class Meta:
+        model = UserProfile
+        fields = ("customer", "telegram_id", "username", "segment", "stage", "rfm", "r_score", "f_score", "m_score",
+                  "frequency", "monetary_amount", "average_order_amount", "first_order_at", "last_order_at",
+                  "recency_days", "favourite_plan", "avg_days_between_orders", "avg_renewal_late_days",
+                  "discounted_orders", "active_until", "last_expired_at", "churn_risk", "won_back_at", "updated_at")
+        read_only_fields = fields
+
+
+class CrmActivitySerializer(serializers.ModelSerializer):
+    class Meta:
+        model = UserActivity
+        fields = ("id", "kind", "ref", "amount", "created_at")
+
+
+class CrmSegmentSerializer(serializers.Serializer):
+    key = serializers.CharField()
+    label = serializers.CharField()
+    definition = serializers.CharField()
+    count = serializers.IntegerField()
+
+
+class CampaignSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Campaign
+        fields = ("id", "name", "segments", "condition", "text", "photo", "buttons", "offer_percent_bp",
+                  "offer_valid_hours", "urgent", "scheduled_for", "conversion_days", "status", "created_by",
+                  "created_at", "started_at", "finished_at")
+        read_only_fields = ("status", "created_by", "created_at", "started_at", "finished_at")
+
+    def validate(self, attrs):
+        from .services import campaigns
+
+        checks = {"segments": campaigns.validate_segments, "text": campaigns.validate_text,
+                  "condition": campaigns.validate_condition, "buttons": campaigns.validate_buttons}
+        errors = {}
+        for field, check in checks.items():
+            if field in attrs:
+                try:
+                    attrs[field] = check(attrs[field])
+                except CrmError as exc:
+                    errors[field] = [str(exc)]
+        if errors:
+            raise ValidationError(errors)
+        return attrs
+
+
+class CampaignStatsSerializer(serializers.Serializer):
+    targeted = serializers.IntegerField()
+    pending = serializers.IntegerField()
+    sent = serializers.IntegerField()
+    failed = serializers.IntegerField()
+    blocked = serializers.IntegerField()
+    skipped = serializers.IntegerField()
+    pressed = serializers.IntegerField()
+    converted = serializers.IntegerField()
+    revenue_amount = serializers.IntegerField()
+
+
+@extend_schema(tags=["crm"], parameters=[
+    OpenApiParameter("segment", str, enum=Segment.values, description="Only this segment"),
+    OpenApiParameter("stage", str, description="Only this journey stage"),
+    OpenApiParameter("min_churn_risk", int, description="Churn risk at least this (0-100)"),
+    OpenApiParameter("rfm", str, description="Exact RFM scores, e.g. 555"),
+])
+class ProfileList(generics.ListAPIView):
+    """Customer profiles, riskiest first."""
+
+    serializer_class = CrmProfileSerializer
+
+    def get_queryset(self):
+        qs = UserProfile.objects.select_related("customer").order_by("-churn_risk", "customer_id")
+        params = self.request.query_params
+        if params.get("segment"):
+            if params["segment"] not in Segment.values:
+                raise ValidationError({"segment": [f"unknown segment; known: {', '.join(Segment.values)}"]})
+            qs = qs.filter(segment=params["segment"])
+        if params.get("stage"):
+            qs = qs.filter(stage=params["stage"])
+        if params.get("min_churn_risk"):
+            if not params["min_churn_risk"].isdigit():
+                raise ValidationError({"min_churn_risk": ["a whole number 0-100"]})
+            qs = qs.filter(churn_risk__gte=int(params["min_churn_risk"]))
+        rfm = params.get("rfm")
+        if rfm:
+            if len(rfm) != 3 or not rfm.isdigit():
+                raise ValidationError({"rfm": ["three digits, e.g. 555"]})
+            qs = qs.filter(r_score=int(rfm[0]), f_score=int(rfm[1]), m_score=int(rfm[2]))
+        return qs
+
+
+@extend_schema(tags=["crm"])
+class ProfileDetail(generics.RetrieveAPIView):
+    """One customer's profile (by customer id)."""
+
+    serializer_class = CrmProfileSerializer
+    queryset = UserProfile.objects.select_related("customer")
+    lookup_field = "customer_id"
+
+
+@extend_schema(tags=["crm"])
+class ActivityList(generics.ListAPIView):
+    """A customer's activities, newest first."""
+
+    serializer_class = CrmActivitySerializer
+
+    def get_queryset(self):
+        return UserActivity.objects.filter(customer_id=self.kwargs["customer_id"]).order_by("-created_at", "-id")
+
+
+class SegmentList(APIView):
+    @extend_schema(tags=["crm"], responses=CrmSegmentSerializer(many=True))
+    def get(self, request):
+        """Every segment with its definition and current size."""
+        counts = selectors.segment_counts()
+        data = [{"key": key, "label": str(label), "definition": SEGMENT_DEFINITIONS.get(key, ""), "count": counts[key]}
+                for key, label in Segment.choices]
+        return Response(CrmSegmentSerializer(data, many=True).data)
+
+
+class RecomputeView(APIView):
+    @extend_schema(tags=["crm"], request=None, responses={202: inline_serializer("RecomputeQueued", {
+        "queued": serializers.BooleanField()})})
+    def post(self, request):
+        """Queue a recompute of every profile now."""
+        from django.db import transaction
+
+        from .tasks import recompute_profiles
+
+        transaction.on_commit(recompute_profiles.delay)
+        return Response({"queued": True}, status=status.HTTP_202_ACCEPTED)
+
+
+@extend_schema(tags=["crm"])
+class CampaignViewSet(mixins.CreateModelMixin, mixins.RetrieveModelMixin, mixins.UpdateModelMixin,
+                      mixins.DestroyModelMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
+    """Campaigns: drafts may be edited and deleted; `send` schedules one, `stats` reports."""
+
+    serializer_class = CampaignSerializer
+    queryset = Campaign.objects.order_by("-id")
+
+    def perform_create(self, serializer):
+        data = serializer.validated_data
+        try:
+            serializer.instance = services.campaign_create(created_by=self.request.user.get_username(), **data)
+        except CrmError as exc:
+            raise ValidationError({"detail": [str(exc)]}) from None
+
+    def perform_update(self, serializer):
+        if serializer.instance.status != Campaign.Status.DRAFT:
+            raise ValidationError({"status": ["only a draft can be changed"]})
+        serializer.save()
+
+    def perform_destroy(self, instance):
+        if instance.status != Campaign.Status.DRAFT:
+            raise ValidationError({"status": ["only a draft can be deleted; cancel it instead"]})
+        instance.delete()
+
+    @extend_schema(request=inline_serializer("CampaignSend", {
+        "at": serializers.DateTimeField(required=False, help_text="When to send; default now")}),
+        responses=CampaignSerializer)
+    @action(detail=True, methods=["post"])
+    def send(self, request, pk=None):
+        """Schedule the campaign (now, or at `at`)."""
+        campaign = get_object_or_404(Campaign, pk=pk)
+        at = None
+        if request.data.get("at"):
+            field = serializers.DateTimeField()
+            at = field.run_validation(request.data["at"])
+        try:
+            campaign = services.campaign_start(campaign_id=campaign.pk, at=at)
+        except CrmError as exc:
+            raise ValidationError({"detail": [str(exc)]}) from None
+        return Response(CampaignSerializer(campaign).data)
+
+    @extend_schema(responses=CampaignStatsSerializer)
+    @action(detail=True, methods=["get"])
+    def stats(self, request, pk=None):
+        """Targeted, sent, failed, blocked, pressed, converted and revenue attributed."""
+        campaign = get_object_or_404(Campaign, pk=pk)
+        return Response(CampaignStatsSerializer(services.campaign_stats(campaign=campaign).as_dict()).data)

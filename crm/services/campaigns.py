@@ -1,0 +1,365 @@
+"""Campaigns: a target, a message, an optional offer, a schedule; delivered once per customer
+through the notifications queue (rate-limited sender, quiet hours unless urgent)."""
+
+from __future__ import annotations
+
+import logging
+import string
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from functools import partial
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import Count, F, Q, Sum
+from django.utils import timezone
+from django.utils.html import escape
+from django.utils.translation import gettext as _
+
+from ..models import Campaign, CampaignRecipient, PersonalizedOffer, Segment, UserActivity
+from .offers import CrmError, DiscountsUnavailable, offer_create
+
+log = logging.getLogger(__name__)
+PLACEHOLDERS = ("first_name", "username", "code", "percent", "valid_until")
+MAX_TEXT = 3500
+CAMPAIGN_BATCH = 500
+
+
+# --- validation ------------------------------------------------------------------------------
+
+def validate_segments(segments) -> list[str]:
+    if segments in (None, "", []):
+        return []
+    if isinstance(segments, str):
+        segments = [s for s in segments.replace(" ", ",").split(",") if s]
+    if not isinstance(segments, list | tuple):
+        raise CrmError(_("Segments must be a list of segment names."))
+    valid = set(Segment.values)
+    out = []
+    for segment in segments:
+        key = str(segment).strip().lower().replace(" ", "_").replace("-", "_")
+        if key not in valid:
+            raise CrmError(_("Unknown segment %(name)s. Known: %(known)s.") % {
+                "name": segment, "known": ", ".join(Segment.values)})
+        if key not in out:
+            out.append(key)
+    return out
+
+
+def validate_text(text: str) -> str:
+    text = (text or "").strip()
+    if not text:
+        raise CrmError(_("The message is empty."))
+    if len(text) > MAX_TEXT:
+        raise CrmError(_("The message is too long (%(n)s characters at most).") % {"n": MAX_TEXT})
+    try:
+        names = {name for _lit, name, _spec, _conv in string.Formatter().parse(text) if name is not None}
+    except ValueError:
+        raise CrmError(_("The message has an unbalanced { or }. Write {{ and }} for literal braces.")) from None
+    unknown = sorted(n for n in names if n not in PLACEHOLDERS)
+    if unknown:
+        raise CrmError(_("Unknown placeholder {%(name)s}. Known: %(known)s.") % {
+            "name": unknown[0], "known": ", ".join("{" + p + "}" for p in PLACEHOLDERS)})
+    return text
+
+
+def validate_condition(condition) -> dict:
+    if not condition:
+        return {}
+    try:
+        from discounts import conditions
+    except ImportError:
+        raise CrmError(_("Conditions need the discounts app.")) from None
+    try:
+        conditions.validate(condition)
+    except ValidationError as exc:
+        raise CrmError("; ".join(exc.messages)) from None
+    return condition
+
+
+def validate_buttons(buttons) -> list:
+    if not buttons:
+        return []
+    if not isinstance(buttons, list) or len(buttons) > 5:
+        raise CrmError(_("Buttons must be a list of at most 5 [label, https URL] pairs."))
+    out = []
+    for item in buttons:
+        if (not isinstance(item, list | tuple) or len(item) != 2 or not str(item[0]).strip()
+                or not str(item[1]).startswith("https://") or len(str(item[0])) > 64 or len(str(item[1])) > 512):
+            raise CrmError(_("Each button is [label, https URL]; this one is not: %(item)s") % {"item": item})
+        out.append([str(item[0]).strip(), str(item[1])])
+    return out
+
+
+def campaign_create(*, name: str, text: str, segments=None, condition=None, photo: str = "", buttons=None,
+                    offer_percent_bp: int = 0, offer_valid_hours: int = 72, urgent: bool = False,
+                    scheduled_for: datetime | None = None, conversion_days: int | None = None,
+                    created_by: str = "") -> Campaign:
+    name = (name or "").strip()[:100]
+    if not name:
+        raise CrmError(_("Give the campaign a name."))
+    try:
+        offer_percent_bp = int(offer_percent_bp or 0)
+        offer_valid_hours = int(offer_valid_hours or 0)
+    except (TypeError, ValueError):
+        raise CrmError(_("The offer must be whole numbers.")) from None
+    if not 0 <= offer_percent_bp <= 10000:
+        raise CrmError(_("The offer percentage must be between 0 and 100%."))
+    if offer_percent_bp and not 1 <= offer_valid_hours <= 24 * 90:
+        raise CrmError(_("An offer is valid between 1 hour and 90 days."))
+    conversion_days = settings.CRM_CONVERSION_DAYS if conversion_days is None else int(conversion_days)
+    if not 1 <= conversion_days <= 90:
+        raise CrmError(_("The conversion window is 1 to 90 days."))
+    if scheduled_for is not None and timezone.is_naive(scheduled_for):
+        raise CrmError(_("The schedule needs a time zone."))
+    return Campaign.objects.create(
+        name=name, text=validate_text(text), segments=validate_segments(segments),
+        condition=validate_condition(condition), photo=(photo or "").strip()[:255], buttons=validate_buttons(buttons),
+        offer_percent_bp=offer_percent_bp, offer_valid_hours=offer_valid_hours or 72, urgent=bool(urgent),
+        scheduled_for=scheduled_for, conversion_days=conversion_days, created_by=(created_by or "")[:100])
+
+
+# --- audience --------------------------------------------------------------------------------
+
+def _condition_ctx(customer, now: datetime) -> dict:
+    """The context the discounts' condition engine evaluates (its own builder)."""
+    from discounts.services import condition_context, customer_facts
+
+    return condition_context(customer=customer, plan=None, quantity=1, amount=0, at=now,
+                             facts=customer_facts(customer, with_usage=False))
+
+
+def campaign_audience(campaign: Campaign):
+    """Customers the campaign targets by segment (the condition tree is checked per customer
+    at delivery). Customers who blocked the bot are left out."""
+    from vpnbot.shop.models import Customer
+
+    qs = Customer.objects.filter(blocked_at__isnull=True)
+    if campaign.segments:
+        qs = qs.filter(crm_profile__segment__in=campaign.segments)
+    return qs.order_by("pk")
+
+
+def _matches(campaign: Campaign, customer, now: datetime) -> bool:
+    if not campaign.condition:
+        return True
+    try:
+        from discounts import conditions
+    except ImportError:
+        return False
+    return bool(conditions.evaluate(campaign.condition, _condition_ctx(customer, now)))
+
+
+def campaign_count(campaign: Campaign, *, now: datetime | None = None) -> int:
+    now = now or timezone.now()
+    qs = campaign_audience(campaign)
+    if not campaign.condition:
+        return qs.count()
+    return sum(1 for customer in qs.iterator(chunk_size=1000) if _matches(campaign, customer, now))
+
+
+class _Safe(dict):
+    def __missing__(self, key):
+        return "{" + key + "}"
+
+
+def campaign_render(campaign: Campaign, customer, offer: PersonalizedOffer | None = None) -> str:
+    from vpnbot.shop.services import format_date
+
+    values = _Safe(first_name=customer.first_name or customer.username or "", username=customer.username or "",
+                   code=offer.code if offer else "", percent=f"{offer.percent_bp / 100:g}" if offer else "",
+                   valid_until=format_date(offer.valid_until, customer) if offer else "")
+    try:
+        return string.Formatter().vformat(campaign.text, (), values)
+    except (ValueError, IndexError, KeyError):
+        return campaign.text
+
+
+def campaign_buttons(campaign: Campaign, recipient: CampaignRecipient | None) -> list[list[tuple[str, str]]]:
+    rows = [[(label, f"url:{url}")] for label, url in campaign.buttons or []]
+    if recipient is not None and (campaign.offer_percent_bp or not rows):
+        label = _("🎁 Use my offer") if campaign.offer_percent_bp else _("🛒 See the plans")
+        rows.insert(0, [(label, f"crm:c:{recipient.pk}")])
+    return rows
+
+
+# --- sending -----------------------------------------------------------------------------------
+
+def campaign_start(*, campaign_id: int, at: datetime | None = None) -> Campaign:
+    """Schedule a draft for `at` (default: now, or its own scheduled_for). A due campaign is
+    delivered right after commit; a later one by the beat job."""
+    now = timezone.now()
+    with transaction.atomic():
+        campaign = Campaign.objects.select_for_update().get(pk=campaign_id)
+        if campaign.status not in (Campaign.Status.DRAFT, Campaign.Status.SCHEDULED):
+            raise CrmError(_("This campaign is already %(status)s.") % {"status": campaign.get_status_display()})
+        when = at or campaign.scheduled_for or now
+        Campaign.objects.filter(pk=campaign.pk).update(status=Campaign.Status.SCHEDULED, scheduled_for=when)
+        campaign.status, campaign.scheduled_for = Campaign.Status.SCHEDULED, when
+        if when <= now:
+            from ..tasks import deliver_campaign
+
+            transaction.on_commit(partial(deliver_campaign.delay, campaign.pk))
+    return campaign
+
+
+def campaign_cancel(*, campaign_id: int) -> bool:
+    return bool(Campaign.objects.filter(pk=campaign_id, status__in=[Campaign.Status.DRAFT, Campaign.Status.SCHEDULED])
+                .update(status=Campaign.Status.CANCELLED))
+
+
+def campaigns_due(*, now: datetime | None = None) -> list[int]:
+    now = now or timezone.now()
+    return list(Campaign.objects.filter(Q(status=Campaign.Status.SCHEDULED, scheduled_for__lte=now)
+                                        | Q(status=Campaign.Status.SENDING)).values_list("pk", flat=True))
+
+
+def _notifications():
+    try:
+        from notifications import services as notification_services
+    except ImportError:
+        return None
+    return notification_services if hasattr(notification_services, "notification_enqueue") else None
+
+
+def campaign_deliver(*, campaign_id: int, now: datetime | None = None) -> int:
+    """Deliver a due campaign: one CampaignRecipient per customer (unique), each linked to its
+    notification. Safe to run twice or concurrently: a recipient that exists is skipped."""
+    now = now or timezone.now()
+    claimed = Campaign.objects.filter(pk=campaign_id, status=Campaign.Status.SCHEDULED, scheduled_for__lte=now).update(
+        status=Campaign.Status.SENDING, started_at=now)
+    campaign = Campaign.objects.get(pk=campaign_id)
+    if not claimed and campaign.status != Campaign.Status.SENDING:
+        return 0
+    created = 0
+    done_ids = CampaignRecipient.objects.filter(campaign=campaign).values("customer_id")
+    for customer in campaign_audience(campaign).exclude(pk__in=done_ids).iterator(chunk_size=CAMPAIGN_BATCH):
+        if not _matches(campaign, customer, now):
+            continue
+        if _deliver_one(campaign, customer, now):
+            created += 1
+    Campaign.objects.filter(pk=campaign.pk, status=Campaign.Status.SENDING).update(
+        status=Campaign.Status.SENT, finished_at=timezone.now())
+    log.info("campaign %s: %s recipients added", campaign.pk, created)
+    return created
+
+
+def _deliver_one(campaign: Campaign, customer, now: datetime) -> bool:
+    try:
+        with transaction.atomic():
+            recipient = CampaignRecipient.objects.create(campaign=campaign, customer=customer, created_at=now)
+            offer = None
+            if campaign.offer_percent_bp:
+                try:
+                    offer = offer_create(customer=customer, kind=PersonalizedOffer.Kind.CAMPAIGN,
+                                         percent_bp=campaign.offer_percent_bp,
+                                         valid_for=timedelta(hours=campaign.offer_valid_hours),
+                                         dedup_key=f"campaign:{campaign.pk}:{customer.pk}", now=now)
+                    recipient.offer = offer
+                except DiscountsUnavailable:
+                    log.warning("campaign %s: offer not attached, discounts unavailable", campaign.pk)
+            text = campaign_render(campaign, customer, offer)
+            buttons = campaign_buttons(campaign, recipient)
+            notifications = _notifications()
+            if notifications is not None:
+                notification = notifications.notification_enqueue(
+                    customer=customer, type="campaign", context={"campaign_id": campaign.pk},
+                    dedup_key=f"campaign:{campaign.pk}:{customer.pk}", text=escape(text), buttons=buttons or None,
+                    photo=campaign.photo, urgent=campaign.urgent, source=f"crm:campaign:{campaign.pk}")
+                recipient.notification_id = notification.pk if notification is not None else None
+                recipient.status = CampaignRecipient.Status.PENDING if notification else CampaignRecipient.Status.SKIPPED
+            else:
+                transaction.on_commit(partial(_send_direct, recipient.pk, customer.telegram_id, text, buttons,
+                                              campaign.photo))
+            recipient.save(update_fields=["offer", "notification_id", "status"])
+    except IntegrityError:
+        return False  # another run made this recipient
+    return True
+
+
+def _send_direct(recipient_id: int, chat_id: int, text: str, buttons, photo: str) -> None:
+    """Fallback without the notifications app: straight through the rate-limited sender."""
+    from vpnbot.telegram.bot import inline_keyboard
+    from vpnbot.telegram.sender import ChatUnreachable, TelegramError, get_sender
+
+    markup = inline_keyboard(buttons) if buttons else None
+    status = CampaignRecipient.Status.SENT
+    try:
+        if photo:
+            get_sender().send_photo(chat_id, photo, caption=text[:1024], reply_markup=markup)
+        else:
+            get_sender().send_message(chat_id, text, reply_markup=markup)
+    except ChatUnreachable:
+        status = CampaignRecipient.Status.BLOCKED
+    except TelegramError as exc:
+        log.warning("campaign message to %s failed: %s", chat_id, exc)
+        status = CampaignRecipient.Status.FAILED
+    CampaignRecipient.objects.filter(pk=recipient_id).update(status=status)
+
+
+def recipient_press(*, recipient_id: int, customer) -> CampaignRecipient | None:
+    """The customer pressed the campaign's button: counted once."""
+    recipient = CampaignRecipient.objects.filter(pk=recipient_id, customer=customer).select_related(
+        "offer", "offer__plan", "campaign").first()
+    if recipient is None:
+        return None
+    if CampaignRecipient.objects.filter(pk=recipient.pk, pressed_at__isnull=True).update(pressed_at=timezone.now()):
+        if settings.ENABLE_CRM:
+            UserActivity.objects.create(customer=customer, kind=UserActivity.Kind.CAMPAIGN_PRESSED,
+                                        ref=f"campaign:{recipient.campaign_id}")
+    return recipient
+
+
+# --- stats ---------------------------------------------------------------------------------------
+
+@dataclass
+class CampaignStats:
+    targeted: int = 0
+    pending: int = 0
+    sent: int = 0
+    failed: int = 0
+    blocked: int = 0
+    skipped: int = 0
+    pressed: int = 0
+    converted: int = 0
+    revenue_amount: int = 0
+
+    def as_dict(self) -> dict:
+        return dict(self.__dict__)
+
+
+NOTIFICATION_STATUS = {"pending": "pending", "sent": "sent", "failed": "failed", "blocked": "blocked",
+                       "cancelled": "skipped"}
+
+
+def campaign_stats(*, campaign: Campaign) -> CampaignStats:
+    from vpnbot.shop.models import Order
+
+    recipients = CampaignRecipient.objects.filter(campaign=campaign)
+    stats = CampaignStats(targeted=recipients.count(), pressed=recipients.filter(pressed_at__isnull=False).count())
+    counts = dict(recipients.filter(notification_id__isnull=True).values_list("status").annotate(n=Count("id")))
+    linked = recipients.filter(notification_id__isnull=False)
+    if linked.exists():
+        try:
+            from notifications.models import Notification
+        except ImportError:
+            Notification = None
+        if Notification is not None:
+            for status, n in (Notification.objects.filter(pk__in=linked.values("notification_id"))
+                              .values_list("status").annotate(n=Count("id"))):
+                key = NOTIFICATION_STATUS.get(status, "pending")
+                counts[key] = counts.get(key, 0) + n
+    for key in ("pending", "sent", "failed", "blocked", "skipped"):
+        setattr(stats, key, int(counts.get(key, 0)))
+    window = timedelta(days=campaign.conversion_days)
+    orders = Order.objects.filter(
+        status__in=[Order.Status.PAID, Order.Status.REFUNDED],
+        customer__crm_campaigns__campaign=campaign,
+        paid_at__gte=F("customer__crm_campaigns__created_at"),
+        paid_at__lte=F("customer__crm_campaigns__created_at") + window,
+    )
+    agg = orders.aggregate(customers=Count("customer_id", distinct=True), revenue=Sum(F("paid_amount") - F("refunded_amount")))
+    stats.converted = agg["customers"] or 0
+    stats.revenue_amount = int(agg["revenue"] or 0)
+    return stats

@@ -1,0 +1,108 @@
+from datetime import timedelta
+
+import pytest
+from django.contrib.auth.models import User
+from django.utils import timezone
+from rest_framework.test import APIClient
+
+from crm.models import Campaign, CampaignRecipient, UserActivity
+from crm.services import activity_record, profiles_recompute
+from tests.crm.factories import CustomerFactory, PlanFactory, buy
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def crm_on(settings):
+    settings.LANGUAGE_CODE = "en"
+    settings.ENABLE_CRM = True
+    settings.CRM_AUTO_OFFERS = False
+
+
+@pytest.fixture
+def staff():
+    return User.objects.create_user("op", password="pw", is_staff=True, is_superuser=True)
+
+
+@pytest.fixture
+def api(staff):
+    client = APIClient()
+    client.force_authenticate(staff)
+    return client
+
+
+@pytest.fixture
+def data():
+    plan = PlanFactory(duration_days=30)
+    risky = CustomerFactory(joined_at=timezone.now() - timedelta(days=60), username="risky")
+    buy(risky, plan, at=timezone.now() - timedelta(days=27))
+    fresh = CustomerFactory(joined_at=timezone.now() - timedelta(days=1), username="fresh")
+    activity_record(customer=risky, kind="command", ref="/plans")
+    profiles_recompute()
+    return risky, fresh
+
+
+def test_api_needs_staff(client, data):
+    assert client.get("/api/v1/crm/profiles/").status_code in (401, 403)
+    user = User.objects.create_user("plain", password="pw")
+    api = APIClient()
+    api.force_authenticate(user)
+    assert api.get("/api/v1/crm/segments/").status_code == 403
+
+
+def test_profiles_segments_and_activities(api, data):
+    risky, fresh = data
+    body = api.get("/api/v1/crm/profiles/?segment=at_risk").json()
+    assert [p["username"] for p in body["results"]] == ["risky"]
+    assert api.get("/api/v1/crm/profiles/?segment=nope").status_code == 400
+    assert api.get("/api/v1/crm/profiles/?min_churn_risk=x").status_code == 400
+    assert api.get(f"/api/v1/crm/profiles/{fresh.pk}/").json()["segment"] == "new"
+    segments = {s["key"]: s["count"] for s in api.get("/api/v1/crm/segments/").json()}
+    assert segments["at_risk"] == 1 and segments["new"] == 1 and segments["vip"] == 0
+    activities = api.get(f"/api/v1/crm/customers/{risky.pk}/activities/").json()["results"]
+    assert [a["ref"] for a in activities] == ["/plans"]
+
+
+def test_campaign_crud_send_and_stats(api, data, django_capture_on_commit_callbacks):
+    bad = api.post("/api/v1/crm/campaigns/", {"name": "x", "text": "Hi {who}"}, format="json")
+    assert bad.status_code == 400 and "text" in bad.json()
+    created = api.post("/api/v1/crm/campaigns/", {"name": "Back", "text": "Hi {first_name}",
+                                                  "segments": ["at_risk"]}, format="json")
+    assert created.status_code == 201, created.json()
+    pk = created.json()["id"]
+    assert api.patch(f"/api/v1/crm/campaigns/{pk}/", {"name": "Back!"}, format="json").json()["name"] == "Back!"
+    with django_capture_on_commit_callbacks(execute=True):
+        sent = api.post(f"/api/v1/crm/campaigns/{pk}/send/", {}, format="json")
+    assert sent.status_code == 200
+    assert CampaignRecipient.objects.filter(campaign_id=pk).count() == 1
+    assert api.post(f"/api/v1/crm/campaigns/{pk}/send/", {}, format="json").status_code == 400
+    assert api.delete(f"/api/v1/crm/campaigns/{pk}/").status_code == 400
+    stats = api.get(f"/api/v1/crm/campaigns/{pk}/stats/").json()
+    assert stats["targeted"] == 1
+
+
+def test_admin_pages_and_send_confirmation(client, staff, data, django_capture_on_commit_callbacks):
+    risky, _fresh = data
+    client.force_login(staff)
+    from crm.models import UserProfile
+
+    profile = UserProfile.objects.get(customer=risky)
+    page = client.get(f"/admin/crm/userprofile/{profile.pk}/change/")
+    assert page.status_code == 200 and "/plans" in page.content.decode()
+    assert client.get("/admin/crm/userprofile/?segment__exact=at_risk").status_code == 200
+    for model in ("useractivity", "customerjourney", "userinsight", "personalizedoffer", "recomputerun", "campaign"):
+        assert client.get(f"/admin/crm/{model}/").status_code == 200
+    campaign = Campaign.objects.create(name="Admin one", text="Hello {first_name}", segments=["at_risk"])
+    assert "Hello" in client.get(f"/admin/crm/campaign/{campaign.pk}/change/").content.decode()
+    confirm = client.post("/admin/crm/campaign/", {"action": "send", "_selected_action": [campaign.pk]})
+    assert confirm.status_code == 200 and "1 recipients" in confirm.content.decode()
+    assert not CampaignRecipient.objects.exists()
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post("/admin/crm/campaign/", {"action": "send", "_selected_action": [campaign.pk], "confirm": "yes"})
+    assert CampaignRecipient.objects.filter(campaign=campaign).count() == 1
+    bad = client.post("/admin/crm/campaign/add/", {"name": "x", "text": "Hi {nobody}", "segments": "[]",
+                                                   "condition": "{}", "buttons": "[]", "offer_percent_bp": 0,
+                                                   "offer_valid_hours": 72, "conversion_days": 7})
+    assert bad.status_code == 200 and "Unknown placeholder" in bad.content.decode()
+    assert Campaign.objects.count() == 1
+    assert UserActivity.objects.exists()
