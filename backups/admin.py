@@ -1,0 +1,104 @@
+"""Backups in the admin: the list, a download link, and create / verify / restore behind a
+confirmation page. The work itself is queued as Celery tasks."""
+
+from django.contrib import admin, messages
+from django.http import FileResponse, Http404, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html
+
+from . import services, tasks
+from .models import Backup
+from .storage import StorageError, get_storage
+
+
+@admin.register(Backup)
+class BackupAdmin(admin.ModelAdmin):
+    list_display = ("id", "kind", "status", "size", "encrypted", "created_at", "duration_ms", "requested_by",
+                    "download")
+    list_filter = ("kind", "status", "encrypted")
+    actions = ["verify_action", "restore_action"]
+    readonly_fields = [f.name for f in Backup._meta.fields]
+    change_list_template = "admin/backups/backup/change_list.html"
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="size")
+    def size(self, obj):
+        return services.fmt_size(obj.size_bytes)
+
+    @admin.display(description="file")
+    def download(self, obj):
+        if not obj.is_usable:
+            return "—"
+        return format_html('<a href="{}">download</a>', reverse("admin:backups_backup_download", args=[obj.pk]))
+
+    def get_urls(self):
+        return [
+            path("<int:pk>/download/", self.admin_site.admin_view(self.download_view), name="backups_backup_download"),
+            path("create/", self.admin_site.admin_view(self.create_view), name="backups_backup_create"),
+            *super().get_urls(),
+        ]
+
+    def download_view(self, request, pk):
+        if not request.user.is_staff:
+            raise Http404
+        backup = get_object_or_404(Backup, pk=pk)
+        if not backup.is_usable:
+            raise Http404
+        try:
+            fh = get_storage().open_read(backup.file_name)
+        except (OSError, StorageError):
+            raise Http404 from None
+        return FileResponse(fh, as_attachment=True, filename=backup.file_name)
+
+    def _confirm(self, request, *, title, explanation, button, action="", backups=()):
+        return TemplateResponse(request, "admin/backups/confirm.html", {
+            **self.admin_site.each_context(request), "title": title, "explanation": explanation, "button": button,
+            "action": action, "backups": list(backups), "opts": self.model._meta,
+            "cancel_url": reverse("admin:backups_backup_changelist")})
+
+    def create_view(self, request):
+        if request.method == "POST" and request.POST.get("confirm") == "yes":
+            if services.lock_holder():
+                self.message_user(request, "A backup operation is already running.", messages.WARNING)
+            else:
+                tasks.run_for_chat.delay("create", None, None, f"admin:{request.user.get_username()}")
+                self.message_user(request, "A manual backup was queued.")
+            return HttpResponseRedirect(reverse("admin:backups_backup_changelist"))
+        return self._confirm(request, title="Create a backup", button="Create the backup",
+                             explanation="Dump the whole database now into a new backup file.")
+
+    @admin.action(description="Verify the selected backups (restore into a scratch database)")
+    def verify_action(self, request, queryset):
+        usable = [b for b in queryset if b.is_usable]
+        if request.POST.get("confirm") != "yes":
+            return self._confirm(request, title="Verify backups", action="verify_action", backups=usable,
+                                 button="Verify", explanation="Each backup is restored into a scratch database "
+                                 "and its tables compared; the live database is not touched.")
+        for backup in usable:
+            tasks.run_for_chat.delay("verify", None, None, f"admin:{request.user.get_username()}", "", backup.pk)
+        self.message_user(request, f"{len(usable)} verifications were queued.")
+        return None
+
+    @admin.action(description="Restore the selected backup (replaces the database)")
+    def restore_action(self, request, queryset):
+        if queryset.count() != 1 or not queryset.first().is_usable:
+            self.message_user(request, "Select exactly one usable backup to restore.", messages.ERROR)
+            return None
+        backup = queryset.first()
+        if request.POST.get("confirm") != "yes":
+            return self._confirm(request, title=f"Restore backup #{backup.pk}?", action="restore_action",
+                                 backups=[backup], button="Replace the database with this backup",
+                                 explanation="The file's checksum is checked, a safety backup of the current "
+                                 "database is taken, then the whole database is replaced by this backup. "
+                                 "Everything since the backup is lost from the database (kept in the safety "
+                                 "backup).")
+        tasks.run_for_chat.delay("restore", None, None, f"admin:{request.user.get_username()}", "", backup.pk)
+        self.message_user(request, f"The restore of #{backup.pk} was queued.", messages.WARNING)
+        return None

@@ -1,0 +1,21 @@
+from django.utils import timezone
+
+from backups import services
+from backups.models import Backup
+
+from ._base import BackupCommand
+
+
+class Command(BackupCommand):
+    help = "List backups, newest first."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--limit", type=int, default=50)
+
+    def run(self, *, limit, **options):
+        if limit < 1:
+            raise services.BackupError("--limit must be at least 1")
+        for b in Backup.objects.order_by("-created_at", "-id")[:limit]:
+            when = timezone.localtime(b.created_at).strftime("%Y-%m-%d %H:%M")
+            self.stdout.write(f"{b.pk:>6}  {when}  {b.kind:<8} {b.status:<9} {services.fmt_size(b.size_bytes):>10}  "
+                              f"{'enc ' if b.encrypted else ''}{b.file_name or b.error[:60]}")

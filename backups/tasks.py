@@ -1,0 +1,33 @@
+from celery import shared_task
+
+from . import services
+
+
+@shared_task(ignore_result=True)
+def run_for_chat(operation: str, chat_id: int | None = None, message_id: int | None = None, requested_by: str = "",
+                 language: str = "", backup_id: int | None = None) -> None:
+    services.backup_run_for_chat(operation=operation, chat_id=chat_id, message_id=message_id,
+                                 requested_by=requested_by, language=language, backup_id=backup_id)
+
+
+@shared_task(bind=True, ignore_result=True, max_retries=12)
+def scheduled_backup(self, kind: str) -> None:
+    try:
+        services.backup_scheduled(kind=kind)
+    except services.BackupBusy as exc:
+        raise self.retry(countdown=300) from exc
+
+
+@shared_task(ignore_result=True)
+def verify_latest_backup() -> None:
+    services.backup_verify_latest()
+
+
+@shared_task(ignore_result=True)
+def cleanup_backups() -> None:
+    services.backup_cleanup(requested_by="schedule")
+
+
+@shared_task(ignore_result=True)
+def check_stale_backups() -> None:
+    services.backup_check_staleness()

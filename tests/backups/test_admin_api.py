@@ -1,0 +1,70 @@
+import pytest
+from django.urls import reverse
+from rest_framework.authtoken.models import Token
+
+from backups.models import Backup
+from tests.backups.factories import BackupFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def staff(django_user_model):
+    return django_user_model.objects.create_superuser("boss", "boss@example.com", "pw")
+
+
+@pytest.fixture
+def api(client, staff):
+    token = Token.objects.create(user=staff)
+    client.defaults["HTTP_AUTHORIZATION"] = f"Token {token.key}"
+    return client
+
+
+def test_api_list_status_create_verify(api):
+    listed = api.get("/api/v1/backups/")
+    assert listed.status_code == 200 and listed.json()["count"] == 0
+    created = api.post("/api/v1/backups/")
+    assert created.status_code == 202
+    backup = Backup.objects.get()
+    assert backup.status == "succeeded" and backup.requested_by == "api:boss"
+    status = api.get("/api/v1/backups/status/").json()
+    assert status["last"]["manual"]["id"] == backup.pk and status["count"] == 1
+    assert api.post(f"/api/v1/backups/{backup.pk}/verify/").status_code == 202
+    backup.refresh_from_db()
+    assert backup.status == "verified"
+    assert api.post("/api/v1/backups/999999/verify/").status_code == 404
+
+
+def test_api_is_for_staff_only(client, django_user_model):
+    assert client.get("/api/v1/backups/").status_code in (401, 403)
+    user = django_user_model.objects.create_user("cust", password="pw")
+    client.force_login(user)
+    assert client.post("/api/v1/backups/").status_code == 403
+    assert not Backup.objects.exists()
+
+
+def test_admin_list_download_and_confirmations(client, staff):
+    client.force_login(staff)
+    backup = BackupFactory()
+    page = client.get(reverse("admin:backups_backup_changelist"))
+    assert page.status_code == 200 and b"download" in page.content
+    download = client.get(reverse("admin:backups_backup_download", args=[backup.pk]))
+    assert download.status_code == 200 and b"".join(download.streaming_content) == b"fake"
+    # create: a confirmation page first
+    assert b"Create the backup" in client.get(reverse("admin:backups_backup_create")).content
+    assert Backup.objects.count() == 1
+    client.post(reverse("admin:backups_backup_create"), {"confirm": "yes"})
+    assert Backup.objects.filter(kind="manual", requested_by="admin:boss", status="succeeded").exists()
+    # restore: an intermediate page and nothing done without the confirmation
+    url = reverse("admin:backups_backup_changelist")
+    page = client.post(url, {"action": "restore_action", "_selected_action": [backup.pk]})
+    assert b"Replace the database" in page.content
+    assert not Backup.objects.filter(kind="safety").exists()
+
+
+def test_admin_download_is_staff_only(client, django_user_model):
+    backup = BackupFactory()
+    user = django_user_model.objects.create_user("cust", password="pw")
+    client.force_login(user)
+    response = client.get(reverse("admin:backups_backup_download", args=[backup.pk]))
+    assert response.status_code == 302  # to the admin login
