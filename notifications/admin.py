@@ -1,0 +1,180 @@
+from django import forms
+from django.contrib import admin, messages
+from django.utils.html import format_html, linebreaks
+
+from vpnbot.admin_tools import confirm_action
+
+from . import services, types
+from .models import Broadcast, Notification, NotificationLog, NotificationSettings, NotificationTemplate
+
+
+class LogInline(admin.TabularInline):
+    model = NotificationLog
+    fields = ("created_at", "attempt", "status", "error", "telegram_message_id", "duration_ms")
+    readonly_fields = fields
+    extra = 0
+    max_num = 0
+    can_delete = False
+
+
+@admin.register(Notification)
+class NotificationAdmin(admin.ModelAdmin):
+    list_display = ("id", "type", "chat_id", "customer", "status", "scheduled_for", "attempts", "deferred_count",
+                    "sent_at", "broadcast")
+    list_filter = ("status", "type", "transactional", "urgent", "deferred_reason", "created_at")
+    search_fields = ("=chat_id", "=customer__telegram_id", "customer__username", "dedup_key", "source")
+    list_select_related = ("customer",)
+    raw_id_fields = ("customer", "broadcast")
+    readonly_fields = [f.name for f in Notification._meta.fields]
+    inlines = [LogInline]
+    actions = ("resend", "cancel")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    @admin.action(description="Send the selected failed or cancelled notifications again…")
+    def resend(self, request, queryset):
+        def perform(rows, data):
+            count = services.notification_resend(notification_ids=list(rows.values_list("pk", flat=True)))
+            self.message_user(request, f"{count} notification(s) queued again.", messages.SUCCESS)
+
+        return confirm_action(self, request, queryset, action="resend", title="Send notifications again",
+                              question="Failed or cancelled notifications will be queued again (blocked customers are skipped).",
+                              confirm_label="Send again", perform=perform)
+
+    @admin.action(description="Cancel the selected pending notifications…")
+    def cancel(self, request, queryset):
+        def perform(rows, data):
+            count = services.notification_cancel(notification_ids=list(rows.values_list("pk", flat=True)),
+                                                 reason=f"cancelled by {request.user.get_username()}")
+            self.message_user(request, f"{count} notification(s) cancelled.", messages.SUCCESS)
+
+        return confirm_action(self, request, queryset, action="cancel", title="Cancel notifications",
+                              question="Pending notifications will not be sent.", confirm_label="Cancel them", perform=perform)
+
+
+@admin.register(NotificationTemplate)
+class NotificationTemplateAdmin(admin.ModelAdmin):
+    list_display = ("type", "language", "is_active", "updated_at")
+    list_filter = ("type", "language", "is_active")
+    readonly_fields = ("placeholders", "preview")
+    fields = ("type", "language", "body", "is_active", "placeholders", "preview")
+    actions = ("install_defaults",)
+
+    @admin.display(description="allowed placeholders")
+    def placeholders(self, obj):
+        if not obj or not obj.type:
+            return "—"
+        return ", ".join("{" + n + "}" for n in sorted(types.PLACEHOLDERS[obj.type] | types.COMMON_PLACEHOLDERS))
+
+    @admin.display(description="preview (sample values)")
+    def preview(self, obj):
+        if not obj or not obj.pk:
+            return "Save to see a preview."
+        try:
+            text = services.template_preview(type=obj.type, body=obj.body, language=obj.language)
+        except types.TemplateError as exc:
+            return f"Invalid: {exc}"
+        return format_html('<div style="white-space:normal;max-width:40em">{}</div>', linebreaks(text))
+
+    @admin.action(description="Create missing templates from the shipped defaults")
+    def install_defaults(self, request, queryset):
+        count = services.template_install_defaults()
+        self.message_user(request, f"{count} template(s) created.", messages.SUCCESS)
+
+
+@admin.register(NotificationSettings)
+class NotificationSettingsAdmin(admin.ModelAdmin):
+    list_display = ("customer", "quiet_start", "quiet_end", "daily_limit", "min_interval_minutes", "updated_at")
+    search_fields = ("=customer__telegram_id", "customer__username")
+    raw_id_fields = ("customer",)
+
+
+@admin.register(NotificationLog)
+class NotificationLogAdmin(admin.ModelAdmin):
+    list_display = ("created_at", "notification", "attempt", "status", "error", "telegram_message_id", "duration_ms")
+    list_filter = ("status", "created_at")
+    search_fields = ("=notification__id", "=notification__chat_id")
+    readonly_fields = [f.name for f in NotificationLog._meta.fields]
+    list_select_related = ("notification",)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+class BroadcastForm(forms.ModelForm):
+    class Meta:
+        model = Broadcast
+        fields = ("text", "photo", "buttons", "audience", "paid")
+
+    def clean(self):
+        data = super().clean()
+        try:
+            data["buttons"] = services.broadcast_validate(
+                text=data.get("text", ""), photo=data.get("photo", ""), buttons=data.get("buttons") or [],
+                audience=data.get("audience", ""), paid=data.get("paid", False))
+        except services.NotificationError as exc:
+            raise forms.ValidationError(str(exc)) from None
+        return data
+
+
+@admin.register(Broadcast)
+class BroadcastAdmin(admin.ModelAdmin):
+    form = BroadcastForm
+    list_display = ("id", "created_at", "audience", "status", "total", "progress", "paid")
+    list_filter = ("status", "audience", "paid")
+    readonly_fields = ("status", "total", "progress", "created_by", "progress_chat_id", "progress_message_id",
+                       "progress_at", "created_at", "started_at", "finished_at")
+    fields = ("text", "photo", "buttons", "audience", "paid") + readonly_fields
+    actions = ("start", "pause", "resume", "cancel")
+
+    @admin.display(description="progress")
+    def progress(self, obj):
+        if not obj or not obj.started_at:
+            return "—"
+        p = services.broadcast_progress(broadcast=obj)
+        return f"sent {p.sent}, failed {p.failed}, blocked {p.blocked}, remaining {p.remaining}"
+
+    def has_change_permission(self, request, obj=None):
+        return obj is None or obj.status == Broadcast.Status.DRAFT
+
+    def _each(self, request, queryset, fn, verb):
+        done = 0
+        for b in queryset:
+            try:
+                fn(broadcast_id=b.pk)
+                done += 1
+            except services.NotificationError as exc:
+                self.message_user(request, f"#{b.pk}: {exc}", messages.WARNING)
+        self.message_user(request, f"{done} broadcast(s) {verb}.", messages.SUCCESS)
+
+    @admin.action(description="Start the selected draft broadcasts…")
+    def start(self, request, queryset):
+        def perform(rows, data):
+            self._each(request, rows, services.broadcast_start, "started (the every-minute job sends them)")
+
+        counts = ", ".join(f"#{b.pk}: {services.broadcast_audience_count(broadcast=b)} recipients" for b in queryset)
+        return confirm_action(self, request, queryset, action="start", title="Start broadcasts",
+                              question=f"These broadcasts will be sent ({counts}).", confirm_label="Send", perform=perform)
+
+    @admin.action(description="Pause the selected broadcasts")
+    def pause(self, request, queryset):
+        self._each(request, queryset, services.broadcast_pause, "paused")
+
+    @admin.action(description="Resume the selected broadcasts")
+    def resume(self, request, queryset):
+        self._each(request, queryset, services.broadcast_resume, "resumed")
+
+    @admin.action(description="Cancel the selected broadcasts…")
+    def cancel(self, request, queryset):
+        def perform(rows, data):
+            self._each(request, rows, services.broadcast_cancel, "cancelled")
+
+        return confirm_action(self, request, queryset, action="cancel", title="Cancel broadcasts",
+                              question="Messages not yet sent will not be sent.", confirm_label="Cancel them", perform=perform)

@@ -1,0 +1,237 @@
+"""Notifications in the bot: /notifications, /notification_settings for customers; for admins
+/process_notifications, /check_expiries, /check_wallets, /notification_stats, /send_broadcast."""
+
+from __future__ import annotations
+
+import re
+import zoneinfo
+
+from django.conf import settings
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from vpnbot.telegram import dialog
+from vpnbot.telegram.bot import BotContext, add_callback, add_command, inline_keyboard
+from vpnbot.telegram.sender import get_sender
+
+from . import audiences, selectors, services, tasks, types
+from .models import Broadcast
+from .services import NotificationError
+
+BROADCAST_DIALOG = "notifications:broadcast"
+_BUTTON_LINE = re.compile(r"^\[(?P<label>[^\]]{1,64})\]\((?P<url>https?://\S+)\)$")
+STATUS_ICONS = {"sent": "✅", "pending": "⏳", "failed": "⚠️", "blocked": "⛔️", "cancelled": "✖️"}
+
+
+# --- customers ---------------------------------------------------------------------------------------
+
+def my_notifications(ctx: BotContext) -> None:
+    rows = selectors.recent_for(customer=ctx.customer)
+    if not rows:
+        ctx.reply(_("You have no notifications yet."))
+        return
+    tz = zoneinfo.ZoneInfo(ctx.customer.tz_name)
+    lines = [_("Your recent notifications:")]
+    for n in rows:
+        when = (n.sent_at or n.scheduled_for).astimezone(tz).strftime("%m-%d %H:%M")
+        text = re.sub(r"<[^>]+>", "", n.text or "").replace("\n", " ")
+        snippet = text[:80] + ("…" if len(text) > 80 else "")
+        lines.append(f"{STATUS_ICONS.get(n.status, '')} {when} · {types.LABELS.get(n.type, n.type)}: {snippet}")
+    ctx.reply("\n".join(lines), parse_mode=None)
+
+
+def _settings_view(customer) -> tuple[str, list]:
+    row = services.settings_get(customer=customer)
+    prefs = services.preferences_for(row)
+    quiet = (_("off") if not prefs.quiet else f"{prefs.quiet[0]:%H:%M}–{prefs.quiet[1]:%H:%M}")
+    limit = _("no limit") if not prefs.daily_limit else str(prefs.daily_limit)
+    text = _("🔔 Notification settings\nTap a kind to turn it on or off.\nQuiet hours: %(quiet)s\n"
+             "Daily limit: %(limit)s\nPayment decisions and configs are always sent.") % {"quiet": quiet, "limit": limit}
+    buttons = []
+    for type_ in types.OPTIONAL:
+        mark = "🔕" if type_ in prefs.disabled else "✅"
+        buttons.append([(f"{mark} {types.LABELS[type_]}", f"ns:t:{type_}")])
+    buttons.append([("🌙 " + _("Off"), "ns:q:off"), ("22–08", "ns:q:22-8"), ("23–07", "ns:q:23-7"), ("00–08", "ns:q:0-8")])
+    buttons.append([(_("Limit: none") if n == 0 else _("Limit: %(n)s") % {"n": n}, f"ns:l:{n}") for n in services.LIMIT_PRESETS])
+    return text, buttons
+
+
+def notification_settings(ctx: BotContext) -> None:
+    text, buttons = _settings_view(ctx.customer)
+    ctx.reply(text, buttons=buttons, parse_mode=None)
+
+
+def settings_pressed(ctx: BotContext) -> None:
+    parts = ctx.callback_data.split(":")
+    if len(parts) != 3:
+        ctx.answer(_("This button is out of date."), alert=True)
+        return
+    _prefix, what, value = parts
+    try:
+        if what == "t":
+            services.settings_toggle_type(customer=ctx.customer, type=value)
+        elif what == "q" and value in services.QUIET_PRESETS:
+            window = services.QUIET_PRESETS[value]
+            services.settings_set_quiet_hours(customer=ctx.customer, start=window[0] if window else None,
+                                              end=window[1] if window else None)
+        elif what == "l" and value.isdigit():
+            services.settings_set_daily_limit(customer=ctx.customer, limit=int(value))
+        else:
+            ctx.answer(_("This button is out of date."), alert=True)
+            return
+    except NotificationError as exc:
+        ctx.answer(str(exc), alert=True)
+        return
+    ctx.answer(_("Saved."))
+    text, buttons = _settings_view(ctx.customer)
+    ctx.edit(text, buttons=buttons, parse_mode=None)
+
+
+# --- admins: processing and scans -----------------------------------------------------------------------
+
+def process_notifications(ctx: BotContext) -> None:
+    result = services.notification_process(time_budget=10.0)
+    ctx.reply(_("Processed: %(sent)s sent, %(failed)s failed, %(retried)s to retry, %(deferred)s deferred, "
+                "%(blocked)s blocked, %(cancelled)s cancelled.") % result.__dict__)
+
+
+def check_expiries(ctx: BotContext) -> None:
+    created = services.notification_scan_expiries()
+    ctx.reply(_("Expiry check: %(n)s new notification(s) queued.") % {"n": created})
+
+
+def check_wallets(ctx: BotContext) -> None:
+    created = services.notification_scan_wallets()
+    ctx.reply(_("Wallet check: %(n)s new low-balance notification(s) queued.") % {"n": created})
+
+
+def notification_stats(ctx: BotContext) -> None:
+    data = selectors.stats(days=7)
+    t = data["totals"]
+    rate = "—" if data["delivery_rate"] is None else f"{data['delivery_rate'] * 100:.1f}%"
+    lines = [_("📊 Notifications, last 7 days"),
+             _("Sent %(sent)s · Failed %(failed)s · Deferred %(deferred)s · Blocked %(blocked)s") % t,
+             _("Delivery rate: %(rate)s · Pending now: %(pending)s") % {"rate": rate, "pending": data["pending"]}, ""]
+    for row in data["rows"][-20:]:
+        lines.append(f"{row['day'][5:]} {types.LABELS.get(row['type'], row['type'])}: "
+                     f"{row['sent']}/{row['failed']}/{row['deferred']}/{row['blocked']}")
+    if data["rows"]:
+        lines.append(_("(sent/failed/deferred/blocked)"))
+    ctx.reply("\n".join(lines), parse_mode=None)
+    if data["rows"]:
+        get_sender().send_photo(ctx.chat_id, ("stats.png", selectors.stats_chart(data)), caption=_("Notifications per day"))
+
+
+# --- admins: broadcasts -------------------------------------------------------------------------------------
+
+def send_broadcast(ctx: BotContext) -> None:
+    dialog.dialog_start(user_id=ctx.user_id, name=BROADCAST_DIALOG)
+    ctx.reply(_("📣 Send me the broadcast: a text, or a photo with a caption.\nTo add link buttons, end it with lines "
+                "like [Our channel](https://t.me/example).\n/cancel to stop."), parse_mode=None)
+
+
+def _split_buttons(text: str) -> tuple[str, list]:
+    lines = (text or "").rstrip().split("\n")
+    buttons = []
+    while lines and _BUTTON_LINE.match(lines[-1].strip()):
+        match = _BUTTON_LINE.match(lines.pop().strip())
+        buttons.insert(0, [[match["label"], "url:" + match["url"]]])
+    return "\n".join(lines).strip(), buttons
+
+
+@dialog.step(BROADCAST_DIALOG)
+def broadcast_message(ctx: BotContext, data: dict) -> None:
+    message = ctx.message
+    photo = message.photo[-1].file_id if message and message.photo else ""
+    raw = (message.caption if photo else ctx.text) if message else ""
+    text, buttons = _split_buttons(raw or "")
+    try:
+        b = services.broadcast_create(created_by=ctx.user_id, text=text, photo=photo, buttons=buttons)
+    except NotificationError as exc:
+        ctx.reply(str(exc) + "\n" + _("Send it again, or /cancel."), parse_mode=None)
+        return
+    dialog.dialog_clear(user_id=ctx.user_id)
+    rows = [[(str(a.label), f"bc:a:{b.pk}:{a.key}")] for a in audiences.audiences()]
+    rows.append([(_("✖️ Discard"), f"bc:x:{b.pk}")])
+    ctx.reply(_("Who should receive it?"), buttons=rows)
+
+
+def _broadcast_from(ctx: BotContext, parts: list[str]) -> Broadcast | None:
+    try:
+        return Broadcast.objects.get(pk=int(parts[2]))
+    except (IndexError, ValueError, Broadcast.DoesNotExist):
+        ctx.answer(_("This broadcast no longer exists."), alert=True)
+        return None
+
+
+def _preview(ctx: BotContext, b: Broadcast) -> None:
+    markup = inline_keyboard([[tuple(x) for x in row] for row in b.buttons]) if b.buttons else None
+    if b.photo:
+        get_sender().send_photo(ctx.chat_id, b.photo, caption=b.text, reply_markup=markup)
+    else:
+        ctx.send(ctx.chat_id, b.text, reply_markup=markup)
+
+
+def _show_progress(ctx: BotContext, b: Broadcast) -> None:
+    text, buttons = services.broadcast_progress_text(broadcast=b, language=ctx.language)
+    ctx.edit(text, buttons=buttons or None, parse_mode=None)
+
+
+def broadcast_pressed(ctx: BotContext) -> None:
+    parts = ctx.callback_data.split(":")
+    action = parts[1] if len(parts) > 1 else ""
+    b = _broadcast_from(ctx, parts)
+    if b is None:
+        return
+    try:
+        if action == "a":
+            b = services.broadcast_configure(broadcast_id=b.pk, audience=parts[3] if len(parts) > 3 else "")
+            count = services.broadcast_audience_count(broadcast=b)
+            ctx.edit(_("Audience: %(audience)s. Here is the preview:") % {"audience": audiences.get_audience(b.audience).label},
+                     parse_mode=None)
+            _preview(ctx, b)
+            rows = [[(_("✅ Send to %(n)s recipients") % {"n": count}, f"bc:go:{b.pk}")]]
+            if settings.NOTIFICATION_ALLOW_PAID_BROADCAST:
+                rows.append([(_("💎 Send fast (paid broadcast)"), f"bc:gp:{b.pk}")])
+            rows.append([(_("✖️ Discard"), f"bc:x:{b.pk}")])
+            ctx.reply(_("Send this broadcast to %(n)s recipients?") % {"n": count}, buttons=rows)
+        elif action in ("go", "gp"):
+            if action == "gp":
+                services.broadcast_configure(broadcast_id=b.pk, paid=True)
+            message_id = ctx.callback.message.message_id if ctx.callback and ctx.callback.message else None
+            b = services.broadcast_start(broadcast_id=b.pk, progress_chat_id=ctx.chat_id, progress_message_id=message_id)
+            ctx.answer(_("Started."))
+            _show_progress(ctx, b)
+            transaction.on_commit(lambda: tasks.run_broadcast.delay(b.pk))
+        elif action == "p":
+            _show_progress(ctx, services.broadcast_pause(broadcast_id=b.pk))
+        elif action == "r":
+            b = services.broadcast_resume(broadcast_id=b.pk)
+            _show_progress(ctx, b)
+            transaction.on_commit(lambda: tasks.run_broadcast.delay(b.pk))
+        elif action == "s":
+            _show_progress(ctx, b)
+        elif action == "c":
+            ctx.edit(_("Cancel broadcast #%(id)s? Messages already sent stay sent.") % {"id": b.pk},
+                     buttons=[[(_("Yes, cancel it"), f"bc:cc:{b.pk}"), (_("No, go back"), f"bc:s:{b.pk}")]], parse_mode=None)
+        elif action == "cc":
+            _show_progress(ctx, services.broadcast_cancel(broadcast_id=b.pk))
+        elif action == "x":
+            services.broadcast_cancel(broadcast_id=b.pk)
+            ctx.edit(_("Broadcast discarded."), parse_mode=None)
+        else:
+            ctx.answer(_("This button is out of date."), alert=True)
+    except NotificationError as exc:
+        ctx.answer(str(exc), alert=True)
+
+
+def register(application) -> None:
+    add_command(application, "notifications", my_notifications)
+    add_command(application, "notification_settings", notification_settings)
+    add_callback(application, r"^ns:", settings_pressed)
+    add_command(application, "process_notifications", process_notifications, admin=True)
+    add_command(application, "check_expiries", check_expiries, admin=True)
+    add_command(application, "check_wallets", check_wallets, admin=True)
+    add_command(application, "notification_stats", notification_stats, admin=True)
+    add_command(application, "send_broadcast", send_broadcast, admin=True)
+    add_callback(application, r"^bc:", broadcast_pressed, admin=True)

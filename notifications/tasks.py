@@ -1,0 +1,28 @@
+from celery import shared_task
+
+from . import services
+
+
+@shared_task(ignore_result=True)
+def process_notifications() -> None:
+    services.notification_process()
+
+
+@shared_task(ignore_result=True)
+def send_notification(notification_id: int) -> None:
+    services.notification_process(ids=[notification_id])
+
+
+@shared_task(ignore_result=True)
+def check_expiries() -> None:
+    services.notification_scan_expiries()
+
+
+@shared_task(ignore_result=True)
+def check_wallets() -> None:
+    services.notification_scan_wallets()
+
+
+@shared_task(ignore_result=True)
+def run_broadcast(broadcast_id: int) -> None:
+    services.broadcast_run(broadcast_id=broadcast_id)

@@ -1,0 +1,148 @@
+"""Per-customer settings: quiet hours, the daily limit, spacing, types turned off (Asia/Tehran, frozen clock)."""
+
+import zoneinfo
+from datetime import datetime, timedelta
+from datetime import time as dtime
+
+import pytest
+import time_machine
+from django.utils import timezone
+
+from notifications import services
+from notifications.models import Notification
+from tests.factories import CustomerFactory
+
+from .factories import NotificationSettingsFactory
+
+pytestmark = pytest.mark.django_db
+TEHRAN = zoneinfo.ZoneInfo("Asia/Tehran")
+
+
+def tehran(*args) -> datetime:
+    return datetime(*args, tzinfo=TEHRAN)
+
+
+def enqueue(customer, key, **kwargs):
+    kwargs.setdefault("text", f"message {key}")
+    return services.notification_enqueue(customer=customer, type=kwargs.pop("type", "campaign"), dedup_key=key, **kwargs)
+
+
+@pytest.mark.parametrize("now, expected_end", [
+    (tehran(2026, 3, 10, 23, 30), tehran(2026, 3, 11, 7, 0)),   # before midnight: ends tomorrow
+    (tehran(2026, 3, 11, 2, 15), tehran(2026, 3, 11, 7, 0)),    # after midnight: ends today
+])
+def test_quiet_hours_crossing_midnight_defer_to_the_window_end(fake_telegram, now, expected_end):
+    settings_row = NotificationSettingsFactory(quiet_start=dtime(23), quiet_end=dtime(7))
+    with time_machine.travel(now, tick=False):
+        n = enqueue(settings_row.customer, "q")
+        result = services.notification_process()
+    n.refresh_from_db()
+    assert result.deferred == 1 and result.sent == 0
+    assert n.status == "pending" and n.scheduled_for == expected_end and n.deferred_reason == "quiet_hours"
+    assert fake_telegram.calls_to("sendMessage") == []
+    with time_machine.travel(expected_end - timedelta(seconds=1), tick=False):
+        assert services.notification_process().sent == 0
+    with time_machine.travel(expected_end, tick=False):
+        assert services.notification_process().sent == 1
+
+
+def test_quiet_hours_starting_at_midnight(fake_telegram):
+    row = NotificationSettingsFactory(quiet_start=dtime(0), quiet_end=dtime(8))
+    with time_machine.travel(tehran(2026, 3, 10, 23, 59), tick=False):
+        enqueue(row.customer, "before")
+        assert services.notification_process().sent == 1  # 23:59 is outside 00:00-08:00
+    with time_machine.travel(tehran(2026, 3, 11, 0, 0), tick=False):
+        n = enqueue(row.customer, "at-midnight")
+        assert services.notification_process().deferred == 1
+    n.refresh_from_db()
+    assert n.scheduled_for == tehran(2026, 3, 11, 8, 0)
+
+
+def test_quiet_hours_are_in_the_customers_own_time_zone(fake_telegram):
+    row = NotificationSettingsFactory(quiet_start=dtime(23), quiet_end=dtime(7),
+                                      customer=CustomerFactory(time_zone="Europe/Berlin"))
+    with time_machine.travel(tehran(2026, 3, 11, 0, 30), tick=False):  # 22:00 in Berlin
+        enqueue(row.customer, "berlin")
+        assert services.notification_process().sent == 1
+
+
+def test_transactional_and_urgent_bypass_quiet_hours(fake_telegram, django_capture_on_commit_callbacks):
+    row = NotificationSettingsFactory(quiet_start=dtime(22), quiet_end=dtime(8))
+    with time_machine.travel(tehran(2026, 3, 11, 3, 0), tick=False), django_capture_on_commit_callbacks(execute=True):
+        enqueue(row.customer, "pay", type="payment_approved", text="approved")
+        enqueue(row.customer, "urgent", urgent=True)
+        enqueue(row.customer, "normal")
+    statuses = dict(Notification.objects.values_list("type", "status").filter(urgent=False, transactional=False))
+    assert statuses == {"campaign": "pending"}
+    assert Notification.objects.filter(status="sent").count() == 2
+
+
+def test_urgent_bypass_can_be_turned_off(fake_telegram, settings):
+    settings.NOTIFICATION_URGENT_BYPASS = False
+    row = NotificationSettingsFactory(quiet_start=dtime(22), quiet_end=dtime(8))
+    with time_machine.travel(tehran(2026, 3, 11, 3, 0), tick=False):
+        enqueue(row.customer, "urgent", urgent=True, scheduled_for=timezone.now())
+        Notification.objects.update(scheduled_for=timezone.now())
+        result = services.notification_process()
+    assert result.deferred == 1
+
+
+def test_daily_limit_defers_to_the_next_day_in_the_customers_zone(fake_telegram):
+    row = NotificationSettingsFactory(daily_limit=2)
+    with time_machine.travel(tehran(2026, 3, 10, 23, 0), tick=False):
+        for key in "abc":
+            enqueue(row.customer, key)
+        result = services.notification_process()
+        assert (result.sent, result.deferred) == (2, 1)
+        enqueue(row.customer, "pay", type="payment_rejected", text="rejected")  # transactional: not limited
+        assert services.notification_process().sent == 1
+    deferred = Notification.objects.get(status="pending")
+    assert deferred.scheduled_for == tehran(2026, 3, 11, 0, 0) and deferred.deferred_reason == "daily_limit"
+    # 00:00 in Tehran is 20:30 UTC the day before: the new day counts from local midnight
+    with time_machine.travel(tehran(2026, 3, 11, 0, 0), tick=False):
+        assert services.notification_process().sent == 1
+        enqueue(row.customer, "d")
+        assert services.notification_process().sent == 1
+        enqueue(row.customer, "e")
+        assert services.notification_process().deferred == 1
+
+
+def test_minimum_spacing_between_messages(fake_telegram):
+    row = NotificationSettingsFactory(min_interval_minutes=30)
+    with time_machine.travel(tehran(2026, 3, 10, 12, 0), tick=False):
+        enqueue(row.customer, "a")
+        enqueue(row.customer, "b")
+        result = services.notification_process()
+    assert (result.sent, result.deferred) == (1, 1)
+    assert Notification.objects.get(status="pending").scheduled_for == tehran(2026, 3, 10, 12, 30)
+
+
+def test_a_type_turned_off_is_not_sent_but_transactional_ones_cannot_be(fake_telegram, django_capture_on_commit_callbacks):
+    customer = CustomerFactory()
+    assert services.settings_toggle_type(customer=customer, type="campaign") is False
+    with pytest.raises(services.NotificationError):
+        services.settings_toggle_type(customer=customer, type="payment_approved")
+    with django_capture_on_commit_callbacks(execute=True):
+        enqueue(customer, "c")
+        enqueue(customer, "p", type="payment_approved", text="ok")
+    services.notification_process()
+    assert dict(Notification.objects.values_list("type", "status")) == {"campaign": "cancelled", "payment_approved": "sent"}
+    assert services.settings_toggle_type(customer=customer, type="campaign") is True
+
+
+def test_shop_defaults_apply_without_a_settings_row(fake_telegram, settings):
+    settings.NOTIFICATION_DEFAULT_QUIET_HOURS = "22:00-08:00"
+    customer = CustomerFactory()
+    with time_machine.travel(tehran(2026, 3, 11, 7, 59), tick=False):
+        enqueue(customer, "a")
+        assert services.notification_process().deferred == 1
+
+
+def test_auto_notifications_off_cancels_automatic_ones_but_not_payments(fake_telegram, settings, django_capture_on_commit_callbacks):
+    settings.ENABLE_AUTO_NOTIFICATIONS = False
+    customer = CustomerFactory()
+    with django_capture_on_commit_callbacks(execute=True):
+        enqueue(customer, "low", type="low_balance", context={"balance": 1})
+        enqueue(customer, "pay", type="payment_approved", text="ok")
+    services.notification_process()
+    assert dict(Notification.objects.values_list("type", "status")) == {"low_balance": "cancelled", "payment_approved": "sent"}
