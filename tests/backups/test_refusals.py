@@ -133,7 +133,9 @@ def test_the_container_detects_truncation_and_tampering_when_encrypted():
     # drop the last chunk: a chunk boundary truncation is still detected
     first_len = int.from_bytes(data[8:12], "big") + 12
     chunk_len = int.from_bytes(data[first_len:first_len + 4], "big") + 4
-    for broken in (data[:first_len + chunk_len], data[:-1], data[:first_len + 10] + bytes([data[first_len + 10] ^ 0xFF]) + data[first_len + 11:]):
+    # flip every bit of one ciphertext byte (replacing it with a fixed byte can leave it unchanged)
+    flipped = data[:first_len + 10] + bytes([data[first_len + 10] ^ 0xFF]) + data[first_len + 11:]
+    for broken in (data[:first_len + chunk_len], data[:-1], flipped):
         with pytest.raises(container.ContainerError):
             _header, chunks = container.iter_payload(io.BytesIO(broken), encryption_key="k")
             b"".join(chunks)
