@@ -13,7 +13,6 @@ log = logging.getLogger(__name__)
 
 
 def compile_catalogs() -> None:
-    import polib
     from django.apps import apps
 
     bases = [Path(p) for p in settings.LOCALE_PATHS]
@@ -26,6 +25,8 @@ def compile_catalogs() -> None:
             try:
                 if mo_path.exists() and mo_path.stat().st_mtime >= po_path.stat().st_mtime:
                     continue
+                import polib  # only when a catalog is out of date: every start-up pays for it otherwise
+
                 polib.pofile(str(po_path)).save_as_mofile(str(mo_path))
                 compiled = True
             except OSError as exc:  # read-only tree: the image build compiled them already

@@ -325,6 +325,31 @@ def test_management_commands(capsys, settings):
         call_command("backup_restore", "424242", "--yes")
 
 
+def test_backup_commands_run_the_model_checks_but_not_unrelated_ones(capsys):
+    """A failing URL/admin check must not stop a backup (the full run would also import the
+    URLconf, the admin and the API schema machinery); a model error still stops it."""
+    from django.core import checks
+    from django.core.management.base import SystemCheckError
+
+    def broken_url_check(**kwargs):
+        return [checks.Error("an unrelated URL problem", id="test.E001")]
+
+    def broken_model_check(**kwargs):
+        return [checks.Error("a model problem", id="test.E002")]
+
+    registry = checks.registry.registry
+    checks.register(broken_url_check, checks.Tags.urls)
+    try:
+        call_command("backup_status", skip_checks=False)
+        assert "Backup status" in capsys.readouterr().out
+        checks.register(broken_model_check, checks.Tags.models)
+        with pytest.raises(SystemCheckError, match="a model problem"):
+            call_command("backup_status", skip_checks=False)
+    finally:
+        registry.registered_checks.discard(broken_url_check)
+        registry.registered_checks.discard(broken_model_check)
+
+
 # --- verification jobs -----------------------------------------------------------------------------------
 
 def test_the_weekly_job_verifies_the_newest_backup():
