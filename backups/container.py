@@ -29,6 +29,7 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 MAGIC = b"VPNBKP1\n"
 CHUNK = 1024 * 1024
+ZSTD_FEED = 128 * 1024  # compressed bytes the restore's zstd reader takes at a time
 MAX_HEADER = 64 * 1024
 
 
@@ -199,16 +200,95 @@ def iter_payload(fileobj: BinaryIO, *, encryption_key: str = "") -> tuple[dict, 
     return header, chunks
 
 
+class _ZstdFrameWalk:
+    """Follows the structure of the one zstd frame a Writer makes — frame header, then block
+    headers, skipping their contents — as its bytes go by, to tell whether the frame was
+    complete: the streaming reader below cannot tell a truncated frame from a finished one."""
+
+    def __init__(self):
+        self.state, self.need, self.head = "frame", 5, bytearray()  # magic + frame header descriptor
+        self.skip = 0
+        self.checksum = False
+        self.done = False
+
+    def feed(self, data: bytes) -> None:
+        view, pos = memoryview(data), 0
+        while pos < len(view):
+            if self.done:
+                raise ContainerError("the compressed data is damaged: data after its end")
+            if self.skip:
+                step = min(self.skip, len(view) - pos)
+                self.skip -= step
+                pos += step
+                if not self.skip and self.state == "end":
+                    self.done = True
+                continue
+            take = min(self.need - len(self.head), len(view) - pos)
+            self.head += view[pos:pos + take]
+            pos += take
+            if len(self.head) == self.need:
+                self._header(bytes(self.head))
+                self.head.clear()
+
+    def _header(self, head: bytes) -> None:
+        if self.state == "frame":
+            if head[:4] != b"\x28\xb5\x2f\xfd":
+                raise ContainerError("the compressed data is damaged: not a zstd frame")
+            fhd = head[4]
+            single = bool(fhd & 0x20)
+            self.checksum = bool(fhd & 0x04)
+            fcs = (1 if single else 0, 2, 4, 8)[fhd >> 6]
+            self.skip = (0 if single else 1) + (0, 1, 2, 4)[fhd & 3] + fcs
+            self.state, self.need = "block", 3
+            return
+        value = int.from_bytes(head, "little")
+        last, kind, size = value & 1, (value >> 1) & 3, value >> 3
+        if kind == 3:
+            raise ContainerError("the compressed data is damaged: bad block type")
+        self.skip = 1 if kind == 1 else size  # an RLE block stores one byte
+        if last:
+            self.state = "end"
+            self.skip += 4 if self.checksum else 0
+            if not self.skip:
+                self.done = True
+
+
+class _ChunkSource:
+    """The payload chunks as a file object for zstandard's stream_reader."""
+
+    def __init__(self, chunks: Iterator[bytes], walk: _ZstdFrameWalk):
+        self.chunks, self.walk, self.pending = chunks, walk, memoryview(b"")
+
+    def read(self, size: int = -1) -> bytes:
+        while not self.pending:
+            chunk = next(self.chunks, None)
+            if chunk is None:
+                return b""
+            self.walk.feed(chunk)
+            self.pending = memoryview(chunk)
+        out = self.pending if size is None or size < 0 else self.pending[:size]
+        self.pending = self.pending[len(out):]
+        return bytes(out)
+
+    def close(self) -> None:
+        pass
+
+
 def _zstd_chunks(chunks: Iterator[bytes]) -> Iterator[bytes]:
-    dobj = zstandard.ZstdDecompressor().decompressobj()
-    for chunk in chunks:
-        try:
-            out = dobj.decompress(chunk)
-        except zstandard.ZstdError as exc:
-            raise ContainerError(f"the compressed data is damaged: {exc}") from None
-        if out:
+    # A reader, not decompressobj(): decompressobj returns all the output of its input at once, and
+    # 1 MiB of zstd can stand for hundreds of MiB of a repetitive dump. The reader hands out at
+    # most CHUNK at a time, so restoring needs the same memory whatever the data.
+    walk = _ZstdFrameWalk()
+    source = _ChunkSource(chunks, walk)
+    reader = zstandard.ZstdDecompressor().stream_reader(source, read_size=ZSTD_FEED)
+    try:
+        while out := reader.read(CHUNK):
             yield out
-    if not dobj.eof:
+    except zstandard.ZstdError as exc:
+        raise ContainerError(f"the compressed data is damaged: {exc}") from None
+    while source.read(CHUNK):  # anything after the frame end is damage
+        pass
+    if not walk.done:
         raise ContainerError("the compressed data is truncated")
 
 
@@ -216,10 +296,10 @@ def _gzip_chunks(chunks: Iterator[bytes]) -> Iterator[bytes]:
     dobj = zlib.decompressobj(31)
     for chunk in chunks:
         try:
-            out = dobj.decompress(chunk, CHUNK * 4)
+            out = dobj.decompress(chunk, CHUNK)
             while out:
                 yield out
-                out = dobj.decompress(dobj.unconsumed_tail, CHUNK * 4) if dobj.unconsumed_tail else b""
+                out = dobj.decompress(dobj.unconsumed_tail, CHUNK) if dobj.unconsumed_tail else b""
         except zlib.error as exc:
             raise ContainerError(f"the compressed data is damaged: {exc}") from None
     if not dobj.eof:

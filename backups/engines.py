@@ -2,7 +2,7 @@
 
 External programs run with argument lists (never a shell); the password travels in the
 environment (PGPASSWORD) or a temporary 0600 option file (MariaDB), never on the command line.
-Everything streams: a dump is read from the tool's stdout in 1 MiB chunks.
+Everything streams: a dump is read from the tool's stdout in 256 KiB pieces.
 """
 
 from __future__ import annotations
@@ -21,6 +21,9 @@ from contextlib import contextmanager
 from pathlib import Path
 
 CHUNK = 1024 * 1024
+# Read from a dump tool's stdout in pieces this big: a pipe holds 64 KiB, so a bigger read only
+# waits longer, and while the next piece is read the previous one is still alive (two at once).
+STREAM_CHUNK = 256 * 1024
 Write = Callable[[bytes], None]
 
 
@@ -80,13 +83,14 @@ def _version_tuple(text: str) -> tuple[int, ...]:
 def _stream_process(args: list[str], write: Write, *, env: dict, stderr_path: Path, progress=None) -> None:
     with open(stderr_path, "wb") as err:
         proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=err, env=env, stdin=subprocess.DEVNULL)
-        done = 0
+        done = reported = 0
         try:
-            while chunk := proc.stdout.read(CHUNK):
+            while chunk := proc.stdout.read(STREAM_CHUNK):
                 write(chunk)
                 done += len(chunk)
-                if progress:
+                if progress and done - reported >= CHUNK:
                     progress("dump", done)
+                    reported = done
         except BaseException:
             proc.kill()
             proc.wait()

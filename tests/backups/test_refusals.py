@@ -157,3 +157,24 @@ def test_compressed_payloads_round_trip_and_truncation_is_detected(algorithm):
     with pytest.raises(container.ContainerError):
         _h, chunks = container.iter_payload(io.BytesIO(buf.getvalue()[:-20]))
         b"".join(chunks)
+
+
+def test_zstd_payloads_are_decompressed_in_bounded_pieces():
+    """A highly compressible dump comes back in pieces near the chunk size, not as one string per
+    compressed chunk (1 MiB of zstd can hold far more than 1 MiB of SQL)."""
+    import io
+
+    raw = b"INSERT INTO t VALUES (1, 'same row again');\n" * 1_000_000  # ~45 MB, compresses >100:1
+    buf = io.BytesIO()
+    writer = container.Writer(buf, vendor="mysql", compression="zstd")
+    for i in range(0, len(raw), container.CHUNK):
+        writer.write(raw[i:i + container.CHUNK])
+    writer.close()
+    _h, chunks = container.iter_payload(io.BytesIO(buf.getvalue()))
+    sizes, total = [], 0
+    for chunk in chunks:
+        assert raw[total:total + len(chunk)] == chunk
+        total += len(chunk)
+        sizes.append(len(chunk))
+    assert total == len(raw)
+    assert max(sizes) <= container.CHUNK

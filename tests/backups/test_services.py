@@ -350,6 +350,21 @@ def test_backup_commands_run_the_model_checks_but_not_unrelated_ones(capsys):
         registry.registered_checks.discard(broken_model_check)
 
 
+def test_a_dump_is_streamed_in_small_pieces_with_progress_per_mib(tmp_path):
+    """The tool's output reaches the writer in pieces of at most STREAM_CHUNK (memory stays flat)
+    and intact; progress is reported about once per MiB, not per piece."""
+    import sys
+
+    size = 5 * engines.CHUNK + 12345
+    script = f"import sys, os; sys.stdout.buffer.write(os.urandom(1) * {size})"
+    pieces, progress = [], []
+    engines._stream_process([sys.executable, "-c", script], pieces.append, env=dict(os.environ),
+                            stderr_path=tmp_path / "err", progress=lambda stage, done: progress.append(done))
+    assert sum(len(p) for p in pieces) == size
+    assert max(len(p) for p in pieces) <= engines.STREAM_CHUNK
+    assert 4 <= len(progress) <= 6 and progress == sorted(progress)
+
+
 # --- verification jobs -----------------------------------------------------------------------------------
 
 def test_the_weekly_job_verifies_the_newest_backup():
