@@ -1,11 +1,15 @@
 """Time the CRM's full set-based recompute on N customers with orders, its peak memory, and
 the speed-up over a naive per-customer ORM loop.
 
-    .venv/bin/python -m bench.crm.run [--sizes 10000,100000] [--orders 5] [--naive 10000] [--keep]
+    .venv/bin/python -m bench.crm.run [--sizes 10000,100000] [--orders 5] [--naive 10000] [--keep] [--reuse]
 
 DATABASE_URL picks the server; the data goes to a separate database named vpnbot_crm_bench
 (SQLite: var/crm_bench.sqlite3), created and dropped by the run. On PostgreSQL the data is
 generated with generate_series (INSERT ... SELECT); elsewhere with bulk inserts.
+
+--reuse keeps an existing benchmark database (implies --keep) and, when it already holds
+exactly N customers and N x orders orders, skips the generation and only empties the CRM's
+tables, so the timed recompute is again a first run. Use it to iterate on one size.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ AS_OF = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 BENCH_DB = "vpnbot_crm_bench"
 
 
-def setup_django():
+def setup_django(reuse: bool = False):
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "vpnbot.settings_test")
     import django
 
@@ -31,7 +35,7 @@ def setup_django():
 
     test = connection.settings_dict.setdefault("TEST", {})
     test["NAME"] = str(settings.VAR_DIR / "crm_bench.sqlite3") if connection.vendor == "sqlite" else BENCH_DB
-    name = connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
+    name = connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False, keepdb=reuse)
     if connection.vendor == "sqlite":
         with connection.cursor() as cursor:
             cursor.execute("PRAGMA journal_mode=WAL")
@@ -39,12 +43,15 @@ def setup_django():
     return connection, name
 
 
-def clear():
+CRM_TABLES = ["crm_userinsight", "crm_customerjourney", "crm_personalizedoffer", "crm_campaignrecipient",
+              "crm_useractivity", "crm_userprofile", "crm_profilestage", "crm_recomputerun"]
+SHOP_TABLES = ["shop_subscription", "shop_order", "shop_walletransaction", "shop_domainevent", "shop_customer",
+               "shop_plan"]
+
+
+def clear(tables=CRM_TABLES + SHOP_TABLES):
     from django.db import connection
 
-    tables = ["crm_userinsight", "crm_customerjourney", "crm_personalizedoffer", "crm_campaignrecipient",
-              "crm_useractivity", "crm_userprofile", "crm_profilestage", "crm_recomputerun", "shop_subscription",
-              "shop_order", "shop_walletransaction", "shop_domainevent", "shop_customer", "shop_plan"]
     existing = set(connection.introspection.table_names())
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
@@ -197,8 +204,11 @@ def main() -> None:
     parser.add_argument("--orders", type=int, default=5, help="orders per customer on average")
     parser.add_argument("--naive", type=int, default=10000, help="customers for the naive loop comparison (0: skip)")
     parser.add_argument("--keep", action="store_true", help="keep the benchmark database")
+    parser.add_argument("--reuse", action="store_true",
+                        help="reuse the kept database and its data when it has the same size (implies --keep)")
     args = parser.parse_args()
-    connection, name = setup_django()
+    args.keep = args.keep or args.reuse
+    connection, name = setup_django(reuse=args.reuse)
     from django.conf import settings
 
     from crm.models import UserProfile
@@ -213,15 +223,20 @@ def main() -> None:
         sizes = [int(s) for s in args.sizes.split(",") if s]
         if args.naive and args.naive not in sizes:
             sizes.insert(0, args.naive)
+        from vpnbot.shop.models import Customer, Order
+
         for n in sizes:
-            clear()
             t0 = time.perf_counter()
-            if connection.vendor == "postgresql":
-                generate_postgres(n, args.orders)
+            if args.reuse and Customer.objects.count() == n and Order.objects.count() == n * args.orders:
+                clear(CRM_TABLES)
+                generated = float("nan")  # reused
             else:
-                generate_bulk(n, args.orders)
-            generated = time.perf_counter() - t0
-            from vpnbot.shop.models import Order
+                clear()
+                if connection.vendor == "postgresql":
+                    generate_postgres(n, args.orders)
+                else:
+                    generate_bulk(n, args.orders)
+                generated = time.perf_counter() - t0
 
             orders = Order.objects.count()
             first, seconds, peak = measure(lambda: profiles_recompute(as_of=AS_OF, make_offers=False))

@@ -43,6 +43,14 @@ PROFILE_COLUMNS = (
 )
 
 
+# PostgreSQL computes the scratch rows in one statement (_stage_fill_postgres_sql); False
+# selects the portable statements there too (the tests compare the two).
+POSTGRES_SINGLE_PASS = True
+# work_mem for that statement (SET LOCAL: this transaction only). A bound per sort or hash,
+# not a size that grows with the number of customers: beyond it they spill to disk.
+POSTGRES_WORK_MEM_MB = 128
+
+
 class RecomputeBusy(Exception):
     """Another recompute holds the lock."""
 
@@ -159,6 +167,118 @@ LEFT JOIN (
     GROUP BY customer_id
 ) l ON l.customer_id = c.id
 LEFT JOIN crm_userprofile p ON p.customer_id = c.id
+"""
+
+
+STAGE_COLUMNS = (
+    "customer_id", "joined_at", "buyer", "frequency", "monetary_amount", "paid_sum_amount", "first_order_at",
+    "last_order_at", "discounted_orders", "active_until", "last_expired_at", "favourite_plan_id",
+    "avg_renewal_late_days", "r_score", "f_score", "m_score", "prev_stage", "prev_won_back_at",
+    "churn_risk_baseline", "baseline_at", "average_order_amount", "recency_days", "avg_days_between_orders",
+    "churn_risk", "segment", "stage", "won_back_at",
+)
+
+
+def _stage_fill_postgres_sql() -> str:
+    """PostgreSQL: the whole scratch row in one INSERT (aggregates, quintiles, segment, stage,
+    churn risk), so each row is written once. The same values as the portable path
+    (_stage_fill_sql, _scores_sql, _derive_sql; a test compares the two), computed with one
+    sequential read of each source table instead of an index walk per aggregate:
+
+    - orders, grouped by (customer, plan) once: the customer's totals sum the per-plan groups,
+      and the favourite plan is the first of them by paid orders, latest paid order, plan id;
+    - subscriptions, sorted once by (customer, cancelled, start, id): LAG over the
+      non-cancelled ones gives the renewal lateness, the same rows give active_until and
+      last_expired_at;
+    - NTILE(5) partitioned by `buyer`: the buyers' partition is exactly the portable path's
+      set, the others' tiles are discarded (0)."""
+    late_days = _days("prev_exp", "created_at")
+    segment, risk = f"({SEGMENT_SQL})", f"({_churn_risk_sql()})"
+    return f"""
+INSERT INTO crm_profilestage ({", ".join(STAGE_COLUMNS)})
+WITH op AS (
+    SELECT customer_id, plan_id,
+        COUNT(*) FILTER (WHERE status = 'paid') AS paid,
+        SUM(paid_amount - refunded_amount) AS monetary,
+        SUM(paid_amount) FILTER (WHERE status = 'paid') AS paid_sum,
+        MIN(paid_at) AS first_at, MAX(paid_at) AS last_at,
+        MAX(paid_at) FILTER (WHERE status = 'paid') AS last_paid_at,
+        COUNT(*) FILTER (WHERE status = 'paid' AND discount_amount > 0) AS discounted
+    FROM shop_order
+    WHERE status IN ('paid', 'refunded') AND paid_at <= :as_of
+    GROUP BY customer_id, plan_id
+), o AS (
+    SELECT customer_id,
+        CAST(SUM(paid) AS BIGINT) AS frequency,
+        SUM(monetary) AS monetary,
+        COALESCE(SUM(paid_sum), 0) AS paid_sum,
+        MIN(first_at) AS first_at, MAX(last_at) AS last_at,
+        CAST(SUM(discounted) AS BIGINT) AS discounted,
+        MAX(plan_id) FILTER (WHERE rn = 1 AND paid > 0) AS favourite_plan_id
+    FROM (
+        SELECT op.*, ROW_NUMBER() OVER (PARTITION BY customer_id ORDER BY paid DESC, last_paid_at DESC, plan_id) AS rn
+        FROM op
+    ) x
+    GROUP BY customer_id
+), s AS (
+    SELECT customer_id,
+        MAX(expires_at) FILTER (WHERE status = 'active' AND expires_at > :as_of) AS active_until,
+        MAX(expires_at) FILTER (WHERE expires_at <= :as_of) AS last_expired,
+        SUM(CASE WHEN created_at > prev_exp THEN {late_days} ELSE 0 END)
+            FILTER (WHERE status <> 'cancelled' AND prev_exp IS NOT NULL) AS late_sum,
+        COUNT(*) FILTER (WHERE status <> 'cancelled' AND prev_exp IS NOT NULL) AS renewals
+    FROM (
+        SELECT customer_id, status, created_at, expires_at,
+            LAG(expires_at) OVER (PARTITION BY customer_id, status = 'cancelled' ORDER BY starts_at, id) AS prev_exp
+        FROM shop_subscription
+        WHERE created_at <= :as_of
+    ) x
+    GROUP BY customer_id
+), base AS (
+    SELECT c.id AS customer_id, c.joined_at,
+        CASE WHEN o.customer_id IS NULL THEN 0 ELSE 1 END AS buyer,
+        COALESCE(o.frequency, 0) AS frequency, COALESCE(o.monetary, 0) AS monetary_amount,
+        COALESCE(o.paid_sum, 0) AS paid_sum_amount,
+        o.first_at AS first_order_at, o.last_at AS last_order_at, COALESCE(o.discounted, 0) AS discounted_orders,
+        s.active_until, COALESCE(s.last_expired, CASE WHEN s.active_until IS NULL THEN o.last_at END) AS last_expired_at,
+        o.favourite_plan_id,
+        CASE WHEN s.renewals > 0 THEN {_idiv("s.late_sum", "s.renewals")} END AS avg_renewal_late_days,
+        p.stage AS prev_stage, p.won_back_at AS prev_won_back_at,
+        COALESCE(p.churn_risk_baseline, 0) AS churn_risk_baseline, p.baseline_at,
+        CASE WHEN o.frequency > 0 THEN {_idiv("o.paid_sum", "o.frequency")} ELSE 0 END AS average_order_amount,
+        CASE WHEN o.last_at IS NOT NULL THEN {_days("o.last_at", ":as_of")} END AS recency_days,
+        CASE WHEN o.frequency > 1 THEN {_idiv(_days("o.first_at", "o.last_at"), "o.frequency - 1")} END
+            AS avg_days_between_orders
+    FROM shop_customer c
+    LEFT JOIN o ON o.customer_id = c.id
+    LEFT JOIN s ON s.customer_id = c.id
+    LEFT JOIN crm_userprofile p ON p.customer_id = c.id
+), scored AS (
+    SELECT base.*,
+        CASE WHEN buyer = 1 THEN NTILE(5) OVER (PARTITION BY buyer ORDER BY last_order_at, customer_id) ELSE 0 END
+            AS r_score,
+        CASE WHEN buyer = 1 THEN NTILE(5) OVER (PARTITION BY buyer ORDER BY frequency, customer_id) ELSE 0 END
+            AS f_score,
+        CASE WHEN buyer = 1 THEN NTILE(5) OVER (PARTITION BY buyer ORDER BY monetary_amount, customer_id) ELSE 0 END
+            AS m_score
+    FROM base
+), segmented AS (
+    SELECT scored.*, {segment} AS segment, {risk} AS churn_risk FROM scored
+)
+SELECT customer_id, joined_at, buyer, frequency, monetary_amount, paid_sum_amount, first_order_at, last_order_at,
+    discounted_orders, active_until, last_expired_at, favourite_plan_id, avg_renewal_late_days,
+    r_score, f_score, m_score, prev_stage, prev_won_back_at,
+    CASE WHEN baseline_at IS NULL OR baseline_at < :week_ago THEN churn_risk ELSE churn_risk_baseline END,
+    CASE WHEN baseline_at IS NULL OR baseline_at < :week_ago THEN :as_of ELSE baseline_at END,
+    average_order_amount, recency_days, avg_days_between_orders, churn_risk, segment,
+    CASE
+        WHEN segment IN ('churned', 'at_risk', 'won_back') THEN segment
+        WHEN buyer = 0 THEN 'visitor'
+        WHEN frequency >= :loyal THEN 'loyal'
+        WHEN frequency >= 2 THEN 'repeat'
+        ELSE 'first_purchase' END,
+    CASE WHEN segment = 'won_back' AND prev_stage = 'churned' THEN :as_of ELSE prev_won_back_at END
+FROM segmented
 """
 
 
@@ -296,6 +416,15 @@ def _params(as_of: datetime) -> dict:
     }
 
 
+def _stage_empty(cursor) -> None:
+    """Empty the scratch table. TRUNCATE on PostgreSQL (no dead rows left behind for the next
+    run to skip over; the run holds the lock, so its exclusive lock on the table waits for no one)."""
+    if _vendor() == "postgresql":
+        cursor.execute("TRUNCATE crm_profilestage")
+    else:
+        ProfileStage.objects.all().delete()
+
+
 def _segment_growth_insights(run: RecomputeRun, as_of: datetime) -> int:
     """Shop-wide: a segment that grew by 10% or more against the run closest to a week ago."""
     before = (RecomputeRun.objects.filter(as_of__lte=as_of - timedelta(days=7), finished_at__isnull=False)
@@ -355,13 +484,22 @@ def profiles_recompute(*, as_of: datetime | None = None, make_offers: bool | Non
                     cursor.execute("SET LOCAL enable_nestloop = on")
                 return count
 
-            ProfileStage.objects.all().delete()
-            run.profiles = step("aggregates", _stage_fill_sql())
+            _stage_empty(cursor)
+            if postgres and POSTGRES_SINGLE_PASS:
+                # Sorts and hashes of a million rows: give them memory, bounded and local to
+                # this transaction (per sort/hash node, whatever the number of customers).
+                cursor.execute(f"SET LOCAL work_mem = '{POSTGRES_WORK_MEM_MB}MB'")
+                run.profiles = step("aggregates, quintiles, segments, stages, churn risk",
+                                    _stage_fill_postgres_sql())
+                cursor.execute("RESET work_mem")
+            else:
+                run.profiles = step("aggregates", _stage_fill_sql())
             if postgres:  # fresh statistics for the planner: the scratch rows are new
                 for table in ("crm_profilestage", "crm_userprofile", "crm_userinsight"):
                     cursor.execute(f"ANALYZE {table}")
-            step("quintiles", _scores_sql())
-            step("segments, stages, churn risk", _derive_sql())
+            if not (postgres and POSTGRES_SINGLE_PASS):
+                step("quintiles", _scores_sql())
+                step("segments, stages, churn risk", _derive_sql())
             insights = dict(_insight_statements())
             run.insights = insight_step("churn_risk_up", insights.pop("churn_risk_up"))
             run.journey_steps = step("journey", _journey_sql())
@@ -370,7 +508,7 @@ def profiles_recompute(*, as_of: datetime | None = None, make_offers: bool | Non
             run.insights += sum(insight_step(kind, sql) for kind, sql in insights.items())
             cursor.execute("SELECT segment, COUNT(*) FROM crm_userprofile GROUP BY segment")
             run.segment_counts = {segment: count for segment, count in cursor.fetchall()}
-            ProfileStage.objects.all().delete()
+            _stage_empty(cursor)
         run.insights += _segment_growth_insights(run, as_of)
         if make_offers if make_offers is not None else settings.CRM_AUTO_OFFERS:
             from .offers import offers_expire, offers_generate
