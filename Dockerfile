@@ -12,4 +12,4 @@ RUN useradd --system --uid 1000 vpnbot && mkdir -p /app/var /backups && chown -R
  && find /app -name locale -type d -exec chown -R vpnbot {} +
 USER vpnbot
 EXPOSE 8000
-CMD ["gunicorn", "vpnbot.wsgi", "--bind", "0.0.0.0:8000", "--workers", "3", "--access-logfile", "-"]
+CMD ["gunicorn", "vpnbot.wsgi", "--config", "gunicorn.conf.py"]

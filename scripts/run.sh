@@ -15,5 +15,5 @@ trap cleanup EXIT INT TERM
 .venv/bin/celery -A vpnbot worker -l INFO --concurrency 2 >var/worker.log 2>&1 & pids+=($!)
 .venv/bin/celery -A vpnbot beat -l INFO --pidfile= >var/beat.log 2>&1 & pids+=($!)
 echo "Worker log: var/worker.log, scheduler log: var/beat.log. Ctrl-C stops everything."
-.venv/bin/gunicorn vpnbot.wsgi --bind "127.0.0.1:${PORT}" --workers 2 --access-logfile - & pids+=($!)
+.venv/bin/gunicorn vpnbot.wsgi --config gunicorn.conf.py --bind "127.0.0.1:${PORT}" --workers 2 --access-logfile - & pids+=($!)
 wait -n "${pids[@]}"

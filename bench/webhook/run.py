@@ -130,8 +130,10 @@ def start_product(fake: FakeTelegram, port: int) -> list[subprocess.Popen]:
 
     for db in (9, 10):
         redis.Redis.from_url(f"{REDIS}/{db}").flushdb()
-    gunicorn_args = os.environ.get("BENCH_GUNICORN_ARGS", "-w 3 -k gthread --threads 8").split()
-    web = subprocess.Popen([str(ROOT / ".venv/bin/gunicorn"), "vpnbot.wsgi", "-b", f"127.0.0.1:{port}", *gunicorn_args,
+    # the production setup: gunicorn.conf.py (gthread, cpu_count + 1 workers, 8 threads each)
+    gunicorn_args = os.environ.get("BENCH_GUNICORN_ARGS", "").split()
+    web = subprocess.Popen([str(ROOT / ".venv/bin/gunicorn"), "vpnbot.wsgi", "--config", "gunicorn.conf.py",
+                            "-b", f"127.0.0.1:{port}", *gunicorn_args,
                             "--log-level", "warning"], cwd=ROOT, env=env)
     nice = ["nice", "-n", os.environ.get("BENCH_WORKER_NICE", "10")]
     concurrency = os.environ.get("BENCH_WORKER_CONCURRENCY", "4")

@@ -29,8 +29,7 @@ class TelegramUpdateAdmin(admin.ModelAdmin):
     @admin.action(description="Retry the selected failed updates")
     def retry(self, request, queryset):
         ids = services.inbox_retry(inbox_ids=list(queryset.values_list("pk", flat=True)))
-        for pk in ids:
-            transaction.on_commit(partial(tasks.process_update.delay, pk))
+        transaction.on_commit(partial(tasks.queue_in_batches, ids))
         skipped = queryset.count() - len(ids)
         self.message_user(request, f"{len(ids)} update(s) queued again.", messages.SUCCESS)
         if skipped:

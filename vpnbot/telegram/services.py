@@ -7,7 +7,7 @@ import traceback
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, InterfaceError, OperationalError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -51,16 +51,49 @@ def _describe(payload: dict) -> tuple[str, int | None, int | None]:
 
 
 def inbox_receive(*, payload: dict) -> tuple[TelegramUpdate | None, bool]:
-    """Store a validated update; (row, True) when new, (None, False) for a duplicate."""
+    """Store a validated update; (row, True) when new, (None, False) for a duplicate.
+
+    Outside a transaction this is one INSERT in autocommit (no BEGIN/COMMIT round trips on the
+    acknowledgement path); inside one, a savepoint keeps a duplicate from breaking it."""
     kind, chat_id, user_id = _describe(payload)
+    row = TelegramUpdate(update_id=payload["update_id"], kind=kind, chat_id=chat_id, user_id=user_id, payload=payload)
+    conn = transaction.get_connection()
     try:
-        with transaction.atomic():
-            row = TelegramUpdate.objects.create(
-                update_id=payload["update_id"], kind=kind, chat_id=chat_id, user_id=user_id, payload=payload
-            )
+        if conn.in_atomic_block:
+            with transaction.atomic():
+                row.save(force_insert=True)
+        else:
+            _insert_autocommit(conn, row)
     except IntegrityError:
         return None, False
     return row, True
+
+
+def _insert_autocommit(conn, row: TelegramUpdate) -> None:
+    # Django's per-request connection health check costs a SELECT 1 round trip, as much as the
+    # INSERT itself. The INSERT is its own check: on a broken connection it fails before
+    # anything is stored, and it is tried once more on a fresh connection. (If the first one
+    # was in fact stored, the second is a duplicate and the requeue job processes the row.)
+    conn.health_check_done = True
+    try:
+        row.save(force_insert=True)
+    except (OperationalError, InterfaceError):
+        log.warning("database connection broken on the acknowledgement path; reconnecting", exc_info=True)
+        conn.close()
+        row.save(force_insert=True)
+
+
+def inbox_process_many(*, inbox_ids: list[int]) -> dict[int, str | None]:
+    """Process a batch of stored updates in order; one failing does not stop the others
+    (a row left behind is requeued by the requeue job)."""
+    results: dict[int, str | None] = {}
+    for inbox_id in inbox_ids:
+        try:
+            results[inbox_id] = inbox_process(inbox_id=inbox_id)
+        except Exception:  # noqa: BLE001
+            log.exception("processing update row %s failed outside the handlers", inbox_id)
+            results[inbox_id] = None
+    return results
 
 
 def inbox_process(*, inbox_id: int) -> str | None:

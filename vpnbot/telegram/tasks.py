@@ -2,6 +2,9 @@ from celery import shared_task
 
 from . import services
 
+# Rows requeued or retried together are published in batches of this size.
+REQUEUE_BATCH = 50
+
 
 @shared_task(ignore_result=True)
 def process_update(inbox_id: int) -> None:
@@ -9,9 +12,19 @@ def process_update(inbox_id: int) -> None:
 
 
 @shared_task(ignore_result=True)
+def process_updates(inbox_ids: list[int]) -> None:
+    """A batch handed over by the webhook's dispatcher (see dispatch.py), processed in order."""
+    services.inbox_process_many(inbox_ids=inbox_ids)
+
+
+def queue_in_batches(inbox_ids: list[int]) -> None:
+    for i in range(0, len(inbox_ids), REQUEUE_BATCH):
+        process_updates.delay(inbox_ids[i:i + REQUEUE_BATCH])
+
+
+@shared_task(ignore_result=True)
 def requeue_stale_updates() -> None:
-    for pk in services.inbox_requeue_stale():
-        process_update.delay(pk)
+    queue_in_batches(services.inbox_requeue_stale())
 
 
 @shared_task(ignore_result=True)

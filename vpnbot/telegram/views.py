@@ -9,7 +9,7 @@ from django.http import HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
-from . import services, tasks
+from . import dispatch, services
 
 
 def webhook_secret() -> str:
@@ -19,20 +19,39 @@ def webhook_secret() -> str:
     return hmac.new(settings.SECRET_KEY.encode(), b"telegram-webhook", hashlib.sha256).hexdigest()
 
 
+# The largest body accepted (Telegram's updates are a few kilobytes).
+MAX_UPDATE_BYTES = 1024 * 1024
+
+
+TOO_LARGE = json.dumps({"ok": False, "error": f"the update is larger than {MAX_UPDATE_BYTES} bytes"}).encode()
+
+
+def secret_matches(secret: str) -> bool:
+    return hmac.compare_digest(secret.encode(), webhook_secret().encode())
+
+
+def receive(*, secret: str, body: bytes) -> tuple[int, bytes]:
+    """The webhook's whole work, shared by the Django view and the WSGI fast path
+    (vpnbot/telegram/wsgi.py): check the secret, validate, store, queue. (status, JSON body)"""
+    if not secret_matches(secret):
+        return 403, b""
+    if len(body) > MAX_UPDATE_BYTES:
+        return 413, TOO_LARGE
+    try:
+        payload = services.update_validate(json.loads(body))
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+        return 400, json.dumps({"ok": False, "error": str(exc)[:200]}).encode()
+    row, created = services.inbox_receive(payload=payload)
+    if created:
+        transaction.on_commit(partial(dispatch.enqueue, [row.pk]))
+    return 200, b""
+
+
 @csrf_exempt
 @require_POST
 def webhook(request):
-    given = request.headers.get("X-Telegram-Bot-Api-Secret-Token", "")
-    if not hmac.compare_digest(given.encode(), webhook_secret().encode()):
-        return HttpResponse(status=403)
-    try:
-        payload = services.update_validate(json.loads(request.body))
-    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
-        return JsonResponse({"ok": False, "error": str(exc)[:200]}, status=400)
-    row, created = services.inbox_receive(payload=payload)
-    if created:
-        transaction.on_commit(partial(tasks.process_update.delay, row.pk))
-    return HttpResponse(status=200)
+    status, body = receive(secret=request.headers.get("X-Telegram-Bot-Api-Secret-Token", ""), body=request.body)
+    return HttpResponse(body, status=status, content_type="application/json")
 
 
 @require_GET
