@@ -162,6 +162,9 @@ class FakeTelegram:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            # headers and body leave in two writes: without TCP_NODELAY the body waits for the
+            # client's delayed ACK (40 ms on Linux), a delay no real Bot API server has
+            disable_nagle_algorithm = True
 
             def log_message(self, *args):
                 return
