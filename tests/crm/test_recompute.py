@@ -276,3 +276,93 @@ def test_overlapping_run_skips_while_the_lock_is_held():
         thread.join()
     assert profiles_recompute(as_of=T, make_offers=False) is not None
     assert connection.vendor in ("postgresql", "mysql")
+
+
+# --- PostgreSQL's single-statement fill equals the portable statements -------------------------------
+
+PROFILE_FIELDS = ("customer_id", "frequency", "monetary_amount", "average_order_amount", "first_order_at",
+                  "last_order_at", "recency_days", "r_score", "f_score", "m_score", "favourite_plan_id",
+                  "avg_days_between_orders", "avg_renewal_late_days", "discounted_orders", "active_until",
+                  "last_expired_at", "churn_risk", "churn_risk_baseline", "baseline_at", "segment", "stage",
+                  "won_back_at", "updated_at")
+
+
+def make_random_shop(seed=7, customers=80):
+    """Customers with orders of every status on several plans (ties in counts, amounts and
+    times), subscriptions of every status, renewals early and late, and purchases after the
+    first runs (won back)."""
+    import random
+
+    from vpnbot.shop.models import Order, Subscription
+
+    rng = random.Random(seed)
+    plans = [PlanFactory(price_amount=1000 * (i + 1), duration_days=30) for i in range(4)]
+    orders, subs = [], []
+    for c in range(customers):
+        customer = CustomerFactory(joined_at=T - timedelta(days=rng.choice([1, 7, 20, 31, 200, 400])))
+        for k in range(rng.choice([0, 0, 1, 1, 2, 3, 5, 8])):
+            plan = rng.choice(plans)
+            # whole days (ties in recency), some after T (the later runs see them)
+            at = T - timedelta(days=rng.choice(range(-45, 300)), hours=rng.choice([0, 0, 6]))
+            status = rng.choice(["paid"] * 6 + ["refunded", "pending", "cancelled"])
+            amount = rng.choice([plan.price_amount, plan.price_amount, 999, 1500])
+            discount = rng.choice([0, 0, 100])
+            order = Order(customer=customer, plan=plan, list_amount=amount + discount, paid_amount=amount,
+                          discount_amount=discount, status=status, idempotency_key=f"cmp-{seed}-{c}-{k}",
+                          created_at=at, paid_at=None if status == "pending" else at,
+                          refunded_amount=amount // 2 if status == "refunded" else 0)
+            orders.append(order)
+            if status in ("paid", "refunded"):
+                starts = at + timedelta(days=rng.choice([0, 0, 0, 3]))
+                subs.append((order, Subscription(
+                    customer=customer, plan=plan, starts_at=starts,
+                    expires_at=starts + timedelta(days=rng.choice([30, 30, 31, 90])), created_at=at,
+                    status=rng.choice(["active", "active", "expired", "cancelled"]))))
+    # favourite plan: equal counts and equal latest times, so the plan id decides
+    tie = CustomerFactory(joined_at=T - timedelta(days=100))
+    for k, plan in enumerate((plans[2], plans[1], plans[2], plans[1])):
+        at = T - timedelta(days=10 + k // 2)
+        orders.append(Order(customer=tie, plan=plan, list_amount=1000, paid_amount=1000, status="paid",
+                            idempotency_key=f"cmp-{seed}-tie-{k}", created_at=at, paid_at=at))
+    Order.objects.bulk_create(orders)
+    for order, sub in subs:
+        sub.order_id = Order.objects.get(idempotency_key=order.idempotency_key).pk
+    Subscription.objects.bulk_create([sub for _order, sub in subs])
+
+
+def recompute_history():
+    """Runs at several times (first run, rerun, a week later, after new purchases) and what
+    they leave behind."""
+    from crm.models import RecomputeRun
+
+    counts = []
+    for days, hours in ((0, 0), (0, 0), (8, 0), (8, 1), (40, 0), (41, 0), (41, 0)):
+        run = recompute(T + timedelta(days=days, hours=hours))
+        counts.append((run.profiles, run.created, run.changed, run.journey_steps, run.insights, run.segment_counts))
+    state = {
+        "runs": counts,
+        "profiles": sorted(UserProfile.objects.values_list(*PROFILE_FIELDS)),
+        "journeys": sorted(CustomerJourney.objects.values_list("customer_id", "from_stage", "stage", "at")),
+        "insights": sorted(UserInsight.objects.values_list("customer_id", "kind", "segment", "value", "severity",
+                                                           "created_at", "expires_at"), key=repr),
+    }
+    for model in (UserProfile, CustomerJourney, UserInsight, RecomputeRun):
+        model.objects.all().delete()
+    return state
+
+
+@pytest.mark.parametrize("seed", [7, 8])
+def test_postgresql_single_statement_equals_portable_statements(seed, monkeypatch):
+    from crm.services import recompute as module
+
+    if connection.vendor != "postgresql":
+        pytest.skip("the single-statement fill is PostgreSQL's")
+    make_random_shop(seed)
+    monkeypatch.setattr(module, "POSTGRES_SINGLE_PASS", True)
+    single = recompute_history()
+    monkeypatch.setattr(module, "POSTGRES_SINGLE_PASS", False)
+    portable = recompute_history()
+    assert single["profiles"] and single["journeys"] and single["insights"]
+    seen = {segment for run in single["runs"] for segment in run[-1]}
+    assert seen >= {"new", "dormant", "churned", "at_risk", "active", "won_back"}
+    assert single == portable
