@@ -7,6 +7,8 @@ WORKDIR /app
 COPY requirements.txt .
 RUN pip install --no-cache-dir -r requirements.txt
 COPY . .
+# bytecode compiled once at build: the app user cannot write it, and every process would compile ~80 modules at start
+RUN python -m compileall -q /app
 RUN SECRET_KEY=build python manage.py collectstatic --noinput
 RUN useradd --system --uid 1000 vpnbot && mkdir -p /app/var /backups && chown -R vpnbot /app/var /backups \
  && find /app -name locale -type d -exec chown -R vpnbot {} +

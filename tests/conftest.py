@@ -35,7 +35,7 @@ def fake_telegram(fake_telegram_server, settings):
 
 def pytest_collection_modifyitems(config, items):
     vendor = connection.vendor
-    skip = pytest.mark.skip(reason="concurrency needs PostgreSQL or MariaDB (row locks); SQLite serialises writers")
+    skip = pytest.mark.skip(reason="needs a database server (PostgreSQL or MariaDB: row locks, connections); SQLite serialises writers")
     for item in items:
         if "concurrency" in item.keywords and vendor == "sqlite":
             item.add_marker(skip)

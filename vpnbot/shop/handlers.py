@@ -11,7 +11,6 @@ from django.utils import translation
 from django.utils.html import escape
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from telegram.ext import ChatMemberHandler
 
 from vpnbot.telegram import dialog
 from vpnbot.telegram.bot import BotContext, add_callback, add_command, handler, reply_keyboard
@@ -375,6 +374,8 @@ def chat_member(ctx: BotContext) -> None:
 
 
 def register(application) -> None:
+    from telegram.ext import ChatMemberHandler  # PTB is loaded only where an Application is built
+
     application.add_handler(ChatMemberHandler(handler(chat_member), ChatMemberHandler.MY_CHAT_MEMBER))
     add_command(application, "start", start)
     add_command(application, "help", help_command)

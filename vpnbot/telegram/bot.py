@@ -10,16 +10,17 @@ from __future__ import annotations
 import functools
 import logging
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from asgiref.sync import sync_to_async
 from django.utils import translation
 from django.utils.translation import gettext as _
-from telegram import Update
-from telegram.ext import CallbackQueryHandler, CommandHandler, filters
 
 from .permissions import is_admin
 from .sender import TelegramError, get_sender
+
+if TYPE_CHECKING:  # python-telegram-bot (~20 MB) is imported only where an Application is built
+    from telegram import Update
 
 log = logging.getLogger(__name__)
 _context_hooks: list[Callable[[BotContext], None]] = []
@@ -152,8 +153,12 @@ def handler(fn: Callable | None = None, *, admin: bool = False):
 
 def add_command(application, name: str, fn: Callable, *, admin: bool = False) -> None:
     """A command in a new message (edited messages do not re-run commands)."""
+    from telegram.ext import CommandHandler, filters
+
     application.add_handler(CommandHandler(name, handler(fn, admin=admin), filters=filters.UpdateType.MESSAGE))
 
 
 def add_callback(application, pattern: str, fn: Callable, *, admin: bool = False) -> None:
+    from telegram.ext import CallbackQueryHandler
+
     application.add_handler(CallbackQueryHandler(handler(fn, admin=admin), pattern=pattern))
