@@ -1,7 +1,7 @@
 """Webhook benchmark: the product (gunicorn + Celery, PostgreSQL + Redis) against
 python-telegram-bot's built-in webhook server, in the same run, on the same updates.
 
-    bench/webhook/run.sh [--connections 4,32] [--seconds 10] [--e2e 100]
+    bench/webhook/run.sh [--connections 4,16,32] [--seconds 10] [--e2e 100]
 
 Measures, with wrk as the client: acknowledgement throughput and latency with a few and with
 many concurrent connections (Telegram opens up to 40; at saturation latency is queueing,
@@ -157,7 +157,7 @@ def stop(processes):
 
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("--connections", type=lambda v: [int(x) for x in v.split(",")], default=[4, 32],
+    parser.add_argument("--connections", type=lambda v: [int(x) for x in v.split(",")], default=[4, 16, 32],
                         help="comma-separated numbers of concurrent connections (Telegram uses up to 40)")
     parser.add_argument("--seconds", type=int, default=10, help="length of each acknowledgement run")
     parser.add_argument("--e2e", type=int, default=100)
