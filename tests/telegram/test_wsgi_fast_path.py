@@ -6,6 +6,7 @@ import json
 
 import pytest
 from django.core import signals
+from django.db import close_old_connections
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
@@ -36,7 +37,14 @@ def call(method="POST", path="/telegram/webhook/", body=b"", *, secret=None, set
     def start_response(status, headers, exc_info=None):
         seen["status"], seen["headers"] = status, dict(headers)
 
-    content = b"".join(application(environ, start_response))
+    # as Django's test client does: the test's transaction must survive the request signals
+    signals.request_started.disconnect(close_old_connections)
+    signals.request_finished.disconnect(close_old_connections)
+    try:
+        content = b"".join(application(environ, start_response))
+    finally:
+        signals.request_started.connect(close_old_connections)
+        signals.request_finished.connect(close_old_connections)
     return int(seen["status"].split()[0]), seen["headers"], content
 
 
