@@ -1,5 +1,7 @@
 from django import forms
 from django.contrib import admin, messages
+from django.db import transaction
+from django.http import HttpResponseRedirect
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
@@ -17,6 +19,7 @@ from .models import (
     UserProfile,
 )
 from .services import CrmError
+from .services.campaigns import EDITABLE_FIELDS
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -134,7 +137,24 @@ class CampaignAdmin(admin.ModelAdmin):
     def save_model(self, request, obj, form, change):
         if not change:
             obj.created_by = request.user.get_username()[:100]
-        super().save_model(request, obj, form, change)
+            return super().save_model(request, obj, form, change)
+        # Only the fields edited, under a lock: a campaign that started meanwhile keeps its
+        # status and timestamps instead of being overwritten from the form's stale copy.
+        fields = [f for f in form.changed_data if f in EDITABLE_FIELDS]
+        with transaction.atomic():
+            status = Campaign.objects.select_for_update().values_list("status", flat=True).get(pk=obj.pk)
+            if status not in (Campaign.Status.DRAFT, Campaign.Status.SCHEDULED):
+                self.message_user(request, f"The campaign started meanwhile ({status}); your changes were not saved.",
+                                  messages.ERROR)
+                request._campaign_not_saved = True
+                return
+            if fields:
+                obj.save(update_fields=fields)
+
+    def response_change(self, request, obj):
+        if getattr(request, "_campaign_not_saved", False):  # no "changed successfully" after a refusal
+            return HttpResponseRedirect(request.path)
+        return super().response_change(request, obj)
 
     @admin.display(description="preview (for a sample customer)")
     def preview(self, obj):

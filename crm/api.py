@@ -179,14 +179,17 @@ class CampaignViewSet(mixins.CreateModelMixin, mixins.RetrieveModelMixin, mixins
             raise ValidationError({"detail": [str(exc)]}) from None
 
     def perform_update(self, serializer):
-        if serializer.instance.status != Campaign.Status.DRAFT:
-            raise ValidationError({"status": ["only a draft can be changed"]})
-        serializer.save()
+        try:
+            serializer.instance = services.campaign_update(campaign_id=serializer.instance.pk,
+                                                           **serializer.validated_data)
+        except CrmError as exc:
+            raise ValidationError({"status": [str(exc)]}) from None
 
     def perform_destroy(self, instance):
-        if instance.status != Campaign.Status.DRAFT:
-            raise ValidationError({"status": ["only a draft can be deleted; cancel it instead"]})
-        instance.delete()
+        try:
+            services.campaign_delete(campaign_id=instance.pk)
+        except CrmError as exc:
+            raise ValidationError({"status": [str(exc)]}) from None
 
     @extend_schema(request=inline_serializer("CampaignSend", {
         "at": serializers.DateTimeField(required=False, help_text="When to send; default now")}),

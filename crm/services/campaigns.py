@@ -92,10 +92,10 @@ def validate_buttons(buttons) -> list:
     return out
 
 
-def campaign_create(*, name: str, text: str, segments=None, condition=None, photo: str = "", buttons=None,
-                    offer_percent_bp: int = 0, offer_valid_hours: int = 72, urgent: bool = False,
-                    scheduled_for: datetime | None = None, conversion_days: int | None = None,
-                    created_by: str = "") -> Campaign:
+def _clean(*, name: str, text: str, segments=None, condition=None, photo: str = "", buttons=None,
+           offer_percent_bp: int = 0, offer_valid_hours: int = 72, urgent: bool = False,
+           scheduled_for: datetime | None = None, conversion_days: int | None = None) -> dict:
+    """A campaign's editable fields, checked and normalised (CrmError on bad input)."""
     name = (name or "").strip()[:100]
     if not name:
         raise CrmError(_("Give the campaign a name."))
@@ -113,11 +113,15 @@ def campaign_create(*, name: str, text: str, segments=None, condition=None, phot
         raise CrmError(_("The conversion window is 1 to 90 days."))
     if scheduled_for is not None and timezone.is_naive(scheduled_for):
         raise CrmError(_("The schedule needs a time zone."))
-    return Campaign.objects.create(
+    return dict(
         name=name, text=validate_text(text), segments=validate_segments(segments),
         condition=validate_condition(condition), photo=(photo or "").strip()[:255], buttons=validate_buttons(buttons),
         offer_percent_bp=offer_percent_bp, offer_valid_hours=offer_valid_hours or 72, urgent=bool(urgent),
-        scheduled_for=scheduled_for, conversion_days=conversion_days, created_by=(created_by or "")[:100])
+        scheduled_for=scheduled_for, conversion_days=conversion_days)
+
+
+def campaign_create(*, created_by: str = "", **fields) -> Campaign:
+    return Campaign.objects.create(**_clean(**fields), created_by=(created_by or "")[:100])
 
 
 # --- audience --------------------------------------------------------------------------------
@@ -202,6 +206,39 @@ def campaign_start(*, campaign_id: int, at: datetime | None = None) -> Campaign:
 
             transaction.on_commit(partial(deliver_campaign.delay, campaign.pk))
     return campaign
+
+
+EDITABLE_FIELDS = ("name", "segments", "condition", "text", "photo", "buttons", "offer_percent_bp",
+                   "offer_valid_hours", "urgent", "scheduled_for", "conversion_days")
+
+
+def campaign_update(*, campaign_id: int, **changes) -> Campaign:
+    """Change a draft. The row is locked while it is checked and written, so an edit racing
+    a start is either applied before the campaign starts or refused; it can never put a
+    running campaign back to draft (a whole-row save from a stale copy would)."""
+    unknown = sorted(set(changes) - set(EDITABLE_FIELDS))
+    if unknown:
+        raise CrmError(_("These fields cannot be changed: %(fields)s") % {"fields": ", ".join(unknown)})
+    with transaction.atomic():
+        campaign = Campaign.objects.select_for_update().get(pk=campaign_id)
+        if campaign.status != Campaign.Status.DRAFT:
+            raise CrmError(_("Only a draft can be changed; this campaign is %(status)s.")
+                           % {"status": campaign.get_status_display()})
+        # the same checks as campaign_create, on the campaign as it would become
+        cleaned = _clean(**{field: changes.get(field, getattr(campaign, field)) for field in EDITABLE_FIELDS})
+        for field in changes:
+            setattr(campaign, field, cleaned[field])
+        if changes:
+            campaign.save(update_fields=list(changes))
+    return campaign
+
+
+def campaign_delete(*, campaign_id: int) -> None:
+    with transaction.atomic():
+        campaign = Campaign.objects.select_for_update().get(pk=campaign_id)
+        if campaign.status != Campaign.Status.DRAFT:
+            raise CrmError(_("Only a draft can be deleted; cancel this one instead."))
+        campaign.delete()
 
 
 def campaign_cancel(*, campaign_id: int) -> bool:

@@ -106,3 +106,41 @@ def test_admin_pages_and_send_confirmation(client, staff, data, django_capture_o
     assert bad.status_code == 200 and "Unknown placeholder" in bad.content.decode()
     assert Campaign.objects.count() == 1
     assert UserActivity.objects.exists()
+
+
+def test_only_drafts_change_and_bad_values_change_nothing(api, data):
+    pk = api.post("/api/v1/crm/campaigns/", {"name": "Back", "text": "Hi {first_name}", "segments": ["at_risk"]},
+                  format="json").json()["id"]
+    bad = api.patch(f"/api/v1/crm/campaigns/{pk}/", {"offer_percent_bp": 20000}, format="json")
+    assert bad.status_code == 400
+    assert "between 0 and 100" in str(bad.json())
+    assert Campaign.objects.get(pk=pk).offer_percent_bp == 0
+    Campaign.objects.filter(pk=pk).update(status="scheduled")
+    refused = api.patch(f"/api/v1/crm/campaigns/{pk}/", {"name": "Changed"}, format="json")
+    assert refused.status_code == 400
+    assert "Only a draft can be changed" in str(refused.json())
+    campaign = Campaign.objects.get(pk=pk)
+    assert (campaign.name, campaign.status) == ("Back", "scheduled")
+
+
+def test_an_admin_edit_never_overwrites_a_campaign_that_started_meanwhile(rf, staff, data):
+    from django.contrib.admin.sites import site
+    from django.contrib.messages.storage.fallback import FallbackStorage
+
+    campaign = Campaign.objects.create(name="Admin one", text="Hello", segments=["at_risk"], status="scheduled")
+    model_admin = site._registry[Campaign]
+    form_class = model_admin.get_form(None, campaign)
+    stale = Campaign.objects.get(pk=campaign.pk)  # what the form was built from
+    form = form_class({"name": "Edited", "text": "Hello", "segments": '["at_risk"]', "condition": "",
+                       "buttons": "[]", "offer_percent_bp": 0, "offer_valid_hours": 72, "conversion_days": 7},
+                      instance=stale)
+    assert form.is_valid(), form.errors
+    Campaign.objects.filter(pk=campaign.pk).update(status="sending")  # beat started it meanwhile
+    request = rf.post("/admin/crm/campaign/")
+    request.user = staff
+    request.session = {}
+    request._messages = FallbackStorage(request)
+    model_admin.save_model(request, form.save(commit=False), form, change=True)
+    campaign.refresh_from_db()
+    assert (campaign.name, campaign.status) == ("Admin one", "sending")
+    assert "started meanwhile" in " ".join(str(m) for m in request._messages)

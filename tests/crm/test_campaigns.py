@@ -180,3 +180,29 @@ def test_segments_are_notification_audiences(clock):
     assert str(get_audience("crm_at_risk").label) in ("At Risk", "در خطر ترک")
     assert set(audience_queryset("crm_at_risk").values_list("pk", flat=True)) == {c.pk for c in risky}
     assert list(audience_queryset("crm_active").values_list("pk", flat=True)) == [happy.pk]
+
+
+@pytest.mark.concurrency
+@pytest.mark.django_db(transaction=True)
+def test_an_edit_racing_a_start_never_puts_the_campaign_back_to_draft(clock):
+    from django.utils import timezone
+
+    from crm.services import campaign_update
+
+    population()
+    for attempt in range(5):
+        campaign = campaign_create(name=f"c{attempt}", text="Hello", segments=["at_risk"],
+                                   scheduled_for=timezone.now() + timedelta(days=1))
+
+        def work(i, pk=campaign.pk):
+            if i == 0:
+                return campaign_start(campaign_id=pk)
+            try:
+                return campaign_update(campaign_id=pk, name=f"edited {i}")
+            except CrmError as exc:
+                return exc
+
+        results = run_threads(work, 3)
+        assert not [r for r in results if isinstance(r, Exception) and not isinstance(r, CrmError)], results
+        campaign.refresh_from_db()
+        assert campaign.status == "scheduled"
