@@ -174,3 +174,43 @@ def test_the_webhook_stores_the_update_even_when_its_database_connection_was_cut
     update = Bot.message_update(tg_user, "/help")
     assert post(update).status_code == 200
     assert TelegramUpdate.objects.filter(update_id=update["update_id"]).exists()
+
+
+@pytest.mark.django_db
+def test_the_requeue_job_gets_updates_whose_hand_over_was_lost_answered(bot, tg_user, fake_telegram):
+    """A web process died after storing two updates and before publishing them: the beat job
+    queues them again, in batches, and each is answered once."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from vpnbot.telegram import services, tasks
+
+    for text in ("/start", "/help"):
+        services.inbox_receive(payload=bot.message_update(tg_user, text))
+    TelegramUpdate.objects.update(received_at=timezone.now() - timedelta(minutes=5))
+    tasks.requeue_stale_updates()
+    assert set(TelegramUpdate.objects.values_list("status", flat=True)) == {"done"}
+    assert len(fake_telegram.sent_texts(tg_user.id)) == 2
+    tasks.requeue_stale_updates()  # nothing left to do: nothing answered twice
+    assert len(fake_telegram.sent_texts(tg_user.id)) == 2
+
+
+@pytest.mark.django_db
+def test_one_broken_update_in_a_batch_does_not_stop_the_others(bot, tg_user, fake_telegram, monkeypatch, caplog):
+    from vpnbot.telegram import services, tasks
+
+    first, _ = services.inbox_receive(payload=bot.message_update(tg_user, "/start"))
+    second, _ = services.inbox_receive(payload=bot.message_update(tg_user, "/help"))
+    real = services.inbox_process
+
+    def process(*, inbox_id):
+        if inbox_id == first.pk:
+            raise RuntimeError("database hiccup")
+        return real(inbox_id=inbox_id)
+
+    monkeypatch.setattr(services, "inbox_process", process)
+    tasks.process_updates([first.pk, second.pk])
+    assert TelegramUpdate.objects.get(pk=second.pk).status == "done"
+    assert TelegramUpdate.objects.get(pk=first.pk).status == "received"  # left for the requeue job
+    assert "database hiccup" in caplog.text
