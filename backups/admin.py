@@ -2,6 +2,7 @@
 confirmation page. The work itself is queued as Celery tasks."""
 
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, Http404, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
@@ -28,6 +29,20 @@ class BackupAdmin(admin.ModelAdmin):
     def has_change_permission(self, request, obj=None):
         return False
 
+    def has_operate_permission(self, request) -> bool:
+        """Create, verify, restore and download: a restore replaces the whole database and a
+        file holds all of it (password hashes, API tokens), so they need the backups change
+        permission (superusers have it); the view permission only shows the list."""
+        return request.user.is_active and request.user.has_perm("backups.change_backup")
+
+    def get_list_display(self, request):
+        shown = super().get_list_display(request)
+        return shown if self.has_operate_permission(request) else [f for f in shown if f != "download"]
+
+    def changelist_view(self, request, extra_context=None):
+        return super().changelist_view(request, {**(extra_context or {}),
+                                                 "can_operate": self.has_operate_permission(request)})
+
     @admin.display(description="size")
     def size(self, obj):
         return services.fmt_size(obj.size_bytes)
@@ -46,8 +61,8 @@ class BackupAdmin(admin.ModelAdmin):
         ]
 
     def download_view(self, request, pk):
-        if not request.user.is_staff:
-            raise Http404
+        if not self.has_operate_permission(request):
+            raise PermissionDenied
         backup = get_object_or_404(Backup, pk=pk)
         if not backup.is_usable:
             raise Http404
@@ -64,6 +79,8 @@ class BackupAdmin(admin.ModelAdmin):
             "cancel_url": reverse("admin:backups_backup_changelist")})
 
     def create_view(self, request):
+        if not self.has_operate_permission(request):
+            raise PermissionDenied
         if request.method == "POST" and request.POST.get("confirm") == "yes":
             if services.lock_holder():
                 self.message_user(request, "A backup operation is already running.", messages.WARNING)
@@ -74,7 +91,7 @@ class BackupAdmin(admin.ModelAdmin):
         return self._confirm(request, title="Create a backup", button="Create the backup",
                              explanation="Dump the whole database now into a new backup file.")
 
-    @admin.action(description="Verify the selected backups (restore into a scratch database)")
+    @admin.action(description="Verify the selected backups (restore into a scratch database)", permissions=["operate"])
     def verify_action(self, request, queryset):
         usable = [b for b in queryset if b.is_usable]
         if request.POST.get("confirm") != "yes":
@@ -86,7 +103,7 @@ class BackupAdmin(admin.ModelAdmin):
         self.message_user(request, f"{len(usable)} verifications were queued.")
         return None
 
-    @admin.action(description="Restore the selected backup (replaces the database)")
+    @admin.action(description="Restore the selected backup (replaces the database)", permissions=["operate"])
     def restore_action(self, request, queryset):
         if queryset.count() != 1 or not queryset.first().is_usable:
             self.message_user(request, "Select exactly one usable backup to restore.", messages.ERROR)

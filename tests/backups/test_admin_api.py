@@ -68,3 +68,33 @@ def test_admin_download_is_staff_only(client, django_user_model):
     client.force_login(user)
     response = client.get(reverse("admin:backups_backup_download", args=[backup.pk]))
     assert response.status_code == 302  # to the admin login
+
+
+@pytest.fixture
+def viewer(client, django_user_model):
+    """Staff allowed to see the backups list, nothing more."""
+    from django.contrib.auth.models import Permission
+
+    user = django_user_model.objects.create_user("viewer", password="pw", is_staff=True)
+    user.user_permissions.add(Permission.objects.get(codename="view_backup"))
+    client.force_login(user)
+    return user
+
+
+def test_staff_who_may_only_view_cannot_restore_create_verify_or_download(client, viewer, monkeypatch):
+    from backups import tasks
+
+    queued = []
+    monkeypatch.setattr(tasks.run_for_chat, "delay", lambda *args: queued.append(args))
+    backup = BackupFactory()
+    url = reverse("admin:backups_backup_changelist")
+    page = client.get(url)
+    assert page.status_code == 200
+    assert b"restore_action" not in page.content and b"verify_action" not in page.content
+    assert b"download" not in page.content and b"Create a backup" not in page.content
+    client.post(url, {"action": "restore_action", "_selected_action": [backup.pk], "confirm": "yes"})
+    client.post(url, {"action": "verify_action", "_selected_action": [backup.pk], "confirm": "yes"})
+    assert client.get(reverse("admin:backups_backup_download", args=[backup.pk])).status_code == 403
+    assert client.post(reverse("admin:backups_backup_create"), {"confirm": "yes"}).status_code == 403
+    assert queued == []
+    assert list(Backup.objects.values_list("pk", "status")) == [(backup.pk, "succeeded")]
