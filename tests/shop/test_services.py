@@ -107,7 +107,8 @@ class TestPayments:
             services.payment_reject(payment_id=other.pk, reviewer="a", reason="  ")
         assert Payment.objects.get(pk=other.pk).status == "pending"
 
-    @pytest.mark.parametrize("text", ["abc", "-5000", "0", "10", "99999999999999999999", "12.5", "", "1e6"])
+    @pytest.mark.parametrize("text", ["abc", "-5000", "0", "10", "99999999999999999999", "12.5", "", "1e6",
+                                      "²⁰⁰⁰⁰⁰", "100000²", "१००००००"])
     def test_bad_topup_amounts(self, text):
         with pytest.raises(services.ShopError):
             services.topup_parse_amount(text)
@@ -115,6 +116,13 @@ class TestPayments:
     def test_persian_digits_and_separators(self):
         assert services.topup_parse_amount("۲۰۰٬۰۰۰") == 200_000
         assert services.topup_parse_amount("150,000") == 150_000
+
+    def test_customer_find_takes_only_plain_ids_and_usernames(self):
+        customer = CustomerFactory(username="neda")
+        assert services.customer_find(str(customer.telegram_id)) == customer
+        assert services.customer_find("@NEDA") == customer
+        for query in ("²", "-²", "१२३", "9" * 40, "neda", "@", ""):
+            assert services.customer_find(query) is None
 
 
 @pytest.mark.django_db

@@ -111,7 +111,8 @@ def operator_chat_ids() -> list[int]:
 def customer_find(query: str) -> Customer | None:
     """By Telegram id or @username."""
     query = (query or "").strip()
-    if query.lstrip("-").isdigit():
+    number = query.removeprefix("-")
+    if number.isascii() and number.isdigit() and len(number) <= 18:
         return Customer.objects.filter(telegram_id=int(query)).first()
     if query.startswith("@") and len(query) > 1:
         return Customer.objects.filter(username__iexact=query[1:]).first()
@@ -158,7 +159,7 @@ def topup_parse_amount(text: str) -> int:
     """A whole number within the shop's limits (Persian or Latin digits, commas allowed)."""
     digits = (text or "").strip().translate(str.maketrans("۰۱۲۳۴۵۶۷۸۹٠١٢٣٤٥٦٧٨٩", "01234567890123456789"))
     digits = digits.replace(",", "").replace("٬", "").replace(" ", "")
-    if not digits.isdigit() or len(digits) > 15:
+    if not (digits.isascii() and digits.isdigit()) or len(digits) > 15:  # "²".isdigit(), yet int("²") fails
         raise ShopError(_("Please send the amount as a whole number, for example %(example)s.")
                         % {"example": f"{settings.TOPUP_MIN_AMOUNT * 5:,}"})
     amount = int(digits)
