@@ -35,7 +35,11 @@ class NotificationAdmin(admin.ModelAdmin):
     def has_change_permission(self, request, obj=None):
         return False
 
-    @admin.action(description="Send the selected failed or cancelled notifications again…")
+    def has_operate_permission(self, request) -> bool:
+        """Resend and cancel: the change permission (the rows themselves stay read-only)."""
+        return request.user.is_active and request.user.has_perm("notifications.change_notification")
+
+    @admin.action(description="Send the selected failed or cancelled notifications again…", permissions=["operate"])
     def resend(self, request, queryset):
         def perform(rows, data):
             count = services.notification_resend(notification_ids=list(rows.values_list("pk", flat=True)))
@@ -45,7 +49,7 @@ class NotificationAdmin(admin.ModelAdmin):
                               question="Failed or cancelled notifications will be queued again (blocked customers are skipped).",
                               confirm_label="Send again", perform=perform)
 
-    @admin.action(description="Cancel the selected pending notifications…")
+    @admin.action(description="Cancel the selected pending notifications…", permissions=["operate"])
     def cancel(self, request, queryset):
         def perform(rows, data):
             count = services.notification_cancel(notification_ids=list(rows.values_list("pk", flat=True)),
@@ -80,7 +84,7 @@ class NotificationTemplateAdmin(admin.ModelAdmin):
             return f"Invalid: {exc}"
         return format_html('<div style="white-space:normal;max-width:40em">{}</div>', linebreaks(text))
 
-    @admin.action(description="Create missing templates from the shipped defaults")
+    @admin.action(description="Create missing templates from the shipped defaults", permissions=["add"])
     def install_defaults(self, request, queryset):
         count = services.template_install_defaults()
         self.message_user(request, f"{count} template(s) created.", messages.SUCCESS)
@@ -142,7 +146,7 @@ class BroadcastAdmin(admin.ModelAdmin):
         return f"sent {p.sent}, failed {p.failed}, blocked {p.blocked}, remaining {p.remaining}"
 
     def has_change_permission(self, request, obj=None):
-        return obj is None or obj.status == Broadcast.Status.DRAFT
+        return super().has_change_permission(request, obj) and (obj is None or obj.status == Broadcast.Status.DRAFT)
 
     def _each(self, request, queryset, fn, verb):
         done = 0
@@ -154,7 +158,7 @@ class BroadcastAdmin(admin.ModelAdmin):
                 self.message_user(request, f"#{b.pk}: {exc}", messages.WARNING)
         self.message_user(request, f"{done} broadcast(s) {verb}.", messages.SUCCESS)
 
-    @admin.action(description="Start the selected draft broadcasts…")
+    @admin.action(description="Start the selected draft broadcasts…", permissions=["change"])
     def start(self, request, queryset):
         def perform(rows, data):
             self._each(request, rows, services.broadcast_start, "started (the every-minute job sends them)")
@@ -163,15 +167,15 @@ class BroadcastAdmin(admin.ModelAdmin):
         return confirm_action(self, request, queryset, action="start", title="Start broadcasts",
                               question=f"These broadcasts will be sent ({counts}).", confirm_label="Send", perform=perform)
 
-    @admin.action(description="Pause the selected broadcasts")
+    @admin.action(description="Pause the selected broadcasts", permissions=["change"])
     def pause(self, request, queryset):
         self._each(request, queryset, services.broadcast_pause, "paused")
 
-    @admin.action(description="Resume the selected broadcasts")
+    @admin.action(description="Resume the selected broadcasts", permissions=["change"])
     def resume(self, request, queryset):
         self._each(request, queryset, services.broadcast_resume, "resumed")
 
-    @admin.action(description="Cancel the selected broadcasts…")
+    @admin.action(description="Cancel the selected broadcasts…", permissions=["change"])
     def cancel(self, request, queryset):
         def perform(rows, data):
             self._each(request, rows, services.broadcast_cancel, "cancelled")

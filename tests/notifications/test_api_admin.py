@@ -86,3 +86,26 @@ def test_admin_template_validation_and_preview(client, staff):
     row = NotificationTemplate.objects.get()
     page = client.get(f"/admin/notifications/notificationtemplate/{row.pk}/change/")
     assert b"Got 200,000 Toman" in page.content
+
+
+def test_admin_actions_are_refused_to_staff_who_may_only_view(client, fake_telegram):
+    from django.contrib.auth.models import Permission
+
+    nobody = User.objects.create_user("nobody", password="pw", is_staff=True)
+    client.force_login(nobody)
+    assert client.get("/admin/notifications/broadcast/").status_code == 403
+    viewer = User.objects.create_user("viewer", password="pw", is_staff=True)
+    viewer.user_permissions.add(*Permission.objects.filter(codename__in=["view_broadcast", "view_notification"]))
+    client.force_login(viewer)
+    CustomerFactory.create_batch(2)
+    n = services.notification_enqueue(customer=CustomerFactory(), type="campaign", dedup_key="a", text="A")
+    b = services.broadcast_create(created_by=None, text="To everyone")
+    page = client.get("/admin/notifications/broadcast/")
+    assert page.status_code == 200 and b'value="start"' not in page.content
+    assert client.get(f"/admin/notifications/broadcast/{b.pk}/change/").status_code == 200
+    client.post(f"/admin/notifications/broadcast/{b.pk}/change/", {"text": "Changed", "audience": "all"})
+    client.post("/admin/notifications/broadcast/", {"action": "start", "_selected_action": [b.pk], "confirm": "yes"})
+    b.refresh_from_db()
+    assert b.status == "draft" and b.text == "To everyone" and not b.recipients.exists()
+    client.post("/admin/notifications/notification/", {"action": "cancel", "_selected_action": [n.pk], "confirm": "yes"})
+    assert Notification.objects.get(pk=n.pk).status == "pending"
