@@ -9,6 +9,8 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
+from vpnbot.admin_tools import confirm_action
+
 from . import services, tasks
 from .models import Backup
 from .storage import StorageError, get_storage
@@ -72,10 +74,11 @@ class BackupAdmin(admin.ModelAdmin):
             raise Http404 from None
         return FileResponse(fh, as_attachment=True, filename=backup.file_name)
 
-    def _confirm(self, request, *, title, explanation, button, action="", backups=()):
+    def _confirm(self, request, *, title, explanation, button):
+        """The create page (not an action, so not vpnbot.admin_tools.confirm_action)."""
         return TemplateResponse(request, "admin/backups/confirm.html", {
             **self.admin_site.each_context(request), "title": title, "explanation": explanation, "button": button,
-            "action": action, "backups": list(backups), "opts": self.model._meta,
+            "action": "", "backups": [], "opts": self.model._meta,
             "cancel_url": reverse("admin:backups_backup_changelist")})
 
     def create_view(self, request):
@@ -94,14 +97,16 @@ class BackupAdmin(admin.ModelAdmin):
     @admin.action(description="Verify the selected backups (restore into a scratch database)", permissions=["operate"])
     def verify_action(self, request, queryset):
         usable = [b for b in queryset if b.is_usable]
-        if request.POST.get("confirm") != "yes":
-            return self._confirm(request, title="Verify backups", action="verify_action", backups=usable,
-                                 button="Verify", explanation="Each backup is restored into a scratch database "
-                                 "and its tables compared; the live database is not touched.")
-        for backup in usable:
-            tasks.run_for_chat.delay("verify", None, None, f"admin:{request.user.get_username()}", "", backup.pk)
-        self.message_user(request, f"{len(usable)} verifications were queued.")
-        return None
+
+        def perform(rows, data):
+            for backup in usable:
+                tasks.run_for_chat.delay("verify", None, None, f"admin:{request.user.get_username()}", "", backup.pk)
+            self.message_user(request, f"{len(usable)} verifications were queued.")
+
+        return confirm_action(self, request, queryset.filter(pk__in=[b.pk for b in usable]), action="verify_action",
+                              title="Verify backups", confirm_label="Verify", perform=perform,
+                              question="Each backup is restored into a scratch database and its tables compared; "
+                              "the live database is not touched.")
 
     @admin.action(description="Restore the selected backup (replaces the database)", permissions=["operate"])
     def restore_action(self, request, queryset):
@@ -109,13 +114,13 @@ class BackupAdmin(admin.ModelAdmin):
             self.message_user(request, "Select exactly one usable backup to restore.", messages.ERROR)
             return None
         backup = queryset.first()
-        if request.POST.get("confirm") != "yes":
-            return self._confirm(request, title=f"Restore backup #{backup.pk}?", action="restore_action",
-                                 backups=[backup], button="Replace the database with this backup",
-                                 explanation="The file's checksum is checked, a safety backup of the current "
-                                 "database is taken, then the whole database is replaced by this backup. "
-                                 "Everything since the backup is lost from the database (kept in the safety "
-                                 "backup).")
-        tasks.run_for_chat.delay("restore", None, None, f"admin:{request.user.get_username()}", "", backup.pk)
-        self.message_user(request, f"The restore of #{backup.pk} was queued.", messages.WARNING)
-        return None
+
+        def perform(rows, data):
+            tasks.run_for_chat.delay("restore", None, None, f"admin:{request.user.get_username()}", "", backup.pk)
+            self.message_user(request, f"The restore of #{backup.pk} was queued.", messages.WARNING)
+
+        return confirm_action(self, request, queryset, action="restore_action", title=f"Restore backup #{backup.pk}?",
+                              confirm_label="Replace the database with this backup", perform=perform,
+                              question="The file's checksum is checked, a safety backup of the current database is "
+                              "taken, then the whole database is replaced by this backup. Everything since the "
+                              "backup is lost from the database (kept in the safety backup).")

@@ -98,3 +98,20 @@ def test_staff_who_may_only_view_cannot_restore_create_verify_or_download(client
     assert client.post(reverse("admin:backups_backup_create"), {"confirm": "yes"}).status_code == 403
     assert queued == []
     assert list(Backup.objects.values_list("pk", "status")) == [(backup.pk, "succeeded")]
+
+
+def test_admin_verify_and_restore_use_the_shared_confirmation_page(client, staff, monkeypatch):
+    from backups import tasks
+
+    queued = []
+    monkeypatch.setattr(tasks.run_for_chat, "delay", lambda *args: queued.append(args))
+    client.force_login(staff)
+    backup, failed = BackupFactory(), BackupFactory(status=Backup.Status.FAILED, file_name="")
+    url = reverse("admin:backups_backup_changelist")
+    for action in ("verify_action", "restore_action"):
+        page = client.post(url, {"action": action, "_selected_action": [backup.pk]})
+        assert "admin/confirm_action.html" in [t.name for t in page.templates], action
+    assert queued == []
+    client.post(url, {"action": "verify_action", "_selected_action": [backup.pk, failed.pk], "confirm": "yes"})
+    client.post(url, {"action": "restore_action", "_selected_action": [backup.pk], "confirm": "yes"})
+    assert [(q[0], q[-1]) for q in queued] == [("verify", backup.pk), ("restore", backup.pk)]
