@@ -146,3 +146,27 @@ def test_admin_pasting_a_config_delivers_it_once(admin_client, fake_telegram, dj
     assert Subscription.objects.get(pk=sub.pk).config == "vless://pasted&<key>"
     texts = [t for t in fake_telegram.sent_texts(customer.telegram_id) if "vless://" in t]
     assert len(texts) == 1 and "vless://pasted&amp;&lt;key&gt;" in texts[0]
+
+
+@pytest.mark.parametrize("url", ["/api/v1/orders/?customer=abc", "/api/v1/subscriptions/?customer=1;DROP",
+                                 "/api/v1/payments/?customer=²", "/api/v1/orders/?status=nope",
+                                 "/api/v1/subscriptions/?status=x", "/api/v1/payments/?status=approvedd"])
+def test_bad_list_filters_are_a_400_not_a_500(api, url):
+    response = api.get(url)
+    assert response.status_code == 400
+    assert set(response.json()) & {"customer", "status"}
+
+
+def test_list_filters_and_odd_customer_searches(api):
+    customer = CustomerFactory.with_balance(300_000)
+    services.order_checkout(customer_id=customer.pk, plan_id=PlanFactory(price_amount=100_000).pk, quantity=1,
+                            idempotency_key="f")
+    PaymentFactory(customer=customer), PaymentFactory()
+    assert api.get(f"/api/v1/orders/?customer={customer.pk}&status=paid").json()["count"] == 1
+    assert api.get(f"/api/v1/subscriptions/?customer={customer.pk}&status=active").json()["count"] == 1
+    assert api.get(f"/api/v1/payments/?customer={customer.pk}&status=pending").json()["count"] == 1
+    for q in ("²", "9" * 40, "@²"):
+        response = api.get("/api/v1/customers/", {"q": q})
+        assert response.status_code == 200 and response.json()["count"] == 0
+    schema = api.get("/api/schema/").content.decode()
+    assert "A customer id" in schema and "A Telegram id or a username" in schema

@@ -1,5 +1,5 @@
 from django.db.models import Q
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
@@ -88,6 +88,28 @@ def _shop_error(exc: services.ShopError):
     return Response({"detail": str(exc)}, status=status.HTTP_400_BAD_REQUEST)
 
 
+def _filter(qs, params, *, statuses):
+    """?status= and ?customer= (a customer id); anything else is a 400, never a 500."""
+    value = params.get("status")
+    if value:
+        if value not in statuses:
+            raise ValidationError({"status": [f"one of: {', '.join(statuses)}"]})
+        qs = qs.filter(status=value)
+    value = params.get("customer")
+    if value:
+        if not (value.isascii() and value.isdigit() and len(value) <= 18):
+            raise ValidationError({"customer": ["a customer id (a whole number)"]})
+        qs = qs.filter(customer_id=int(value))
+    return qs
+
+
+def _filter_parameters(statuses):
+    return [OpenApiParameter("status", str, enum=list(statuses)),
+            OpenApiParameter("customer", int, description="A customer id")]
+
+
+@extend_schema_view(list=extend_schema(parameters=[
+    OpenApiParameter("q", str, description="A Telegram id or a username (with or without @)")]))
 class CustomerViewSet(viewsets.ReadOnlyModelViewSet):
     """Customers; search with ?q= (Telegram id or username)."""
 
@@ -97,7 +119,8 @@ class CustomerViewSet(viewsets.ReadOnlyModelViewSet):
         qs = Customer.objects.order_by("-id")
         q = self.request.query_params.get("q", "").strip().lstrip("@")
         if q:
-            qs = qs.filter(Q(username__iexact=q) | Q(telegram_id=int(q)) if q.isdigit() else Q(username__iexact=q))
+            by_id = q.isascii() and q.isdigit() and len(q) <= 18
+            qs = qs.filter(Q(username__iexact=q) | Q(telegram_id=int(q)) if by_id else Q(username__iexact=q))
         return qs
 
     @extend_schema(responses=WalletSerializer)
@@ -118,17 +141,16 @@ class PlanViewSet(viewsets.ModelViewSet):
         instance.delete()
 
 
+@extend_schema_view(list=extend_schema(parameters=_filter_parameters(Order.Status.values)))
 class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     serializer_class = OrderSerializer
     queryset = Order.objects.select_related("customer", "plan").order_by("-id")
 
     def get_queryset(self):
         qs = super().get_queryset()
-        for field in ("status", "customer"):
-            value = self.request.query_params.get(field)
-            if value:
-                qs = qs.filter(**{field: value})
-        return qs
+        if self.action != "list":
+            return qs
+        return _filter(qs, self.request.query_params, statuses=Order.Status.values)
 
     @extend_schema(request=OrderCreateSerializer, responses={201: OrderSerializer, 200: OrderSerializer})
     def create(self, request):
@@ -159,13 +181,15 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         return Response(OrderSerializer(order).data)
 
 
+@extend_schema_view(list=extend_schema(parameters=_filter_parameters(Payment.Status.values)))
 class PaymentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     serializer_class = PaymentSerializer
 
     def get_queryset(self):
         qs = Payment.objects.select_related("customer").order_by("-id")
-        value = self.request.query_params.get("status")
-        return qs.filter(status=value) if value else qs
+        if self.action != "list":
+            return qs
+        return _filter(qs, self.request.query_params, statuses=Payment.Status.values)
 
     @extend_schema(request=None, responses=PaymentSerializer)
     @action(detail=True, methods=["post"])
@@ -192,16 +216,15 @@ class PaymentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
         return Response(PaymentSerializer(decision.payment).data)
 
 
+@extend_schema_view(list=extend_schema(parameters=_filter_parameters(Subscription.Status.values)))
 class SubscriptionViewSet(viewsets.ReadOnlyModelViewSet):
     serializer_class = SubscriptionSerializer
 
     def get_queryset(self):
         qs = Subscription.objects.select_related("customer", "plan").order_by("-id")
-        for field in ("status", "customer"):
-            value = self.request.query_params.get(field)
-            if value:
-                qs = qs.filter(**{field: value})
-        return qs
+        if self.action != "list":
+            return qs
+        return _filter(qs, self.request.query_params, statuses=Subscription.Status.values)
 
     @extend_schema(request=ConfigSerializer, responses=SubscriptionSerializer)
     @action(detail=True, methods=["post"])
