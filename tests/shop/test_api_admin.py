@@ -170,3 +170,24 @@ def test_list_filters_and_odd_customer_searches(api):
         assert response.status_code == 200 and response.json()["count"] == 0
     schema = api.get("/api/schema/").content.decode()
     assert "A customer id" in schema and "A Telegram id or a username" in schema
+
+
+def test_admin_actions_need_the_change_permission_not_just_view(client):
+    from django.contrib.auth.models import Permission
+
+    viewer = get_user_model().objects.create_user("viewer", password="x", is_staff=True)
+    viewer.user_permissions.add(*Permission.objects.filter(codename__in=["view_payment", "view_order"]))
+    client.force_login(viewer)
+    payment = PaymentFactory(amount=100_000)
+    customer = CustomerFactory.with_balance(200_000)
+    order = services.order_checkout(customer_id=customer.pk, plan_id=PlanFactory().pk, quantity=1, idempotency_key="v").order
+    for url, data in [("/admin/shop/payment/", {"action": "approve", "_selected_action": [payment.pk], "confirm": "yes"}),
+                      ("/admin/shop/payment/", {"action": "reject", "_selected_action": [payment.pk], "confirm": "yes",
+                                                "reason": "no"}),
+                      ("/admin/shop/order/", {"action": "refund", "_selected_action": [order.pk], "confirm": "yes",
+                                              "mode": "full", "reason": "no"})]:
+        assert client.get(url).status_code == 200  # may look
+        client.post(url, data)
+    assert Payment.objects.get(pk=payment.pk).status == "pending"
+    assert Order.objects.get(pk=order.pk).status == "paid"
+    assert Customer.objects.get(pk=payment.customer_id).balance_amount == 0

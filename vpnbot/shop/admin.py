@@ -66,7 +66,7 @@ class OrderAdmin(admin.ModelAdmin):
     def has_add_permission(self, request):
         return False
 
-    @admin.action(description="Refund the selected orders to the wallet…")
+    @admin.action(description="Refund the selected orders to the wallet…", permissions=["change"])
     def refund(self, request, queryset):
         def perform(orders, data):
             who = f"admin:{request.user.get_username()}"
@@ -126,7 +126,7 @@ class PaymentAdmin(admin.ModelAdmin):
     def has_add_permission(self, request):
         return False
 
-    @admin.action(description="Approve the selected top-ups…")
+    @admin.action(description="Approve the selected top-ups…", permissions=["change"])
     def approve(self, request, queryset):
         def perform(payments, data):
             for payment in payments:
@@ -140,7 +140,7 @@ class PaymentAdmin(admin.ModelAdmin):
                               question="The amounts will be credited to the customers' wallets.", confirm_label="Approve",
                               perform=perform)
 
-    @admin.action(description="Reject the selected top-ups…")
+    @admin.action(description="Reject the selected top-ups…", permissions=["change"])
     def reject(self, request, queryset):
         def perform(payments, data):
             for payment in payments:
