@@ -210,3 +210,19 @@ def test_blocking_and_unblocking_the_bot_is_recorded(bot, fake_telegram, tg_user
     bot.post(member_update("member"))
     assert Customer.objects.get(telegram_id=tg_user.id).blocked_at is None
     assert TelegramUpdate.objects.filter(status="failed").count() == 0
+
+
+@pytest.mark.parametrize("code", ["تخفیف‌ویژه‌برای‌شما‌دوستان", "SAVE!", "A" * 40])
+def test_plans_with_an_unusable_code_still_shows_working_buttons(bot, fake_telegram, code):
+    user = TelegramUser(7100009, language_code="en")
+    plan = PlanFactory(name="Silver")
+    bot.send(user, f"/plans {code}")
+    assert "discount code is up to 32" in fake_telegram.last_text(user.id)
+    assert [b["callback_data"] for b in fake_telegram.buttons(user.id)] == [f"buy:p:{plan.pk}"]
+
+
+def test_plans_with_a_code_carries_it_to_the_buttons(bot, fake_telegram):
+    user = TelegramUser(7100010, language_code="en")
+    plan = PlanFactory(name="Silver")
+    bot.send(user, "/plans SAVE_10")
+    assert [b["callback_data"] for b in fake_telegram.buttons(user.id)] == [f"buy:p:{plan.pk}:SAVE_10"]

@@ -113,10 +113,16 @@ def plans(ctx: BotContext) -> None:
     if not active:
         ctx.reply(_("No plans are on sale right now. Please check back later."))
         return
-    code = ctx.args[0][:32] if ctx.args else ""
+    code = ctx.args[0] if ctx.args else ""
     lines = [_("Our plans:")] + [f"• {plan_line(p)}" for p in active]
+    if code and not CODE.fullmatch(code):  # it would break the buttons' callback_data (ASCII, 64 bytes)
+        lines.insert(0, _("A discount code is up to 32 Latin letters, digits, - or _; showing the plans without it.") + "\n")
+        code = ""
     buttons = [[(p.name, f"buy:p:{p.pk}:{code}" if code else f"buy:p:{p.pk}")] for p in active]
     ctx.reply("\n".join(lines), buttons=buttons, parse_mode=None)
+
+
+CODE = re.compile(r"[A-Za-z0-9_-]{1,32}")
 
 
 def buy(ctx: BotContext) -> None:
