@@ -175,7 +175,7 @@ class CampaignAdmin(admin.ModelAdmin):
             return "—"
         return ", ".join(f"{k} {v:,}" for k, v in services.campaign_stats(campaign=obj).as_dict().items())
 
-    @admin.action(description="Send the selected campaigns…")
+    @admin.action(description="Send the selected campaigns…", permissions=["change"])
     def send(self, request, queryset):
         drafts = queryset.filter(status__in=[Campaign.Status.DRAFT, Campaign.Status.SCHEDULED])
         if not drafts.exists():
@@ -195,7 +195,7 @@ class CampaignAdmin(admin.ModelAdmin):
                               question=f"Send these campaigns? {counts}. Messages cannot be taken back.",
                               confirm_label="Yes, send", perform=perform)
 
-    @admin.action(description="Cancel the selected campaigns")
+    @admin.action(description="Cancel the selected campaigns", permissions=["change"])
     def cancel(self, request, queryset):
         cancelled = sum(services.campaign_cancel(campaign_id=c.pk) for c in queryset)
         self.message_user(request, f"{cancelled} campaign(s) cancelled.", messages.SUCCESS)

@@ -144,3 +144,21 @@ def test_an_admin_edit_never_overwrites_a_campaign_that_started_meanwhile(rf, st
     campaign.refresh_from_db()
     assert (campaign.name, campaign.status) == ("Admin one", "sending")
     assert "started meanwhile" in " ".join(str(m) for m in request._messages)
+
+
+def test_view_only_staff_cannot_send_or_cancel_campaigns(client, data, django_capture_on_commit_callbacks):
+    from django.contrib.auth.models import Permission
+
+    viewer = User.objects.create_user("viewer", password="pw", is_staff=True)
+    viewer.user_permissions.add(Permission.objects.get(codename="view_campaign"))
+    client.force_login(viewer)
+    draft = Campaign.objects.create(name="Draft", text="Hello", segments=["at_risk"])
+    scheduled = Campaign.objects.create(name="Later", text="Hello", segments=["at_risk"], status="scheduled",
+                                        scheduled_for=timezone.now() + timedelta(days=1))
+    assert client.get("/admin/crm/campaign/").status_code == 200
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post("/admin/crm/campaign/", {"action": "send", "_selected_action": [draft.pk], "confirm": "yes"})
+        client.post("/admin/crm/campaign/", {"action": "cancel", "_selected_action": [scheduled.pk]})
+    assert Campaign.objects.get(pk=draft.pk).status == "draft"
+    assert Campaign.objects.get(pk=scheduled.pk).status == "scheduled"
+    assert not CampaignRecipient.objects.exists()
