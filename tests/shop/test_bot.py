@@ -226,3 +226,20 @@ def test_plans_with_a_code_carries_it_to_the_buttons(bot, fake_telegram):
     plan = PlanFactory(name="Silver")
     bot.send(user, "/plans SAVE_10")
     assert [b["callback_data"] for b in fake_telegram.buttons(user.id)] == [f"buy:p:{plan.pk}:SAVE_10"]
+
+
+def test_a_shortfall_below_the_minimum_top_up_offers_the_minimum(bot, fake_telegram, settings):
+    settings.TOPUP_MIN_AMOUNT = 10_000
+    user = TelegramUser(7100011, language_code="en")
+    bot.send(user, "/start")
+    from vpnbot.shop.services import wallet_apply
+
+    wallet_apply(customer_id=Customer.objects.get(telegram_id=user.id).pk, amount=95_000, reason="adjustment", source="s")
+    plan = PlanFactory(price_amount=100_000)
+    bot.press(user, f"buy:q:{plan.pk}:1")
+    pay = next(b for b in fake_telegram.buttons(user.id) if b["callback_data"].startswith("buy:ok:"))
+    bot.press(user, pay["callback_data"])
+    assert "short by 5,000" in fake_telegram.last_text(user.id)
+    assert [b["callback_data"] for b in fake_telegram.buttons(user.id)] == ["topup:10000"]
+    bot.press(user, "topup:10000")
+    assert "photo of the receipt" in fake_telegram.last_text(user.id)

@@ -191,8 +191,9 @@ def pay(ctx: BotContext, match) -> None:
                                          idempotency_key=f"tg:{ctx.user_id}:{key}", code=code, expected_total=total)
     except services.InsufficientBalance as exc:
         ctx.answer()
+        offer = min(max(exc.missing, settings.TOPUP_MIN_AMOUNT), settings.TOPUP_MAX_AMOUNT)  # a top-up /topup accepts
         ctx.edit(_("Your wallet is short by %(amount)s. Top up with /topup and try again.") % {"amount": money(exc.missing)},
-                 parse_mode=None, buttons=[[(_("➕ Top up %(amount)s") % {"amount": money(exc.missing)}, f"topup:{exc.missing}")]])
+                 parse_mode=None, buttons=[[(_("➕ Top up %(amount)s") % {"amount": money(offer)}, f"topup:{offer}")]])
         return
     except services.QuoteChanged:
         plan = services.plan_get_active(plan_id)
