@@ -110,12 +110,13 @@ class ProfileList(generics.ListAPIView):
         if params.get("stage"):
             qs = qs.filter(stage=params["stage"])
         if params.get("min_churn_risk"):
-            if not params["min_churn_risk"].isdigit():
+            raw = params["min_churn_risk"]
+            if not (raw.isascii() and raw.isdigit() and len(raw) <= 3 and int(raw) <= 100):  # "²".isdigit()
                 raise ValidationError({"min_churn_risk": ["a whole number 0-100"]})
             qs = qs.filter(churn_risk__gte=int(params["min_churn_risk"]))
         rfm = params.get("rfm")
         if rfm:
-            if len(rfm) != 3 or not rfm.isdigit():
+            if len(rfm) != 3 or not (rfm.isascii() and rfm.isdigit()):
                 raise ValidationError({"rfm": ["three digits, e.g. 555"]})
             qs = qs.filter(r_score=int(rfm[0]), f_score=int(rfm[1]), m_score=int(rfm[2]))
         return qs

@@ -28,6 +28,17 @@ def _esc(text) -> str:
     return escape(str(text or ""))
 
 
+_PERSIAN_DIGITS = str.maketrans("۰۱۲۳۴۵۶۷۸۹٠١٢٣٤٥٦٧٨٩", "01234567890123456789")
+
+
+def _whole_number(text: str, *, max_digits: int = 12) -> int | None:
+    """A whole number in Latin or Persian digits, else None ("²".isdigit() is true, yet int("²") fails)."""
+    digits = (text or "").strip().translate(_PERSIAN_DIGITS)
+    if digits.isascii() and digits.isdigit() and len(digits) <= max_digits:
+        return int(digits)
+    return None
+
+
 def segment_label(key: str) -> str:
     return str(dict(Segment.choices).get(key, key))
 
@@ -313,12 +324,13 @@ def campaign_stats(ctx: BotContext) -> None:
     if _off(ctx):
         return
     if ctx.args:
-        if not ctx.args[0].isdigit():
+        campaign_id = _whole_number(ctx.args[0])
+        if campaign_id is None:
             ctx.reply(_("Usage: /campaign_stats [campaign id]"), parse_mode=None)
             return
-        campaign = Campaign.objects.filter(pk=int(ctx.args[0])).first()
+        campaign = Campaign.objects.filter(pk=campaign_id).first()
         if campaign is None:
-            ctx.reply(_("No campaign #%(id)s.") % {"id": ctx.args[0]}, parse_mode=None)
+            ctx.reply(_("No campaign #%(id)s.") % {"id": campaign_id}, parse_mode=None)
             return
         ctx.reply(campaign_stats_text(campaign), parse_mode=None)
         return
@@ -385,15 +397,15 @@ def campaign_text_step(ctx: BotContext, data: dict) -> None:
 def campaign_offer_step(ctx: BotContext, data: dict) -> None:
     if not _admin_only_step(ctx):
         return
-    raw = (ctx.text or "").strip().rstrip("%")
-    if not raw.isdigit() or not 0 <= int(raw) <= 90:
+    percent = _whole_number((ctx.text or "").strip().rstrip("%٪"), max_digits=3)
+    if percent is None or not 0 <= percent <= 90:
         ctx.reply(_("Send a whole percent between 0 and 90."), parse_mode=None)
         return
     by = f"@{ctx.user.username}" if ctx.user.username else f"tg:{ctx.user_id}"
     try:
         campaign = services.campaign_create(
             name=_("Bot campaign %(date)s") % {"date": timezone.now().strftime("%Y-%m-%d %H:%M")},
-            text=data["text"], segments=data.get("segments") or [], offer_percent_bp=int(raw) * 100, created_by=by)
+            text=data["text"], segments=data.get("segments") or [], offer_percent_bp=percent * 100, created_by=by)
     except CrmError as exc:
         dialog.dialog_clear(user_id=ctx.user_id)
         ctx.reply(str(exc), parse_mode=None)

@@ -162,3 +162,8 @@ def test_view_only_staff_cannot_send_or_cancel_campaigns(client, data, django_ca
     assert Campaign.objects.get(pk=draft.pk).status == "draft"
     assert Campaign.objects.get(pk=scheduled.pk).status == "scheduled"
     assert not CampaignRecipient.objects.exists()
+
+
+@pytest.mark.parametrize("query", ["min_churn_risk=²", "min_churn_risk=१२", "rfm=²²²", "rfm=५५५", "min_churn_risk=" + "9" * 30])
+def test_profile_filters_with_odd_digits_answer_400(api, data, query):
+    assert api.get(f"/api/v1/crm/profiles/?{query}").status_code == 400

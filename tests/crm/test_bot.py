@@ -204,3 +204,21 @@ def test_at_risk_users_pages_and_win_back_button(bot, tg_admin, fake_telegram):
     from notifications.models import Notification
 
     assert Notification.objects.filter(customer=target, type="new_discount").count() == 1
+
+
+def test_odd_digits_are_refused_not_a_crash(bot, tg_admin, fake_telegram):
+    """"²".isdigit() is true, yet int("²") fails: each gets the usage message and changes nothing."""
+    at_risk(1)
+    profiles_recompute(make_offers=False)
+    for arg in ("²", "१२", "9" * 30):
+        bot.send(tg_admin, f"/campaign_stats {arg}")
+        assert "Usage: /campaign_stats" in fake_telegram.last_text(tg_admin.id)
+    bot.send(tg_admin, "/create_campaign")
+    bot.send(tg_admin, "at_risk")
+    bot.send(tg_admin, "Hello")
+    for raw in ("²", "1²", "१५"):
+        bot.send(tg_admin, raw)
+        assert "between 0 and 90" in fake_telegram.last_text(tg_admin.id)
+    assert not Campaign.objects.exists()
+    bot.send(tg_admin, "۱۵")  # Persian digits are fine
+    assert Campaign.objects.get().offer_percent_bp == 1500
