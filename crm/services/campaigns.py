@@ -266,7 +266,10 @@ def campaign_deliver(*, campaign_id: int, now: datetime | None = None) -> int:
     now = now or timezone.now()
     claimed = Campaign.objects.filter(pk=campaign_id, status=Campaign.Status.SCHEDULED, scheduled_for__lte=now).update(
         status=Campaign.Status.SENDING, started_at=now)
-    campaign = Campaign.objects.get(pk=campaign_id)
+    campaign = Campaign.objects.filter(pk=campaign_id).first()
+    if campaign is None:  # deleted after the task was queued
+        log.warning("campaign %s: no such campaign; nothing delivered", campaign_id)
+        return 0
     if not claimed and campaign.status != Campaign.Status.SENDING:
         return 0
     created = 0

@@ -206,3 +206,13 @@ def test_an_edit_racing_a_start_never_puts_the_campaign_back_to_draft(clock):
         assert not [r for r in results if isinstance(r, Exception) and not isinstance(r, CrmError)], results
         campaign.refresh_from_db()
         assert campaign.status == "scheduled"
+
+
+def test_delivering_a_deleted_or_draft_campaign_sends_nothing(clock, caplog):
+    _plan, _risky, _happy = population()
+    assert tasks.deliver_campaign.apply(args=[987654]).get() == 0
+    assert "987654" in caplog.text and "no such campaign" in caplog.text
+    draft = campaign_create(name="d", text="Hi", segments=["at_risk"])
+    assert tasks.deliver_campaign.apply(args=[draft.pk]).get() == 0
+    assert Campaign.objects.get(pk=draft.pk).status == "draft"
+    assert not CampaignRecipient.objects.exists()
