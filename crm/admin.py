@@ -134,6 +134,22 @@ class CampaignAdmin(admin.ModelAdmin):
             return False
         return super().has_change_permission(request, obj)
 
+    def has_delete_permission(self, request, obj=None):
+        # a started campaign keeps its recipients: they are what stops a rerun sending twice
+        if obj is not None and obj.status != Campaign.Status.DRAFT:
+            return False
+        return super().has_delete_permission(request, obj)
+
+    def delete_model(self, request, obj):
+        try:
+            services.campaign_delete(campaign_id=obj.pk)
+        except CrmError as exc:  # started meanwhile
+            self.message_user(request, f"#{obj.pk}: {exc}", messages.ERROR)
+
+    def delete_queryset(self, request, queryset):
+        for campaign in queryset:
+            self.delete_model(request, campaign)
+
     def save_model(self, request, obj, form, change):
         if not change:
             obj.created_by = request.user.get_username()[:100]
@@ -203,6 +219,9 @@ class CampaignAdmin(admin.ModelAdmin):
 
 @admin.register(CampaignRecipient)
 class CampaignRecipientAdmin(ReadOnlyAdmin):
+    def has_delete_permission(self, request, obj=None):
+        return False  # a recipient row is what stops a rerun sending to the customer again
+
     list_display = ("campaign", "customer", "status", "notification_id", "pressed_at", "created_at")
     list_filter = ("status", "campaign")
     search_fields = ("customer__username", "=customer__telegram_id")

@@ -167,3 +167,21 @@ def test_view_only_staff_cannot_send_or_cancel_campaigns(client, data, django_ca
 @pytest.mark.parametrize("query", ["min_churn_risk=²", "min_churn_risk=१२", "rfm=²²²", "rfm=५५५", "min_churn_risk=" + "9" * 30])
 def test_profile_filters_with_odd_digits_answer_400(api, data, query):
     assert api.get(f"/api/v1/crm/profiles/?{query}").status_code == 400
+
+
+def test_admin_deletes_only_drafts(client, staff, data):
+    client.force_login(staff)
+    draft = Campaign.objects.create(name="Draft", text="Hello", segments=["at_risk"])
+    started = Campaign.objects.create(name="Going", text="Hello", segments=["at_risk"], status="sending")
+    risky, _fresh = data
+    CampaignRecipient.objects.create(campaign=started, customer=risky)
+    assert client.post(f"/admin/crm/campaign/{started.pk}/delete/", {"post": "yes"}).status_code == 403
+    client.post("/admin/crm/campaign/", {"action": "delete_selected", "_selected_action": [started.pk, draft.pk],
+                                         "post": "yes"})
+    assert Campaign.objects.filter(pk=started.pk).exists()
+    assert CampaignRecipient.objects.filter(campaign=started).count() == 1  # a rerun still skips this customer
+    client.post("/admin/crm/campaign/", {"action": "delete_selected", "_selected_action": [draft.pk], "post": "yes"})
+    assert not Campaign.objects.filter(pk=draft.pk).exists()
+    recipient = CampaignRecipient.objects.get()
+    client.post(f"/admin/crm/campaignrecipient/{recipient.pk}/delete/", {"post": "yes"})
+    assert CampaignRecipient.objects.filter(pk=recipient.pk).exists()
