@@ -196,7 +196,8 @@ def offer_send_winback(*, customer, now: datetime | None = None) -> tuple[Person
     dedup_key = f"{kind}:{customer.pk}:{episode}" if episode else None
     before = PersonalizedOffer.objects.filter(dedup_key=dedup_key).exists() if dedup_key else False
     if before:  # this episode's offer was used or expired: a fresh one, chosen by the admin
-        dedup_key = None
+        # (not None: offer_create would rebuild the episode's key and hand back the spent offer)
+        dedup_key = f"{kind}:{customer.pk}:{episode}:{now:%Y%m%d%H%M%S%f}"
     with transaction.atomic():
         offer = offer_create(customer=customer, kind=kind, episode=episode, dedup_key=dedup_key,
                              segment=profile.segment if profile else "", now=now)

@@ -85,3 +85,20 @@ def test_churned_and_vip_rules(settings):
     cashback = PersonalizedOffer.objects.get(customer=vip)
     assert cashback.kind == "vip_cashback" and cashback.discount_ref.startswith("cashback_rule:") and not cashback.code
     assert profiles_recompute().offers == 0
+
+
+
+def test_win_back_button_after_the_episode_offer_was_used_makes_a_fresh_one(settings):
+    from crm.services import offer_send_winback
+
+    settings.CRM_AUTO_OFFERS = False
+    customer = at_risk_customer(PlanFactory(duration_days=30))
+    profiles_recompute(make_offers=False)
+    first, created = offer_send_winback(customer=customer)
+    assert created
+    PersonalizedOffer.objects.filter(pk=first.pk).update(status="used")  # this episode's offer is spent
+    second, created = offer_send_winback(customer=customer)
+    assert created and second.pk != first.pk and second.code != first.code
+    assert second.status == "active" and offers_for(customer=customer) == [second]
+    again, created = offer_send_winback(customer=customer)
+    assert (again.pk, created) == (second.pk, False)
