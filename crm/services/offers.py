@@ -183,7 +183,16 @@ def offer_buy_action(offer: PersonalizedOffer) -> str:
 def offer_send_winback(*, customer, now: datetime | None = None) -> tuple[PersonalizedOffer, bool]:
     """An admin's button: a renewal (At Risk) or win-back (Churned) code for this customer,
     once per episode, and a message telling them. Returns (offer, created)."""
-    now = now or timezone.now()
+    with transaction.atomic():
+        # the customer's row is locked while we look for an active offer and make one, so two
+        # admins pressing at once make one offer (the second sees the first's)
+        from vpnbot.shop.models import Customer
+
+        list(Customer.objects.select_for_update().filter(pk=customer.pk).values_list("pk", flat=True))
+        return _offer_send_winback(customer=customer, now=now or timezone.now())
+
+
+def _offer_send_winback(*, customer, now: datetime) -> tuple[PersonalizedOffer, bool]:
     profile = UserProfile.objects.filter(customer=customer).first()
     kind = PersonalizedOffer.Kind.WIN_BACK if profile and profile.segment == "churned" else PersonalizedOffer.Kind.RENEWAL
     stage = "churned" if kind == PersonalizedOffer.Kind.WIN_BACK else "at_risk"
@@ -198,10 +207,9 @@ def offer_send_winback(*, customer, now: datetime | None = None) -> tuple[Person
     if before:  # this episode's offer was used or expired: a fresh one, chosen by the admin
         # (not None: offer_create would rebuild the episode's key and hand back the spent offer)
         dedup_key = f"{kind}:{customer.pk}:{episode}:{now:%Y%m%d%H%M%S%f}"
-    with transaction.atomic():
-        offer = offer_create(customer=customer, kind=kind, episode=episode, dedup_key=dedup_key,
-                             segment=profile.segment if profile else "", now=now)
-        offer_notify(offer=offer)
+    offer = offer_create(customer=customer, kind=kind, episode=episode, dedup_key=dedup_key,
+                         segment=profile.segment if profile else "", now=now)
+    offer_notify(offer=offer)
     return offer, True
 
 

@@ -102,3 +102,21 @@ def test_win_back_button_after_the_episode_offer_was_used_makes_a_fresh_one(sett
     assert second.status == "active" and offers_for(customer=customer) == [second]
     again, created = offer_send_winback(customer=customer)
     assert (again.pk, created) == (second.pk, False)
+
+
+@pytest.mark.concurrency
+@pytest.mark.django_db(transaction=True)
+def test_two_admins_pressing_win_back_at_once_make_one_offer(settings):
+    from crm.services import offer_send_winback
+    from tests.conftest import run_threads
+
+    settings.CRM_AUTO_OFFERS = False
+    customer = at_risk_customer(PlanFactory(duration_days=30))
+    profiles_recompute(make_offers=False)
+    first, created = offer_send_winback(customer=customer)
+    assert created
+    PersonalizedOffer.objects.filter(pk=first.pk).update(status="used")  # this episode's offer is spent
+    results = run_threads(lambda i: offer_send_winback(customer=customer), 4)
+    assert not [r for r in results if isinstance(r, Exception)], results
+    assert sorted(created for _offer, created in results) == [False, False, False, True]
+    assert PersonalizedOffer.objects.filter(customer=customer, status="active").count() == 1
