@@ -6,16 +6,18 @@ import sys
 
 
 def main() -> None:
-    api_url, token, redis_url, count, rate, first_chat = sys.argv[1:7]
+    api_url, token, redis_url, count, rate, first_chat, prefix = sys.argv[1:8]
     os.environ.update({"DJANGO_SETTINGS_MODULE": "vpnbot.settings", "TELEGRAM_API_URL": api_url,
                        "TELEGRAM_BOT_TOKEN": token, "REDIS_URL": redis_url, "TELEGRAM_MAX_MESSAGES_PER_SECOND": rate,
                        "DATABASE_URL": "sqlite://:memory:"})
     import django
 
     django.setup()
-    from vpnbot.telegram.sender import get_sender
+    from vpnbot.telegram.limiter import RedisLimiter
+    from vpnbot.telegram.sender import Sender
 
-    sender = get_sender()
+    # the product's sender with its Redis limiter, under this test run's own keys
+    sender = Sender(api_url=api_url, token=token, limiter=RedisLimiter(redis_url, prefix=prefix))
     for i in range(int(count)):
         sender.send_message(int(first_chat) + i, f"burst {i}")
 

@@ -142,12 +142,9 @@ def test_a_burst_of_200_stays_within_the_global_limit(fake_telegram, settings, r
 
 
 def test_two_processes_share_the_global_limit_through_redis(fake_telegram, redis_limiter):
-    client = redis.Redis.from_url(TEST_REDIS_URL)
-    for key in client.scan_iter("vpnbot:tg:rl:*"):
-        client.delete(key)
     env = {**os.environ, "PYTHONPATH": os.getcwd()}
     cmd = [sys.executable, "-m", "tests.telegram.burst_worker", fake_telegram.url, fake_telegram.token, TEST_REDIS_URL, "100", "100"]
-    workers = [subprocess.Popen([*cmd, str(5_000 + k * 1_000)], env=env) for k in range(2)]
+    workers = [subprocess.Popen([*cmd, str(5_000 + k * 1_000), redis_limiter.prefix], env=env) for k in range(2)]
     for w in workers:
         assert w.wait(timeout=60) == 0
     times = [c.at for c in fake_telegram.calls_to("sendMessage")]
@@ -167,7 +164,7 @@ def test_celery_worker_processes_an_update_through_a_real_redis_broker(fake_tele
     from vpnbot.telegram.models import TelegramUpdate
 
     broker = TEST_REDIS_URL
-    redis.Redis.from_url(broker).flushdb()
+    queue = f"test-{uuid.uuid4().hex}"  # this run's own queue: other runs on the same Redis are left alone
     settings_dict = connection.settings_dict
     scheme = "postgres" if connection.vendor == "postgresql" else "mysql"
     host = settings_dict["HOST"] or "127.0.0.1"
@@ -176,11 +173,11 @@ def test_celery_worker_processes_an_update_through_a_real_redis_broker(fake_tele
            "REDIS_URL": "", "TELEGRAM_API_URL": fake_telegram.url, "TELEGRAM_BOT_TOKEN": fake_telegram.token,
            "TELEGRAM_PER_CHAT_INTERVAL": "0", "PYTHONPATH": os.getcwd()}
     worker = subprocess.Popen([sys.executable, "-m", "celery", "-A", "vpnbot", "worker", "-P", "solo", "--without-heartbeat",
-                               "--without-gossip", "--without-mingle", "-l", "WARNING"], env=env)
+                               "--without-gossip", "--without-mingle", "-l", "WARNING", "-Q", queue], env=env)
     try:
         row, _ = services.inbox_receive(payload=bot.message_update(tg_user, "/start"))
         with app.connection_for_write(broker) as conn:
-            tasks.process_update.apply_async(args=[row.pk], connection=conn)
+            tasks.process_update.apply_async(args=[row.pk], connection=conn, queue=queue)
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline and TelegramUpdate.objects.get(pk=row.pk).status != "done":
             time.sleep(0.2)
@@ -189,3 +186,6 @@ def test_celery_worker_processes_an_update_through_a_real_redis_broker(fake_tele
     finally:
         worker.terminate()
         worker.wait(timeout=30)
+        client = redis.Redis.from_url(broker)
+        for key in client.scan_iter(f"{queue}*"):
+            client.delete(key)
