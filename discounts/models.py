@@ -60,6 +60,16 @@ class SmartDiscount(models.Model):
     def __str__(self):
         return f"#{self.pk} {self.get_kind_display()}" + (f" «{self.title}»" if self.title else "")
 
+    def save(self, *args, **kwargs):
+        # used_count moves only by conditional UPDATEs (redemption, release): an edit in the
+        # admin or the API must not write back the count it read, which would lose the uses
+        # made meanwhile and let the discount run past max_uses.
+        if not self._state.adding and self.pk is not None and kwargs.get("update_fields") is None \
+                and not kwargs.get("force_insert"):
+            kwargs["update_fields"] = [f.name for f in self._meta.concrete_fields
+                                       if not f.primary_key and f.name != "used_count"]
+        super().save(*args, **kwargs)
+
     def clean(self):
         from .services import discount_validate
 

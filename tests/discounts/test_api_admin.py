@@ -146,3 +146,39 @@ def test_crm_interfaces():
         services.discount_create_code(label="Neither", valid_until=until)
     rule = services.cashback_rule_create_personal(customer=customer, percent_bp=1500, valid_until=until, label="VIP")
     assert (rule.customer, rule.percent_bp, rule.ends_at, rule.source) == (customer, 1500, until, "crm")
+
+
+@pytest.fixture
+def concurrent_use():
+    """A checkout counting a use between the edit reading the discount and saving it."""
+    from django.db.models import F
+    from django.db.models.signals import pre_save
+
+    def bump(sender, instance, **kwargs):
+        if instance.pk:
+            SmartDiscount.objects.filter(pk=instance.pk).update(used_count=F("used_count") + 1)
+
+    pre_save.connect(bump, sender=SmartDiscount, dispatch_uid="test-concurrent-use")
+    yield
+    pre_save.disconnect(sender=SmartDiscount, dispatch_uid="test-concurrent-use")
+
+
+def test_api_edit_keeps_uses_counted_meanwhile(api, concurrent_use):
+    discount = SmartDiscountFactory(percent_bp=1000, max_uses=10, used_count=3)
+    response = api.patch(f"/api/v1/discounts/{discount.pk}/", {"title": "renamed"}, format="json")
+    assert response.status_code == 200, response.content
+    discount.refresh_from_db()
+    assert (discount.title, discount.used_count) == ("renamed", 4)
+
+
+def test_admin_edit_keeps_uses_counted_meanwhile(client, staff, concurrent_use):
+    client.force_login(staff)
+    discount = SmartDiscountFactory(kind="conditional", percent_bp=1000, max_uses=10, used_count=3)
+    form = {"kind": "conditional", "title": "renamed", "percent_bp": "1000", "params": "{}", "conditions": "{}",
+            "starts_at_0": "2026-01-01", "starts_at_1": "00:00:00", "max_uses": "10", "per_customer_limit": "1",
+            "priority": "0", "status": "active", "source": "admin",
+            "usages-TOTAL_FORMS": "0", "usages-INITIAL_FORMS": "0"}
+    response = client.post(f"/admin/discounts/smartdiscount/{discount.pk}/change/", form)
+    assert response.status_code == 302, response.content.decode()[:3000]
+    discount.refresh_from_db()
+    assert (discount.title, discount.used_count) == ("renamed", 4)
