@@ -117,6 +117,13 @@ class CampaignForm(forms.ModelForm):
                     data[field] = check(data[field])
                 except CrmError as exc:
                     self.add_error(field, str(exc))
+        if not self.errors:
+            # the whole campaign, with the service's checks (offer range, window, time zone): an
+            # admin-made campaign must be one the delivery can send
+            try:
+                data.update(campaigns.campaign_clean(**{f: data.get(f) for f in campaigns.EDITABLE_FIELDS}))
+            except CrmError as exc:
+                self.add_error(None, str(exc))
         return data
 
 

@@ -92,7 +92,7 @@ def validate_buttons(buttons) -> list:
     return out
 
 
-def _clean(*, name: str, text: str, segments=None, condition=None, photo: str = "", buttons=None,
+def campaign_clean(*, name: str, text: str, segments=None, condition=None, photo: str = "", buttons=None,
            offer_percent_bp: int = 0, offer_valid_hours: int = 72, urgent: bool = False,
            scheduled_for: datetime | None = None, conversion_days: int | None = None) -> dict:
     """A campaign's editable fields, checked and normalised (CrmError on bad input)."""
@@ -121,7 +121,7 @@ def _clean(*, name: str, text: str, segments=None, condition=None, photo: str = 
 
 
 def campaign_create(*, created_by: str = "", **fields) -> Campaign:
-    return Campaign.objects.create(**_clean(**fields), created_by=(created_by or "")[:100])
+    return Campaign.objects.create(**campaign_clean(**fields), created_by=(created_by or "")[:100])
 
 
 # --- audience --------------------------------------------------------------------------------
@@ -225,7 +225,7 @@ def campaign_update(*, campaign_id: int, **changes) -> Campaign:
             raise CrmError(_("Only a draft can be changed; this campaign is %(status)s.")
                            % {"status": campaign.get_status_display()})
         # the same checks as campaign_create, on the campaign as it would become
-        cleaned = _clean(**{field: changes.get(field, getattr(campaign, field)) for field in EDITABLE_FIELDS})
+        cleaned = campaign_clean(**{field: changes.get(field, getattr(campaign, field)) for field in EDITABLE_FIELDS})
         for field in changes:
             setattr(campaign, field, cleaned[field])
         if changes:

@@ -185,3 +185,19 @@ def test_admin_deletes_only_drafts(client, staff, data):
     recipient = CampaignRecipient.objects.get()
     client.post(f"/admin/crm/campaignrecipient/{recipient.pk}/delete/", {"post": "yes"})
     assert CampaignRecipient.objects.filter(pk=recipient.pk).exists()
+
+
+def test_the_admin_refuses_a_campaign_the_delivery_could_not_send(client, staff, data):
+    """An offer over 100% (or a window out of range) used to be saved from the admin and then
+    fail at delivery, leaving the campaign stuck in `sending`."""
+    client.force_login(staff)
+    form = {"name": "Too generous", "text": "Hi {first_name}", "segments": '["at_risk"]', "condition": "{}",
+            "buttons": "[]", "offer_percent_bp": 20000, "offer_valid_hours": 72, "conversion_days": 7}
+    bad = client.post("/admin/crm/campaign/add/", form)
+    assert bad.status_code == 200 and "between 0 and 100%" in bad.content.decode()
+    bad = client.post("/admin/crm/campaign/add/", {**form, "offer_percent_bp": 1500, "conversion_days": 400})
+    assert bad.status_code == 200 and "1 to 90 days" in bad.content.decode()
+    assert not Campaign.objects.exists()
+    ok = client.post("/admin/crm/campaign/add/", {**form, "offer_percent_bp": 1500})
+    assert ok.status_code == 302
+    assert Campaign.objects.get().offer_percent_bp == 1500
