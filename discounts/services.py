@@ -236,6 +236,12 @@ def discount_validate(discount: SmartDiscount) -> None:
         add("ends_at", ValidationError(_("The end must be after the start.")))
     if discount.max_uses is not None and discount.max_uses < 1:
         add("max_uses", ValidationError(_("The use limit must be at least 1 (or empty for unlimited).")))
+    if discount.max_uses is not None and discount.pk is not None:
+        used = max([discount.used_count or 0] + list(
+            SmartDiscount.objects.filter(pk=discount.pk).values_list("used_count", flat=True)))
+        if discount.max_uses < used:
+            add("max_uses", ValidationError(
+                _("This discount was already used %(used)s times: the use limit cannot be lower.") % {"used": used}))
     if discount.per_customer_limit is not None and discount.per_customer_limit < 1:
         add("per_customer_limit", ValidationError(_("The per-customer limit must be at least 1 (or empty).")))
     if errors:

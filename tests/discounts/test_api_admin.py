@@ -182,3 +182,20 @@ def test_admin_edit_keeps_uses_counted_meanwhile(client, staff, concurrent_use):
     assert response.status_code == 302, response.content.decode()[:3000]
     discount.refresh_from_db()
     assert (discount.title, discount.used_count) == ("renamed", 4)
+
+
+def test_use_limit_below_the_uses_made_is_refused_with_a_message(api, client, staff):
+    discount = SmartDiscountFactory(kind="conditional", percent_bp=1000, max_uses=10, used_count=5)
+    response = api.patch(f"/api/v1/discounts/{discount.pk}/", {"max_uses": 4}, format="json", HTTP_ACCEPT_LANGUAGE="en")
+    assert response.status_code == 400
+    assert "already used 5 times" in response.json()["max_uses"][0]
+    client.force_login(staff)
+    form = {"kind": "conditional", "title": "", "percent_bp": "1000", "params": "{}", "conditions": "{}",
+            "starts_at_0": "2026-01-01", "starts_at_1": "00:00:00", "max_uses": "4", "per_customer_limit": "1",
+            "priority": "0", "status": "active", "source": "admin",
+            "usages-TOTAL_FORMS": "0", "usages-INITIAL_FORMS": "0"}
+    response = client.post(f"/admin/discounts/smartdiscount/{discount.pk}/change/", form, HTTP_ACCEPT_LANGUAGE="en")
+    assert response.status_code == 200
+    assert "already used 5 times" in response.content.decode()
+    discount.refresh_from_db()
+    assert (discount.max_uses, discount.used_count) == (10, 5)
