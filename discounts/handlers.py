@@ -298,7 +298,7 @@ def _list_page(page: int) -> tuple[str, list]:
 def list_smart_discounts(ctx: BotContext) -> None:
     if _off(ctx):
         return
-    page = int(ctx.args[0]) if ctx.args and ctx.args[0].isdigit() and len(ctx.args[0]) < 6 else 1
+    page = parsing.parse_page(ctx.args[0]) if ctx.args else 1
     text, buttons = _list_page(page)
     ctx.reply(text, buttons=buttons or None, parse_mode=None)
 
@@ -338,10 +338,11 @@ def smart_discount_stats(ctx: BotContext) -> None:
         return
     days = 30
     if ctx.args:
-        if not ctx.args[0].isdigit() or not 1 <= int(ctx.args[0][:5]) <= 3650:
-            ctx.reply(_("Give the period in days (1-3650), e.g. /smart_discount_stats 7"), parse_mode=None)
+        try:
+            days = parsing.parse_period_days(ctx.args[0])
+        except DiscountError as exc:
+            ctx.reply(str(exc), parse_mode=None)
             return
-        days = int(ctx.args[0])
     now = timezone.now()
     stats = services.discount_stats(since=now - timedelta(days=days), until=now)
     labels = dict(Kind.choices)

@@ -21,9 +21,14 @@ def normalize(text: str) -> str:
     return (text or "").translate(DIGITS).strip()
 
 
+def is_number(text: str) -> bool:
+    """Only ASCII digits: "²".isdigit() is true, yet int("²") fails."""
+    return text.isascii() and text.isdigit()
+
+
 def _amount(text: str) -> int:
     text = text.replace(",", "").replace("_", "")
-    if not text.isdigit() or len(text) > 13 or not 1 <= int(text) <= MAX_AMOUNT:
+    if not is_number(text) or len(text) > 13 or not 1 <= int(text) <= MAX_AMOUNT:
         raise DiscountError(_("%(text)s is not a valid amount (a positive whole number).") % {"text": text[:20]})
     return int(text)
 
@@ -93,7 +98,7 @@ def parse_levels(text: str) -> list[str]:
 def _limit(text: str) -> int | None:
     if text in ("-", "0"):
         return None
-    if not text.isdigit() or len(text) > 9:
+    if not is_number(text) or len(text) > 9:
         raise DiscountError(_("A limit is a whole number, or - for unlimited."))
     return int(text)
 
@@ -146,9 +151,23 @@ def parse_days(text: str) -> int | None:
     text = normalize(text)
     if text == "-":
         return None
-    if not text.isdigit() or not 1 <= int(text[:6]) <= 3650:
+    if not is_number(text) or len(text) > 6 or not 1 <= int(text) <= 3650:
         raise DiscountError(_("Send a number of days between 1 and 3650, or -."))
     return int(text)
+
+
+def parse_period_days(text: str) -> int:
+    """The period of /smart_discount_stats: 1-3650 days."""
+    text = normalize(text)
+    if not is_number(text) or len(text) > 6 or not 1 <= int(text) <= 3650:
+        raise DiscountError(_("Give the period in days (1-3650), e.g. /smart_discount_stats 7"))
+    return int(text)
+
+
+def parse_page(text: str) -> int:
+    """A page number for /list_smart_discounts; anything else is page 1."""
+    text = normalize(text)
+    return int(text) if is_number(text) and len(text) < 6 else 1
 
 
 def parse_conditions(text: str) -> dict:

@@ -218,3 +218,46 @@ def test_available_discounts_shows_what_comes_soon(bot, fake_telegram, english_u
     bot.send(english_user, "/available_discounts")
     text = fake_telegram.last_text(english_user.id)
     assert "Special offer «Weekend sale»: 10%" in text and "(from " in text
+
+
+@pytest.mark.parametrize("period", ["²", "000010000000", "0"])
+def test_stats_refuse_a_bad_period_with_a_message(bot, fake_telegram, tg_admin, period):
+    bot.send(tg_admin, f"/smart_discount_stats {period}")
+    assert "period in days" in fake_telegram.last_text(tg_admin.id)
+    assert not fake_telegram.calls_to("sendPhoto")
+    assert_all_done()
+
+
+def test_stats_read_persian_digits(bot, fake_telegram, tg_admin):
+    bot.send(tg_admin, "/smart_discount_stats ۷")
+    assert any("last 7 days" in t or "۷" in t for t in fake_telegram.sent_texts(tg_admin.id))
+    assert_all_done()
+
+
+def test_list_with_a_page_in_other_script_digits_shows_page_one(bot, fake_telegram, tg_admin):
+    SmartDiscountFactory(title="D")
+    bot.send(tg_admin, "/list_smart_discounts ²")
+    assert "page 1 of 1" in fake_telegram.last_text(tg_admin.id)
+    assert_all_done()
+
+
+def test_add_smart_discount_refuses_other_script_digits_and_huge_numbers(bot, fake_telegram, tg_admin):
+    bot.send(tg_admin, "/add_smart_discount")
+    bot.press(tg_admin, "disc:new:conditional")
+    bot.send(tg_admin, "²")
+    assert "not a valid amount" in fake_telegram.last_text(tg_admin.id)
+    bot.send(tg_admin, "15%")
+    bot.send(tg_admin, "² 1")
+    assert "A limit is a whole number" in fake_telegram.last_text(tg_admin.id)
+    bot.send(tg_admin, "10 1")
+    bot.send(tg_admin, "²")
+    assert "number of days between 1 and 3650" in fake_telegram.last_text(tg_admin.id)
+    bot.send(tg_admin, "000001000000000000")
+    assert "number of days between 1 and 3650" in fake_telegram.last_text(tg_admin.id)
+    bot.send(tg_admin, "۳۰")
+    bot.send(tg_admin, "-")
+    bot.press(tg_admin, "disc:new:ok")
+    discount = SmartDiscount.objects.get()
+    assert (discount.percent_bp, discount.max_uses, discount.per_customer_limit) == (1500, 10, 1)
+    assert 29 <= (discount.ends_at - discount.starts_at).days <= 30
+    assert_all_done()
