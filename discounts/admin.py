@@ -75,7 +75,11 @@ class SmartDiscountAdmin(admin.ModelAdmin):
         self.message_user(request, f"{count} resumed", messages.SUCCESS)
 
     def delete_model(self, request, obj):
-        outcome = services.discount_delete(discount_id=obj.pk)
+        try:
+            outcome = services.discount_delete(discount_id=obj.pk)
+        except services.DiscountError as exc:
+            self.message_user(request, f"#{obj.pk}: {exc}", messages.ERROR)
+            return
         if outcome == "archived":
             self.message_user(request, f"#{obj.pk} had uses: archived instead of deleted", messages.WARNING)
 

@@ -199,3 +199,19 @@ def test_use_limit_below_the_uses_made_is_refused_with_a_message(api, client, st
     assert "already used 5 times" in response.content.decode()
     discount.refresh_from_db()
     assert (discount.max_uses, discount.used_count) == (10, 5)
+
+
+def test_admin_deleting_an_archived_discount_says_so(client, staff):
+    client.force_login(staff)
+    archived = SmartDiscountFactory(status="archived")
+    other = SmartDiscountFactory()
+    response = client.post(f"/admin/discounts/smartdiscount/{archived.pk}/delete/", {"post": "yes"}, follow=True,
+                           HTTP_ACCEPT_LANGUAGE="en")
+    assert response.status_code == 200
+    assert "does not exist any more" in response.content.decode()
+    assert SmartDiscount.objects.filter(pk=archived.pk, status="archived").exists()
+    response = client.post("/admin/discounts/smartdiscount/", {"action": "delete_selected", "post": "yes",
+                                                               "_selected_action": [archived.pk, other.pk]})
+    assert response.status_code == 302
+    assert not SmartDiscount.objects.filter(pk=other.pk).exists()
+    assert SmartDiscount.objects.filter(pk=archived.pk).exists()
