@@ -178,6 +178,8 @@ def parse_conditions(text: str) -> dict:
         tree = json.loads(text)
     except ValueError as exc:
         raise DiscountError(_("This is not valid JSON: %(error)s") % {"error": str(exc)[:100]}) from None
+    except RecursionError:
+        raise DiscountError(_("This is not valid JSON: %(error)s") % {"error": "nested too deeply"}) from None
     conditions.validate(tree)
     return tree
 

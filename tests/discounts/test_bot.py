@@ -261,3 +261,16 @@ def test_add_smart_discount_refuses_other_script_digits_and_huge_numbers(bot, fa
     assert (discount.percent_bp, discount.max_uses, discount.per_customer_limit) == (1500, 10, 1)
     assert 29 <= (discount.ends_at - discount.starts_at).days <= 30
     assert_all_done()
+
+
+def test_add_smart_discount_refuses_too_deep_json_conditions(bot, fake_telegram, tg_admin):
+    bot.send(tg_admin, "/add_smart_discount")
+    bot.press(tg_admin, "disc:new:conditional")
+    bot.send(tg_admin, "15%")
+    bot.send(tg_admin, "- 1")
+    bot.send(tg_admin, "-")
+    bot.send(tg_admin, '{"not": ' * 1500 + "{}" + "}" * 1500)
+    assert "not valid JSON" in fake_telegram.last_text(tg_admin.id)
+    bot.send(tg_admin, "-")
+    assert "create this discount?" in fake_telegram.last_text(tg_admin.id)
+    assert_all_done()
