@@ -4,6 +4,7 @@ from datetime import timedelta
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status, viewsets
 from rest_framework.response import Response
@@ -167,7 +168,10 @@ class StatsView(APIView):
         if errors:
             raise serializers.ValidationError(errors)
         until = values.get("until") or timezone.now()
-        since = values.get("since") or until - timedelta(days=values["days"])
+        try:
+            since = values.get("since") or until - timedelta(days=values["days"])
+        except OverflowError:
+            raise serializers.ValidationError({"days": [_("The period starts before year 1.")]}) from None
         try:
             stats = services.discount_stats(since=since, until=until)
         except services.DiscountError as exc:

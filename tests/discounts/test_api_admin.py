@@ -215,3 +215,9 @@ def test_admin_deleting_an_archived_discount_says_so(client, staff):
     assert response.status_code == 302
     assert not SmartDiscount.objects.filter(pk=other.pk).exists()
     assert SmartDiscount.objects.filter(pk=archived.pk).exists()
+
+
+def test_stats_endpoint_refuses_a_period_before_year_one(api):
+    response = api.get("/api/v1/discounts/stats/?until=0001-01-10T00:00:00Z&days=30", HTTP_ACCEPT_LANGUAGE="en")
+    assert response.status_code == 400
+    assert "days" in response.json()
