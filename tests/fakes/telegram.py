@@ -9,14 +9,23 @@ from __future__ import annotations
 
 import email.parser
 import email.policy
+import html
 import itertools
 import json
+import re
 import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl
+
+# Telegram's own limits (https://core.telegram.org/bots/api): the fake refuses what Telegram refuses
+MAX_TEXT = 4096
+MAX_CAPTION = 1024
+MAX_CALLBACK_DATA = 64
+TEXT_METHODS = ("sendMessage", "editMessageText")
+CAPTION_METHODS = ("sendPhoto", "sendDocument", "editMessageCaption")
 
 BOT_USER = {"id": 777000111, "is_bot": True, "first_name": "VPN Shop", "username": "vpn_shop_test_bot",
             "can_join_groups": True, "can_read_all_group_messages": False, "supports_inline_queries": False}
@@ -138,6 +147,9 @@ class FakeTelegram:
             chat_id = int(chat_id) if chat_id is not None else None
         except (TypeError, ValueError):
             pass
+        refusal = _bad_request(method, params)
+        if refusal:
+            return 400, {"ok": False, "error_code": 400, "description": f"Bad Request: {refusal}"}
         if chat_id in self.blocked_chats:
             return 403, {"ok": False, "error_code": 403, "description": "Forbidden: bot was blocked by the user"}
         if method == "getMe":
@@ -197,6 +209,40 @@ class FakeTelegram:
                 self.wfile.write(data)
 
         return Handler
+
+
+def _visible(value, parse_mode) -> str:
+    """What Telegram counts: the text after entity parsing (HTML tags do not count)."""
+    text = str(value)
+    if str(parse_mode or "").upper() == "HTML":
+        text = html.unescape(re.sub(r"<[^>]*>", "", text))
+    return text.strip()
+
+
+def _bad_request(method: str, params: dict) -> str:
+    """Telegram's 400 description for parameters it refuses, or "" when they are fine."""
+    markup = params.get("reply_markup")
+    if isinstance(markup, str):
+        try:
+            markup = json.loads(markup)
+        except ValueError:
+            return "can't parse reply keyboard markup JSON object"
+    if isinstance(markup, dict):
+        for row in markup.get("inline_keyboard") or []:
+            for button in row:
+                data = button.get("callback_data") if isinstance(button, dict) else None
+                if data is not None and not 1 <= len(str(data).encode("utf-8")) <= MAX_CALLBACK_DATA:
+                    return "BUTTON_DATA_INVALID"
+    if method in TEXT_METHODS:
+        text = _visible(params.get("text") or "", params.get("parse_mode"))
+        if not text:
+            return "message text is empty"
+        if len(text) > MAX_TEXT:
+            return "message is too long"
+    if method in CAPTION_METHODS and params.get("caption"):
+        if len(_visible(params["caption"], params.get("parse_mode"))) > MAX_CAPTION:
+            return "message caption is too long"
+    return ""
 
 
 def _maybe_json(value: str):

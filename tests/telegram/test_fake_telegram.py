@@ -1,0 +1,80 @@
+"""The fake Bot API server refuses what Telegram refuses, and answers like Telegram does."""
+
+import json
+
+import httpx
+import pytest
+
+from tests.fakes.telegram import FakeTelegram
+
+
+@pytest.fixture(scope="module")
+def fake():
+    server = FakeTelegram()
+    yield server
+    server.stop()
+
+
+def post(fake, method, *, json_body=None, data=None, files=None):
+    response = httpx.post(f"{fake.url}/bot{fake.token}/{method}", json=json_body, data=data, files=files)
+    return response.status_code, response.json()
+
+
+def refused(description):
+    return 400, {"ok": False, "error_code": 400, "description": f"Bad Request: {description}"}
+
+
+def keyboard(data):
+    return {"inline_keyboard": [[{"text": "ok", "callback_data": "a"}], [{"text": "b", "callback_data": data}]]}
+
+
+@pytest.mark.parametrize("data", ["x" * 65, "ب" * 33, ""])
+def test_callback_data_over_64_bytes_or_empty_is_refused(fake, data):
+    # JSON body, reply_markup as an object
+    assert post(fake, "sendMessage", json_body={"chat_id": 1, "text": "hi", "reply_markup": keyboard(data)}) \
+        == refused("BUTTON_DATA_INVALID")
+    # JSON body, reply_markup JSON-encoded as a string (what PTB sends)
+    assert post(fake, "editMessageText", json_body={"chat_id": 1, "message_id": 2, "text": "hi",
+                                                     "reply_markup": json.dumps(keyboard(data))}) \
+        == refused("BUTTON_DATA_INVALID")
+    # form and multipart bodies
+    assert post(fake, "sendMessage", data={"chat_id": "1", "text": "hi", "reply_markup": json.dumps(keyboard(data))}) \
+        == refused("BUTTON_DATA_INVALID")
+    assert post(fake, "sendPhoto", data={"chat_id": "1", "reply_markup": json.dumps(keyboard(data))},
+                files={"photo": ("p.jpg", b"jpeg")}) == refused("BUTTON_DATA_INVALID")
+
+
+@pytest.mark.parametrize("data", ["x" * 64, "ب" * 32, "buy:ok:1:1:150000:abcdef12"])
+def test_callback_data_up_to_64_bytes_passes(fake, data):
+    status, payload = post(fake, "sendMessage", json_body={"chat_id": 1, "text": "hi", "reply_markup": keyboard(data)})
+    assert status == 200 and payload["ok"] and payload["result"]["text"] == "hi"
+
+
+@pytest.mark.parametrize("method", ["sendMessage", "editMessageText"])
+def test_text_limits(fake, method):
+    assert post(fake, method, json_body={"chat_id": 1, "text": "x" * 4097}) == refused("message is too long")
+    assert post(fake, method, data={"chat_id": "1", "text": "ب" * 4097}) == refused("message is too long")
+    assert post(fake, method, json_body={"chat_id": 1, "text": " \n\t "}) == refused("message text is empty")
+    assert post(fake, method, json_body={"chat_id": 1}) == refused("message text is empty")
+    assert post(fake, method, json_body={"chat_id": 1, "text": "x" * 4096})[0] == 200
+    assert post(fake, method, json_body={"chat_id": 1, "text": "  " + "x" * 4096 + "\n\n"})[0] == 200  # counted stripped
+    # entities do not count: Telegram measures the text after parsing the HTML
+    html = "<code>" + "&amp;" * 4096 + "</code>"
+    assert post(fake, method, json_body={"chat_id": 1, "text": html, "parse_mode": "HTML"})[0] == 200
+    assert post(fake, method, json_body={"chat_id": 1, "text": html})[0] == 400
+
+
+@pytest.mark.parametrize("method, field", [("sendPhoto", "photo"), ("sendDocument", "document")])
+def test_caption_limit(fake, method, field):
+    assert post(fake, method, json_body={"chat_id": 1, field: "file-id", "caption": "x" * 1025}) \
+        == refused("message caption is too long")
+    assert post(fake, method, data={"chat_id": "1", "caption": "x" * 1025}, files={field: ("f.txt", b"data")}) \
+        == refused("message caption is too long")
+    assert post(fake, method, data={"chat_id": "1", "caption": "x" * 1024}, files={field: ("f.txt", b"data")})[0] == 200
+    assert post(fake, method, json_body={"chat_id": 1, field: "file-id"})[0] == 200  # no caption at all is fine
+
+
+def test_refused_calls_are_recorded(fake):
+    fake.reset()
+    post(fake, "sendMessage", json_body={"chat_id": 5, "text": "x" * 5000})
+    assert [c.method for c in fake.calls_to(chat_id=5)] == ["sendMessage"]
