@@ -157,11 +157,10 @@ def broadcast_message(ctx: BotContext, data: dict) -> None:
 
 
 def _broadcast_from(ctx: BotContext, parts: list[str]) -> Broadcast | None:
-    try:
-        return Broadcast.objects.get(pk=int(parts[2]))
-    except (IndexError, ValueError, Broadcast.DoesNotExist):
+    b = services.broadcast_get(broadcast_id=parts[2]) if len(parts) > 2 else None
+    if b is None:
         ctx.answer(_("This broadcast no longer exists."), alert=True)
-        return None
+    return b
 
 
 def _preview(ctx: BotContext, b: Broadcast) -> None:

@@ -306,8 +306,20 @@ def local_day_start(now: datetime, tz_name: str) -> datetime:
 
 
 def settings_get(*, customer) -> NotificationSettings:
-    row, _created = NotificationSettings.objects.get_or_create(customer=customer)
-    return row
+    """The customer's settings row, made on first use. Two workers may make it at once (a
+    double tap): the loser's INSERT fails on the unique customer and it reads the winner's
+    row with a locking read, which (unlike a plain SELECT, and unlike get_or_create's retry)
+    sees a row committed after a MariaDB REPEATABLE READ snapshot began."""
+    row = NotificationSettings.objects.filter(customer=customer).first()
+    if row is not None:
+        return row
+    try:
+        with transaction.atomic():
+            return NotificationSettings.objects.create(customer=customer)
+    except IntegrityError:
+        pass
+    with transaction.atomic():
+        return NotificationSettings.objects.select_for_update().get(customer=customer)
 
 
 def settings_toggle_type(*, customer, type: str) -> bool:  # noqa: A002
@@ -813,6 +825,14 @@ def broadcast_create(*, created_by: int | None, text: str = "", photo: str = "",
     rows = broadcast_validate(text=text, photo=photo, buttons=buttons, audience=audience, paid=paid)
     return Broadcast.objects.create(created_by=created_by, text=(text or "").strip(), photo=photo or "", buttons=rows,
                                     audience=audience, paid=paid)
+
+
+def broadcast_get(*, broadcast_id) -> Broadcast | None:
+    """The broadcast with this id (an int or its text), None when there is none."""
+    text = str(broadcast_id)
+    if not (text.isascii() and text.isdigit() and len(text) <= 18):
+        return None
+    return Broadcast.objects.filter(pk=int(text)).first()
 
 
 def broadcast_configure(*, broadcast_id: int, audience: str | None = None, paid: bool | None = None) -> Broadcast:

@@ -128,3 +128,10 @@ def test_pause_resume_and_cancel_with_confirmation(bot, tg_admin, fake_telegram)
     assert not Notification.objects.filter(broadcast=b, status="pending").exists()
     assert not any(c.text == "Hello all" for c in fake_telegram.calls_to("sendMessage"))
     assert "cancelled" in fake_telegram.calls_to("editMessageText", tg_admin.id)[-1].params["text"]
+
+
+@pytest.mark.parametrize("data", ["bc:s:999999", "bc:go:x", "bc:s:" + "9" * 30, "bc:s"])
+def test_a_button_of_a_broadcast_that_does_not_exist(bot, tg_admin, fake_telegram, data):
+    bot.press(tg_admin, data)
+    answer = fake_telegram.calls_to("answerCallbackQuery")[-1].params
+    assert answer["text"] == "This broadcast no longer exists." and answer.get("show_alert") is True
