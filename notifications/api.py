@@ -95,10 +95,7 @@ class BroadcastViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
         v = data.validated_data
         try:
             b = services.broadcast_create(created_by=None, text=v["text"], photo=v["photo"], buttons=v["buttons"],
-                                          audience=v["audience"], paid=v["paid"])
-            if v["start"]:
-                b = services.broadcast_start(broadcast_id=b.pk)
-                transaction.on_commit(lambda: tasks.run_broadcast.delay(b.pk))
+                                          audience=v["audience"], paid=v["paid"], start=v["start"])
         except services.NotificationError as exc:
             raise ValidationError({"detail": str(exc)}) from None
         b.refresh_from_db()

@@ -16,6 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from datetime import time as dtime
+from functools import partial
 
 from django.conf import settings
 from django.db import IntegrityError, OperationalError, connection, connections, transaction
@@ -821,10 +822,19 @@ def broadcast_validate(*, text: str = "", photo: str = "", buttons=None, audienc
 
 
 def broadcast_create(*, created_by: int | None, text: str = "", photo: str = "", buttons=None, audience: str = "all",
-                     paid: bool = False) -> Broadcast:
+                     paid: bool = False, start: bool = False) -> Broadcast:
+    """A draft; with start=True it is also started, in the same transaction (a failure to
+    start leaves no draft behind), and sent by a task queued after commit."""
     rows = broadcast_validate(text=text, photo=photo, buttons=buttons, audience=audience, paid=paid)
-    return Broadcast.objects.create(created_by=created_by, text=(text or "").strip(), photo=photo or "", buttons=rows,
-                                    audience=audience, paid=paid)
+    with transaction.atomic():
+        b = Broadcast.objects.create(created_by=created_by, text=(text or "").strip(), photo=photo or "", buttons=rows,
+                                     audience=audience, paid=paid)
+        if start:
+            b = broadcast_start(broadcast_id=b.pk)
+            from .tasks import run_broadcast
+
+            transaction.on_commit(partial(run_broadcast.delay, b.pk))
+    return b
 
 
 def broadcast_get(*, broadcast_id) -> Broadcast | None:

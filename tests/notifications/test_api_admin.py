@@ -109,3 +109,32 @@ def test_admin_actions_are_refused_to_staff_who_may_only_view(client, fake_teleg
     assert b.status == "draft" and b.text == "To everyone" and not b.recipients.exists()
     client.post("/admin/notifications/notification/", {"action": "cancel", "_selected_action": [n.pk], "confirm": "yes"})
     assert Notification.objects.get(pk=n.pk).status == "pending"
+
+
+def test_api_broadcast_create_and_start_is_one_transaction(api, fake_telegram, monkeypatch):
+    """A broadcast that cannot be started leaves no draft behind, whatever the failure."""
+    from django.db import DatabaseError
+
+    from notifications import audiences
+
+    CustomerFactory()
+
+    def refuse(**kwargs):
+        raise services.NotificationError("cannot start now")
+
+    monkeypatch.setattr(services, "broadcast_start", refuse)
+    response = api.post("/api/v1/broadcasts/", {"text": "Hi all"}, format="json")
+    assert response.status_code == 400 and "cannot start now" in response.json()["detail"]
+    assert not Broadcast.objects.exists()
+    monkeypatch.undo()
+
+    def broken(key):
+        raise DatabaseError("the audience query failed")
+
+    monkeypatch.setattr(audiences, "audience_queryset", broken)
+    with pytest.raises(DatabaseError):
+        api.post("/api/v1/broadcasts/", {"text": "Hi all"}, format="json")
+    assert not Broadcast.objects.exists()
+    monkeypatch.undo()
+    draft = api.post("/api/v1/broadcasts/", {"text": "Later", "start": False}, format="json")
+    assert draft.status_code == 201 and Broadcast.objects.get().status == "draft"
