@@ -5,6 +5,7 @@ import threading
 import time
 
 import pytest
+from django.db import OperationalError
 
 from vpnbot.telegram import dispatch
 from vpnbot.telegram.models import TelegramUpdate
@@ -198,19 +199,43 @@ def test_the_requeue_job_gets_updates_whose_hand_over_was_lost_answered(bot, tg_
 
 @pytest.mark.django_db
 def test_one_broken_update_in_a_batch_does_not_stop_the_others(bot, tg_user, fake_telegram, monkeypatch, caplog):
-    from vpnbot.telegram import services, tasks
+    from vpnbot.telegram import application, services, tasks
 
     first, _ = services.inbox_receive(payload=bot.message_update(tg_user, "/start"))
     second, _ = services.inbox_receive(payload=bot.message_update(tg_user, "/help"))
-    real = services.inbox_process
+    third, _ = services.inbox_receive(payload=bot.message_update(tg_user, "/help"))
+    real_process = application._process
 
-    def process(*, inbox_id):
-        if inbox_id == first.pk:
-            raise RuntimeError("database hiccup")
-        return real(inbox_id=inbox_id)
+    async def process(payload):  # fails outside the handlers, before PTB even sees the update
+        if payload["update_id"] == first.update_id:
+            raise RuntimeError("broken update")
+        return await real_process(payload)
 
-    monkeypatch.setattr(services, "inbox_process", process)
-    tasks.process_updates([first.pk, second.pk])
-    assert TelegramUpdate.objects.get(pk=second.pk).status == "done"
-    assert TelegramUpdate.objects.get(pk=first.pk).status == "received"  # left for the requeue job
+    monkeypatch.setattr(application, "_process", process)
+    real_update = services.TelegramUpdate.objects.filter
+
+    def filter_(*args, **kwargs):  # recording the second one's outcome hits a database hiccup
+        if kwargs.get("pk") == second.pk and not args:
+            raise OperationalError("database hiccup")
+        return real_update(*args, **kwargs)
+
+    monkeypatch.setattr(services.TelegramUpdate.objects, "filter", filter_)
+    tasks.process_updates([first.pk, second.pk, third.pk])
+    monkeypatch.undo()
+    rows = {row.pk: row for row in TelegramUpdate.objects.all()}
+    assert rows[first.pk].status == "failed" and "broken update" in rows[first.pk].error  # visible, retryable
+    assert rows[second.pk].status == "processing"  # its outcome is unknown: left for the requeue job
+    assert rows[third.pk].status == "done"
     assert "database hiccup" in caplog.text
+    assert len(fake_telegram.sent_texts(tg_user.id)) == 2  # /help answered twice; the broken /start never ran
+
+
+@pytest.mark.django_db
+def test_a_batch_claims_each_row_once(bot, tg_user, fake_telegram):
+    """Ids handed out twice (a requeue racing the dispatcher) are processed once."""
+    from vpnbot.telegram import services
+
+    row, _ = services.inbox_receive(payload=bot.message_update(tg_user, "/help"))
+    assert services.inbox_process_many(inbox_ids=[row.pk, row.pk]) == {row.pk: "done"}
+    assert services.inbox_process_many(inbox_ids=[row.pk]) == {row.pk: None}
+    assert len(fake_telegram.sent_texts(tg_user.id)) == 1

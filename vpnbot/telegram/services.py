@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import traceback
 from datetime import timedelta
 
 from django.conf import settings
@@ -12,7 +11,6 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from .models import TelegramUpdate
-from .redact import redact
 
 log = logging.getLogger(__name__)
 
@@ -84,42 +82,48 @@ def _insert_autocommit(conn, row: TelegramUpdate) -> None:
 
 
 def inbox_process_many(*, inbox_ids: list[int]) -> dict[int, str | None]:
-    """Process a batch of stored updates in order; one failing does not stop the others
-    (a row left behind is requeued by the requeue job)."""
-    results: dict[int, str | None] = {}
-    for inbox_id in inbox_ids:
-        try:
-            results[inbox_id] = inbox_process(inbox_id=inbox_id)
-        except Exception:  # noqa: BLE001
-            log.exception("processing update row %s failed outside the handlers", inbox_id)
-            results[inbox_id] = None
+    """Claim a batch of stored updates and run them through the handlers, in order, in one
+    event loop. Returns each id's final status, None for one another worker has or that is
+    already done. One failing update does not stop the others: a handler's error marks its
+    row failed; a row whose outcome could not be recorded is left for the requeue job."""
+    from .application import process_payloads
+
+    results: dict[int, str | None] = dict.fromkeys(inbox_ids)
+    claimed = _inbox_claim(inbox_ids)
+    if not claimed:
+        return results
+
+    def finish(inbox_id: int, error: str | None) -> None:
+        status = TelegramUpdate.Status.FAILED if error else TelegramUpdate.Status.DONE
+        if error:
+            log.warning("update %s failed: %s", inbox_id, error.strip().splitlines()[-1])
+        TelegramUpdate.objects.filter(pk=inbox_id).update(status=status, error=error or "", finished_at=timezone.now())
+        results[inbox_id] = status
+
+    process_payloads(claimed, finish)
     return results
 
 
 def inbox_process(*, inbox_id: int) -> str | None:
-    """Claim a stored update and run it through the handlers. Returns the final status,
-    or None when another worker has it or it is already done."""
-    from .application import process_payload
+    """Claim one stored update and run it through the handlers (see inbox_process_many)."""
+    return inbox_process_many(inbox_ids=[inbox_id])[inbox_id]
 
+
+def _inbox_claim(inbox_ids: list[int]) -> list[tuple[int, dict]]:
+    """Mark the given rows processing; (id, payload) of those this call claimed, in the given order.
+
+    Each row is claimed by its own conditional UPDATE, so two workers handed the same id
+    can never both get it; the payloads then come in one query."""
     now = timezone.now()
     stale = now - timedelta(seconds=settings.TELEGRAM_PROCESSING_TIMEOUT)
-    claimed = (
-        TelegramUpdate.objects.filter(pk=inbox_id)
-        .filter(Q(status=TelegramUpdate.Status.RECEIVED) | Q(status=TelegramUpdate.Status.PROCESSING, started_at__lt=stale))
+    claimable = Q(status=TelegramUpdate.Status.RECEIVED) | Q(status=TelegramUpdate.Status.PROCESSING, started_at__lt=stale)
+    mine = [
+        inbox_id for inbox_id in dict.fromkeys(inbox_ids)
+        if TelegramUpdate.objects.filter(claimable, pk=inbox_id)
         .update(status=TelegramUpdate.Status.PROCESSING, started_at=now, attempts=F("attempts") + 1)
-    )
-    if not claimed:
-        return None
-    payload = TelegramUpdate.objects.values_list("payload", flat=True).get(pk=inbox_id)
-    try:
-        error = process_payload(payload)
-    except Exception:  # noqa: BLE001 - any failure is recorded on the row, never re-raised
-        error = redact(traceback.format_exc())
-    status = TelegramUpdate.Status.FAILED if error else TelegramUpdate.Status.DONE
-    if error:
-        log.warning("update %s failed: %s", inbox_id, error.strip().splitlines()[-1])
-    TelegramUpdate.objects.filter(pk=inbox_id).update(status=status, error=error or "", finished_at=timezone.now())
-    return status
+    ]
+    payloads = dict(TelegramUpdate.objects.filter(pk__in=mine).values_list("pk", "payload"))
+    return [(inbox_id, payloads[inbox_id]) for inbox_id in mine if inbox_id in payloads]
 
 
 def inbox_retry(*, inbox_ids: list[int]) -> list[int]:
