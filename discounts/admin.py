@@ -5,8 +5,8 @@ import json
 
 from django import forms
 from django.contrib import admin, messages
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from vpnbot.admin_tools import ReadOnlyAdmin
 
@@ -66,13 +66,28 @@ class SmartDiscountAdmin(admin.ModelAdmin):
 
     @admin.action(description=_("Pause the selected discounts"))
     def pause(self, request, queryset):
-        count = queryset.filter(status=SmartDiscount.Status.ACTIVE).update(status=SmartDiscount.Status.PAUSED, updated_at=timezone.now())
-        self.message_user(request, f"{count} paused", messages.SUCCESS)
+        self._set_status(request, queryset, SmartDiscount.Status.PAUSED)
 
     @admin.action(description=_("Resume the selected discounts"))
     def resume(self, request, queryset):
-        count = queryset.filter(status=SmartDiscount.Status.PAUSED).update(status=SmartDiscount.Status.ACTIVE, updated_at=timezone.now())
-        self.message_user(request, f"{count} resumed", messages.SUCCESS)
+        self._set_status(request, queryset, SmartDiscount.Status.ACTIVE)
+
+    def _set_status(self, request, queryset, status: str) -> None:
+        """Through discounts.services.discount_set_status, one discount at a time; the ones
+        already in that status are left alone, an archived one is refused with its reason."""
+        changed = 0
+        for pk in queryset.exclude(status=status).values_list("pk", flat=True):
+            try:
+                services.discount_set_status(discount_id=pk, status=status)
+            except services.DiscountError as exc:
+                self.message_user(request, f"#{pk}: {exc}", messages.ERROR)
+                continue
+            changed += 1
+        if status == SmartDiscount.Status.PAUSED:
+            text = ngettext("%(n)d discount paused.", "%(n)d discounts paused.", changed)
+        else:
+            text = ngettext("%(n)d discount resumed.", "%(n)d discounts resumed.", changed)
+        self.message_user(request, text % {"n": changed}, messages.SUCCESS)
 
     def delete_model(self, request, obj):
         try:

@@ -221,3 +221,32 @@ def test_stats_endpoint_refuses_a_period_before_year_one(api):
     response = api.get("/api/v1/discounts/stats/?until=0001-01-10T00:00:00Z&days=30", HTTP_ACCEPT_LANGUAGE="en")
     assert response.status_code == 400
     assert "days" in response.json()
+
+
+def test_admin_pause_and_resume_go_through_the_service_with_translated_messages(client, staff, monkeypatch):
+    from discounts import services
+
+    client.force_login(staff)
+    active, paused, archived = (SmartDiscountFactory(status=s) for s in ("active", "paused", "archived"))
+    calls = []
+    real = services.discount_set_status
+
+    def spy(**kwargs):
+        calls.append(kwargs)
+        return real(**kwargs)
+
+    monkeypatch.setattr(services, "discount_set_status", spy)
+    selected = [active.pk, paused.pk, archived.pk]
+    response = client.post("/admin/discounts/smartdiscount/", {"action": "pause", "_selected_action": selected},
+                           follow=True, HTTP_ACCEPT_LANGUAGE="en")
+    page = response.content.decode()
+    assert "1 discount paused." in page
+    assert f"#{archived.pk}: This discount does not exist any more." in page
+    assert calls == [{"discount_id": active.pk, "status": "paused"}, {"discount_id": archived.pk, "status": "paused"}]
+    assert dict(SmartDiscount.objects.values_list("pk", "status")) == {
+        active.pk: "paused", paused.pk: "paused", archived.pk: "archived"}
+    response = client.post("/admin/discounts/smartdiscount/", {"action": "resume", "_selected_action": selected},
+                           follow=True, HTTP_ACCEPT_LANGUAGE="fa")
+    assert "2 تخفیف دوباره فعال شد." in response.content.decode()
+    assert dict(SmartDiscount.objects.values_list("pk", "status")) == {
+        active.pk: "active", paused.pk: "active", archived.pk: "archived"}
