@@ -243,3 +243,75 @@ def test_a_shortfall_below_the_minimum_top_up_offers_the_minimum(bot, fake_teleg
     assert [b["callback_data"] for b in fake_telegram.buttons(user.id)] == ["topup:10000"]
     bot.press(user, "topup:10000")
     assert "photo of the receipt" in fake_telegram.last_text(user.id)
+
+
+@pytest.fixture
+def code_adjuster():
+    """A promo code worth 10% (as the discounts app would apply it), for any code in `valid`."""
+    from vpnbot.shop import pricing
+
+    valid = set()
+
+    def adjust(quote, *, customer, plan, at, code):
+        if code in valid:
+            quote.discounts.append(pricing.AppliedDiscount("promo", quote.list_amount // 10, f"code:{code}"))
+            quote.code_applied = True
+
+    pricing.register_price_adjuster(adjust)
+    yield valid
+    pricing.unregister_price_adjuster(adjust)
+
+
+def test_a_32_character_discount_code_reaches_the_payment(bot, fake_telegram, code_adjuster):
+    code = "SUMMER_2026_" + "x" * 20  # the longest code /plans accepts
+    code_adjuster.add(code)
+    user = TelegramUser(7100012, language_code="en")
+    PlanFactory(id=123456, name="Platinum", price_amount=1_500_000)  # a shop with many plans over the years
+    bot.send(user, "/start")
+    from vpnbot.shop.services import wallet_apply
+
+    customer = Customer.objects.get(telegram_id=user.id)
+    wallet_apply(customer_id=customer.pk, amount=20_000_000, reason="adjustment", source="w12")
+    bot.send(user, f"/plans {code}")
+    bot.press_button(user, "Platinum")
+    bot.press_button(user, "12 ×")
+    assert "promo" in fake_telegram.last_text(user.id)
+    pay = next(b for b in fake_telegram.buttons(user.id) if b["callback_data"].startswith("buy:ok:"))
+    assert len(pay["callback_data"].encode()) <= 64
+    bot.press(user, pay["callback_data"])
+    order = Order.objects.get(customer=customer)
+    assert order.quote["code"] == code and order.paid_amount == 16_200_000
+    assert "Paid" in fake_telegram.last_text(user.id)
+    bot.press(user, pay["callback_data"])  # the same button again buys nothing more
+    assert Order.objects.filter(customer=customer).count() == 1
+    assert TelegramUpdate.objects.filter(status="failed").count() == 0
+
+
+def test_a_pay_button_whose_code_was_forgotten_asks_to_start_again(bot, fake_telegram, code_adjuster):
+    from vpnbot.shop.models import CheckoutCode
+
+    code_adjuster.add("SAVE_10")
+    user = TelegramUser(7100013, language_code="en")
+    plan = PlanFactory(name="Silver", price_amount=100_000)
+    bot.press(user, f"buy:q:{plan.pk}:1:SAVE_10")
+    pay = next(b for b in fake_telegram.buttons(user.id) if b["callback_data"].startswith("buy:ok:"))
+    CheckoutCode.objects.all().delete()
+    bot.press(user, pay["callback_data"])
+    answers = fake_telegram.calls_to("answerCallbackQuery")
+    assert "expired" in answers[-1].params["text"]
+    assert not Order.objects.exists()
+    assert TelegramUpdate.objects.filter(status="failed").count() == 0
+
+
+def test_a_pay_button_with_the_code_inside_still_works(bot, fake_telegram, code_adjuster):
+    """Buttons sent before the code moved to the server end in :<code>."""
+    code_adjuster.add("SAVE_10")
+    user = TelegramUser(7100014, language_code="en")
+    bot.send(user, "/start")
+    from vpnbot.shop.services import wallet_apply
+
+    customer = Customer.objects.get(telegram_id=user.id)
+    wallet_apply(customer_id=customer.pk, amount=100_000, reason="adjustment", source="w14")
+    plan = PlanFactory(name="Silver", price_amount=100_000)
+    bot.press(user, f"buy:ok:{plan.pk}:1:90000:0123abcd:SAVE_10")
+    assert Order.objects.get(customer=customer).paid_amount == 90_000

@@ -133,11 +133,12 @@ def buy(ctx: BotContext) -> None:
 
 def buy_step(ctx: BotContext) -> None:
     """buy:p:<plan>[:code] → quantities; buy:q:<plan>:<qty>[:code] → confirmation;
-    buy:ok:<plan>:<qty>:<total>:<key>[:code] → pay."""
+    buy:ok:<plan>:<qty>:<total>:<key>[+] → pay ("+": with the code kept on the server for this
+    key; buttons sent before that still end in ":<code>")."""
     data = ctx.callback_data
     simple = re.match(r"^buy:(p):(\d{1,9})(?::([A-Za-z0-9_-]{1,32}))?$", data)
     quantity_step = re.match(r"^buy:(q):(\d{1,9}):(\d{1,2})(?::([A-Za-z0-9_-]{1,32}))?$", data)
-    confirm = re.match(r"^buy:ok:(\d{1,9}):(\d{1,2}):(\d{1,15}):([0-9a-f]{8})(?::([A-Za-z0-9_-]{1,32}))?$", data)
+    confirm = re.match(r"^buy:ok:(\d{1,9}):(\d{1,2}):(\d{1,15}):([0-9a-f]{8})(\+|:[A-Za-z0-9_-]{1,32})?$", data)
     try:
         if simple:
             plan = services.plan_get_active(simple.group(2))
@@ -172,7 +173,10 @@ def quote_text(plan, quote) -> str:
 def show_confirmation(ctx: BotContext, plan, quantity: int, code: str = "", note: str = "") -> None:
     quote = services.price_quote(ctx.customer, plan, quantity, code=code)
     key = secrets.token_hex(4)
-    suffix = f":{code}" if code else ""
+    suffix = ""
+    if code:  # a 32-character code would push the Pay button's callback_data over 64 bytes
+        services.checkout_code_keep(customer_id=ctx.customer.pk, key=key, code=code)
+        suffix = "+"
     if code and not quote.code_applied:
         note = (note + "\n" if note else "") + _("The code %(code)s does not apply to this purchase "
                                                  "(unknown, expired, used up or for other plans).") % {"code": code}
@@ -185,7 +189,11 @@ def show_confirmation(ctx: BotContext, plan, quantity: int, code: str = "", note
 
 
 def pay(ctx: BotContext, match) -> None:
-    plan_id, quantity, total, key, code = match.group(1), match.group(2), int(match.group(3)), match.group(4), match.group(5) or ""
+    plan_id, quantity, total, key, suffix = match.group(1), match.group(2), int(match.group(3)), match.group(4), match.group(5)
+    if suffix == "+":
+        code = services.checkout_code_get(customer_id=ctx.customer.pk, key=key)
+    else:
+        code = suffix[1:] if suffix else ""
     try:
         result = services.order_checkout(customer_id=ctx.customer.pk, plan_id=plan_id, quantity=quantity,
                                          idempotency_key=f"tg:{ctx.user_id}:{key}", code=code, expected_total=total)

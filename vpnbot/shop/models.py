@@ -196,3 +196,20 @@ class DomainEvent(models.Model):
 
     def __str__(self):
         return self.name
+
+
+class CheckoutCode(models.Model):
+    """A discount code typed for a purchase, kept on the server while the customer looks at
+    the confirmation: the Pay button's callback_data (64 bytes) has no room for a 32-character
+    code next to the plan, quantity, total and idempotency key. Kept a day at most."""
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=16)
+    code = models.CharField(max_length=32)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["customer", "key"], name="shop_checkoutcode_customer_key")]
+
+    def __str__(self):
+        return f"{self.customer_id}:{self.key}"

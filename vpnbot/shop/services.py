@@ -17,7 +17,7 @@ from django.utils.html import escape
 from django.utils.translation import gettext as _
 
 from . import events, messaging, pricing
-from .models import Customer, Order, Payment, Plan, ReferralReward, Subscription, WalletTransaction
+from .models import CheckoutCode, Customer, Order, Payment, Plan, ReferralReward, Subscription, WalletTransaction
 from .provisioning import get_provisioner
 
 log = logging.getLogger(__name__)
@@ -293,6 +293,26 @@ def validate_quantity(quantity) -> int:
 
 def price_quote(customer: Customer, plan: Plan, quantity: int, at: datetime | None = None, *, code: str = ""):
     return pricing.price_quote(customer, plan, validate_quantity(quantity), at, code=code)
+
+
+CHECKOUT_CODE_TTL = timedelta(days=1)
+
+
+def checkout_code_keep(*, customer_id: int, key: str, code: str) -> None:
+    """Remember the discount code of a confirmation (its Pay button has no room for it);
+    the customer's codes older than a day are forgotten on the way."""
+    now = timezone.now()
+    CheckoutCode.objects.filter(customer_id=customer_id, created_at__lt=now - CHECKOUT_CODE_TTL).delete()
+    CheckoutCode.objects.update_or_create(customer_id=customer_id, key=key, defaults={"code": code[:32], "created_at": now})
+
+
+def checkout_code_get(*, customer_id: int, key: str) -> str:
+    """The code kept for this confirmation; ShopError when it is unknown or too old."""
+    row = CheckoutCode.objects.filter(customer_id=customer_id, key=key,
+                                      created_at__gte=timezone.now() - CHECKOUT_CODE_TTL).first()
+    if row is None:
+        raise ShopError(_("This confirmation has expired. Start again with /buy."))
+    return row.code
 
 
 @dataclass
