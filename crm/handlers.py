@@ -119,6 +119,8 @@ def my_insights(ctx: BotContext) -> None:
 
 
 def campaign_pressed(ctx: BotContext) -> None:
+    if _off(ctx):  # nothing recorded while the CRM is off
+        return
     match = re.match(r"^crm:c:(\d{1,12})$", ctx.callback_data)
     recipient = services.recipient_press(recipient_id=int(match.group(1)), customer=ctx.customer) if match else None
     if recipient is None:
@@ -252,14 +254,36 @@ def user_analytics(ctx: BotContext) -> None:
     ctx.reply("\n".join(lines)[:4000], parse_mode=None)
 
 
-def at_risk_users(ctx: BotContext, page: int = 0) -> None:
+def _page_number(text: str) -> int | None:
+    """A page number as typed: whole, possibly signed (-1, +2), Latin or Persian digits."""
+    text = (text or "").strip().translate(_PERSIAN_DIGITS)
+    sign = -1 if text[:1] in ("-", "−") else 1
+    number = _whole_number(text[1:] if text[:1] in ("-", "−", "+") else text, max_digits=9)
+    return None if number is None else sign * number
+
+
+def at_risk_users(ctx: BotContext, page: int | None = None) -> None:
+    """/at_risk_users [page]: pages count from 1; one out of range shows the first or last page."""
     if _off(ctx):
         return
-    rows, total = selectors.at_risk_page(page=page, size=AT_RISK_PAGE)
+    if page is None:
+        page = 0
+        if ctx.args:
+            number = _page_number(ctx.args[0])
+            if number is None:
+                ctx.reply(_("Usage: /at_risk_users [page number]"), parse_mode=None)
+                return
+            page = number - 1
+    total = selectors.at_risk_count()
     if not total:
         ctx.reply(_("No customers are at risk right now. 🎉"))
         return
     pages = (total + AT_RISK_PAGE - 1) // AT_RISK_PAGE
+    page = min(max(page, 0), pages - 1)
+    rows, total = selectors.at_risk_page(page=page, size=AT_RISK_PAGE)
+    if not total:  # the last ones left the segment meanwhile
+        ctx.reply(_("No customers are at risk right now. 🎉"))
+        return
     lines = [_("⚠️ At-risk customers: %(n)s (page %(page)s/%(pages)s)") % {"n": total, "page": page + 1, "pages": pages}]
     buttons = []
     for profile in rows:

@@ -54,10 +54,19 @@ def churn_rate_bp() -> int:
     return data["churned"] * 10000 // buyers if buyers else 0
 
 
+def _at_risk():
+    return UserProfile.objects.filter(segment=Segment.AT_RISK, customer__blocked_at__isnull=True)
+
+
+def at_risk_count() -> int:
+    return _at_risk().count()
+
+
 def at_risk_page(*, page: int, size: int = 8):
-    qs = (UserProfile.objects.filter(segment=Segment.AT_RISK, customer__blocked_at__isnull=True)
-          .select_related("customer").order_by("-churn_risk", "active_until", "customer_id"))
+    """One page (from 0) of the at-risk customers, riskiest first, and how many there are."""
+    qs = _at_risk().select_related("customer").order_by("-churn_risk", "active_until", "customer_id")
     total = qs.count()
+    page = max(page, 0)
     return list(qs[page * size:(page + 1) * size]), total
 
 

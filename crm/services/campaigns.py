@@ -339,15 +339,15 @@ def _send_direct(recipient_id: int, chat_id: int, text: str, buttons, photo: str
 
 
 def recipient_press(*, recipient_id: int, customer) -> CampaignRecipient | None:
-    """The customer pressed the campaign's button: counted once."""
+    """The customer pressed the campaign's button: counted once, and only while the CRM is on
+    (off, nothing is recorded: neither the press nor the activity)."""
     recipient = CampaignRecipient.objects.filter(pk=recipient_id, customer=customer).select_related(
         "offer", "offer__plan", "campaign").first()
-    if recipient is None:
-        return None
+    if recipient is None or not settings.ENABLE_CRM:
+        return recipient
     if CampaignRecipient.objects.filter(pk=recipient.pk, pressed_at__isnull=True).update(pressed_at=timezone.now()):
-        if settings.ENABLE_CRM:
-            UserActivity.objects.create(customer=customer, kind=UserActivity.Kind.CAMPAIGN_PRESSED,
-                                        ref=f"campaign:{recipient.campaign_id}")
+        UserActivity.objects.create(customer=customer, kind=UserActivity.Kind.CAMPAIGN_PRESSED,
+                                    ref=f"campaign:{recipient.campaign_id}")
     return recipient
 
 

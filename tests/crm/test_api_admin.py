@@ -201,3 +201,30 @@ def test_the_admin_refuses_a_campaign_the_delivery_could_not_send(client, staff,
     ok = client.post("/admin/crm/campaign/add/", {**form, "offer_percent_bp": 1500})
     assert ok.status_code == 302
     assert Campaign.objects.get().offer_percent_bp == 1500
+
+
+def test_recompute_endpoint_queues_a_recompute(api, client, data, django_capture_on_commit_callbacks, monkeypatch):
+    from crm import tasks
+
+    queued = []
+    monkeypatch.setattr(tasks.recompute_profiles, "delay", lambda *a, **k: queued.append((a, k)))
+    assert APIClient().post("/api/v1/crm/recompute/").status_code in (401, 403)
+    assert not queued
+    assert api.get("/api/v1/crm/recompute/").status_code == 405
+    with django_capture_on_commit_callbacks(execute=True):
+        response = api.post("/api/v1/crm/recompute/")
+    assert response.status_code == 202 and response.json() == {"queued": True}
+    assert queued == [((), {})]
+
+
+def test_recompute_endpoint_runs_the_recompute(api, data, django_capture_on_commit_callbacks, settings):
+    from crm.models import RecomputeRun, UserProfile
+
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+    risky, fresh = data
+    runs = RecomputeRun.objects.count()
+    UserProfile.objects.filter(customer=risky).update(segment="new")
+    with django_capture_on_commit_callbacks(execute=True):
+        assert api.post("/api/v1/crm/recompute/").status_code == 202
+    assert RecomputeRun.objects.count() == runs + 1
+    assert UserProfile.objects.get(customer=risky).segment == "at_risk"

@@ -88,13 +88,37 @@ def test_my_insights(bot, en_user, fake_telegram):
     assert "discount every time" in fake_telegram.last_text(en_user.id)
 
 
-@pytest.mark.parametrize("command", ["/my_profile", "/my_offers", "/my_insights", "/crm_dashboard"])
+CUSTOMER_COMMANDS = ["/my_profile", "/my_offers", "/my_insights"]
+
+
+def test_every_crm_command_is_covered_below():
+    from crm import handlers
+
+    class Collect:
+        def __init__(self):
+            self.handlers = []
+
+        def add_handler(self, handler):
+            self.handlers.append(handler)
+
+    app = Collect()
+    handlers.register(app)
+    registered = set().union(*(getattr(h, "commands", ()) for h in app.handlers))
+    covered = {c.split()[0].lstrip("/") for c in CUSTOMER_COMMANDS + ADMIN_COMMANDS}
+    assert len(registered) == 8 and registered == covered
+
+
+@pytest.mark.parametrize("command", CUSTOMER_COMMANDS + ADMIN_COMMANDS)
 def test_commands_say_the_feature_is_off(bot, en_user, tg_admin, fake_telegram, settings, command):
+    at_risk(1)
+    profiles_recompute(make_offers=False)
     settings.ENABLE_CRM = False
-    user = tg_admin if command == "/crm_dashboard" else en_user
+    user = tg_admin if command in ADMIN_COMMANDS else en_user
     bot.send(user, command)
     assert fake_telegram.last_text(user.id) == "This feature is switched off."
     assert not fake_telegram.calls_to("sendPhoto")
+    bot.send(user, "at_risk")  # no dialog was started
+    assert not Campaign.objects.exists()
 
 
 @pytest.mark.parametrize("command", ADMIN_COMMANDS)
@@ -222,3 +246,60 @@ def test_odd_digits_are_refused_not_a_crash(bot, tg_admin, fake_telegram):
     assert not Campaign.objects.exists()
     bot.send(tg_admin, "۱۵")  # Persian digits are fine
     assert Campaign.objects.get().offer_percent_bp == 1500
+
+
+def test_at_risk_users_with_no_one_at_risk(bot, tg_admin, fake_telegram):
+    CustomerFactory()
+    profiles_recompute(make_offers=False)
+    bot.send(tg_admin, "/at_risk_users")
+    assert fake_telegram.last_text(tg_admin.id) == "No customers are at risk right now. 🎉"
+    assert not fake_telegram.buttons(tg_admin.id)
+
+
+@pytest.mark.parametrize(("arg", "shown"), [
+    ("2", "page 2/2"), ("۲", "page 2/2"), ("999", "page 2/2"), ("0", "page 1/2"), ("-1", "page 1/2"),
+    ("1", "page 1/2"), ("9" * 30, None), ("two", None), ("²", None)])
+def test_at_risk_users_page_out_of_range_shows_the_first_or_last(bot, tg_admin, fake_telegram, arg, shown):
+    at_risk(10)
+    profiles_recompute(make_offers=False)
+    bot.send(tg_admin, f"/at_risk_users {arg}")
+    text = fake_telegram.last_text(tg_admin.id)
+    if shown is None:
+        assert text == "Usage: /at_risk_users [page number]"
+        return
+    assert f"At-risk customers: 10 ({shown})" in text
+    listed = [line for line in text.splitlines() if line.startswith("• ")]
+    assert len(listed) == (2 if shown == "page 2/2" else 8)
+
+
+def test_an_out_of_range_page_button_shows_the_last_page(bot, tg_admin, fake_telegram):
+    at_risk(3)
+    profiles_recompute(make_offers=False)
+    bot.press(tg_admin, "crm:ar:999")
+    edited = fake_telegram.calls_to("editMessageText", tg_admin.id)[-1].params["text"]
+    assert "At-risk customers: 3 (page 1/1)" in edited and edited.count("• ") == 3
+
+
+def test_campaign_button_records_nothing_while_the_crm_is_off(bot, en_user, fake_telegram, settings,
+                                                               django_capture_on_commit_callbacks):
+    from crm.models import UserActivity
+    from crm.services import campaign_create, campaign_start
+
+    customer = customer_of(bot.send(en_user, "/start") and en_user)
+    buy(customer, PlanFactory(), at=timezone.now() - timedelta(days=27))
+    profiles_recompute(make_offers=False)
+    campaign = campaign_create(name="c", text="Hello", segments=["at_risk"])
+    with django_capture_on_commit_callbacks(execute=True):
+        campaign_start(campaign_id=campaign.pk)
+    recipient = CampaignRecipient.objects.get(campaign=campaign)
+    settings.ENABLE_CRM = False
+    bot.press(en_user, f"crm:c:{recipient.pk}")
+    assert fake_telegram.calls_to("answerCallbackQuery")[-1].params["text"] == "The CRM is switched off."
+    recipient.refresh_from_db()
+    assert recipient.pressed_at is None
+    assert not UserActivity.objects.filter(kind="campaign_pressed").exists()
+    settings.ENABLE_CRM = True
+    bot.press(en_user, f"crm:c:{recipient.pk}")
+    recipient.refresh_from_db()
+    assert recipient.pressed_at is not None
+    assert UserActivity.objects.filter(customer=customer, kind="campaign_pressed").count() == 1
