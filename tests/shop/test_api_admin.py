@@ -191,3 +191,32 @@ def test_admin_actions_need_the_change_permission_not_just_view(client):
     assert Payment.objects.get(pk=payment.pk).status == "pending"
     assert Order.objects.get(pk=order.pk).status == "paid"
     assert Customer.objects.get(pk=payment.customer_id).balance_amount == 0
+
+
+def long_config(length):
+    return "vless://" + "a" * (length - 8)
+
+
+def test_a_config_too_long_for_a_message_is_refused_by_api_and_admin(api, admin_client, fake_telegram,
+                                                                      django_capture_on_commit_callbacks):
+    from vpnbot.shop.models import Subscription
+
+    customer = CustomerFactory.with_balance(200_000, language="en")
+    sub = services.order_checkout(customer_id=customer.pk, plan_id=PlanFactory().pk, quantity=1,
+                                  idempotency_key="long").order.subscription
+    api_url = f"/api/v1/subscriptions/{sub.pk}/config/"
+    with django_capture_on_commit_callbacks(execute=True):
+        assert api.post(api_url, {"config": long_config(20_000)}, format="json").status_code == 400
+        # fits as typed, not once escaped (& -> &amp;)
+        refused = api.post(api_url, {"config": "vless://x?" + "a=1&" * 800}, format="json")
+        assert refused.status_code == 400 and "subscription link" in refused.json()["detail"]
+        form = {"expires_at_0": sub.expires_at.strftime("%Y-%m-%d"), "expires_at_1": sub.expires_at.strftime("%H:%M:%S"),
+                "status": "active", "config": long_config(5000)}
+        page = admin_client.post(f"/admin/shop/subscription/{sub.pk}/change/", form)
+        assert page.status_code == 200 and b"too long" in page.content
+    assert Subscription.objects.get(pk=sub.pk).config == ""
+    assert not [t for t in fake_telegram.sent_texts(customer.telegram_id) if "vless://" in t]
+    with django_capture_on_commit_callbacks(execute=True):
+        assert api.post(api_url, {"config": long_config(services.MAX_CONFIG_LENGTH)}, format="json").status_code == 200
+    delivered = [c for c in fake_telegram.calls_to("sendMessage", customer.telegram_id) if "vless://" in c.text]
+    assert len(delivered) == 1 and long_config(services.MAX_CONFIG_LENGTH) in delivered[0].text  # one whole message

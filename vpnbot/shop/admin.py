@@ -82,8 +82,24 @@ class OrderAdmin(admin.ModelAdmin):
                               confirm_label="Refund", form_class=RefundForm, perform=perform)
 
 
+class SubscriptionForm(forms.ModelForm):
+    class Meta:
+        model = Subscription
+        fields = ("expires_at", "status", "config")  # the rest is read-only in the admin
+
+    def clean_config(self):
+        config = self.cleaned_data.get("config", "")
+        if config.strip():
+            try:
+                services.subscription_validate_config(config)
+            except services.ShopError as exc:
+                raise forms.ValidationError(str(exc)) from None
+        return config
+
+
 @admin.register(Subscription)
 class SubscriptionAdmin(admin.ModelAdmin):
+    form = SubscriptionForm
     list_display = ("id", "customer", "plan", "starts_at", "expires_at", "status", "has_config")
     list_filter = ("status", "plan", ("config", admin.EmptyFieldListFilter))
     search_fields = ("=id", "=customer__telegram_id", "customer__username")

@@ -81,7 +81,9 @@ class SubscriptionSerializer(serializers.ModelSerializer):
 
 
 class ConfigSerializer(serializers.Serializer):
-    config = serializers.CharField(max_length=20000)
+    config = serializers.CharField(max_length=services.MAX_CONFIG_LENGTH,
+                                   help_text="Sent in one Telegram message: at most 3,500 characters once & < > are "
+                                             "HTML-escaped. Deliver a subscription link for longer configs.")
 
 
 def _shop_error(exc: services.ShopError):

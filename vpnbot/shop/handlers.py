@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy
 
 from vpnbot.telegram import dialog
 from vpnbot.telegram.bot import BotContext, add_callback, add_command, handler, reply_keyboard
+from vpnbot.telegram.sender import MAX_TEXT, get_sender
 
 from . import events, selectors, services
 from .services import ShopError, money
@@ -345,17 +346,31 @@ def my_services(ctx: BotContext) -> None:
     if not subs:
         ctx.reply(_("You have no active service. Buy one with /buy."))
         return
-    parts = []
+    parts, files = [], []
     for sub in subs:
         lines = [_("📦 %(plan)s — until %(date)s (%(days)s days left)") % {
-            "plan": sub.plan.name, "date": services.format_date(sub.expires_at, ctx.customer),
+            "plan": escape(sub.plan.name), "date": services.format_date(sub.expires_at, ctx.customer),
             "days": services.days_left(sub)}]
-        if sub.config:
-            lines.append("<code>" + escape(sub.config) + "</code>")
-        else:
+        if not sub.config:
             lines.append(_("Your config is being prepared; you will get a message."))
+        elif len(services.config_html(sub.config)) <= services.MAX_CONFIG_LENGTH:
+            lines.append("<code>" + services.config_html(sub.config) + "</code>")
+        else:  # saved before configs were limited to what fits in a message
+            lines.append(_("Your config is in the file below."))
+            files.append(sub)
         parts.append("\n".join(lines))
-    ctx.reply("\n\n".join(parts))
+    # one message per group of services that fits: Telegram refuses a <code> cut in two
+    messages = [parts[0]]
+    for part in parts[1:]:
+        if len(messages[-1]) + 2 + len(part) > MAX_TEXT:
+            messages.append(part)
+        else:
+            messages[-1] += "\n\n" + part
+    for text in messages:
+        ctx.reply(text)
+    for sub in files:
+        get_sender().send_document(ctx.chat_id, f"config-{sub.pk}.txt", sub.config.encode(),
+                                   caption=_("Config of %(plan)s") % {"plan": sub.plan.name})
 
 
 @dialog.fallback

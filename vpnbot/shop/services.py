@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import html
 import logging
 import secrets
 from dataclasses import dataclass
@@ -13,7 +14,6 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone, translation
-from django.utils.html import escape
 from django.utils.translation import gettext as _
 
 from . import events, messaging, pricing
@@ -407,19 +407,44 @@ def subscription_provision(*, subscription_id: int) -> None:
     provisioner = get_provisioner()
     config = provisioner.extend(subscription) if subscription.renewed_from_id else provisioner.provision(subscription)
     if config:
-        subscription_deliver_config(subscription_id=subscription.pk, config=config,
-                                    renewal=bool(subscription.renewed_from_id))
-        return
+        try:
+            subscription_deliver_config(subscription_id=subscription.pk, config=config,
+                                        renewal=bool(subscription.renewed_from_id))
+            return
+        except ShopError as exc:  # e.g. too long for a message: an operator pastes one that fits
+            log.warning("config of subscription %s not delivered: %s", subscription.pk, exc)
     messaging.notify_admins(text=lambda: _(
         "🛠 Order #%(order)s needs a VPN config: %(plan)s for %(customer)s. Paste it in the admin "
         "(Subscriptions → #%(id)s).") % {"order": subscription.order_id, "plan": subscription.plan,
                                           "customer": subscription.customer, "id": subscription.pk})
 
 
-def subscription_deliver_config(*, subscription_id: int, config: str, renewal: bool = False) -> Subscription:
+# A config travels inside <code> in one Telegram message (4096 characters, with the words around
+# it); measured as sent, HTML-escaped, so the sender never has to split it (a split inside <code>
+# would be refused by Telegram).
+MAX_CONFIG_LENGTH = 3500
+
+
+def config_html(config: str) -> str:
+    """The config as it goes inside <code>...</code> (only & < > need escaping there)."""
+    return html.escape(config, quote=False)
+
+
+def subscription_validate_config(config: str) -> str:
+    """The config stripped, or a ShopError when it is empty or cannot travel in one message."""
     config = (config or "").strip()
     if not config:
         raise ShopError(_("The config is empty."))
+    length = len(config_html(config))
+    if length > MAX_CONFIG_LENGTH:
+        raise ShopError(_("The config is too long for a Telegram message: %(length)s characters as sent, %(max)s at "
+                          "most (each &, < or > counts as 4 or 5). Deliver a subscription link instead.")
+                        % {"length": f"{length:,}", "max": f"{MAX_CONFIG_LENGTH:,}"})
+    return config
+
+
+def subscription_deliver_config(*, subscription_id: int, config: str, renewal: bool = False) -> Subscription:
+    config = subscription_validate_config(config)
     with transaction.atomic():
         subscription = Subscription.objects.select_for_update().select_related("customer", "plan").get(pk=subscription_id)
         first_delivery = subscription.config != config or not subscription.config_delivered_at
@@ -434,7 +459,7 @@ def subscription_deliver_config(*, subscription_id: int, config: str, renewal: b
                 context={"plan": subscription.plan.name, "expires_at": expires.isoformat()},
                 text=lambda: (_("🔑 Your %(plan)s service is ready until %(date)s.\nYour config:\n<code>%(config)s</code>")
                               % {"plan": subscription.plan.name, "date": format_date(expires, subscription.customer),
-                                 "config": escape(config)}))
+                                 "config": config_html(config)}))
     return subscription
 
 
