@@ -134,7 +134,7 @@ class CampaignAdmin(admin.ModelAdmin):
     list_filter = ("status",)
     search_fields = ("name",)
     readonly_fields = ("status", "preview", "audience", "stats", "created_by", "created_at", "started_at", "finished_at")
-    actions = ("send", "cancel")
+    actions = ("send", "cancel", "stop")
 
     def has_change_permission(self, request, obj=None):
         if obj is not None and obj.status not in (Campaign.Status.DRAFT, Campaign.Status.SCHEDULED):
@@ -222,6 +222,29 @@ class CampaignAdmin(admin.ModelAdmin):
     def cancel(self, request, queryset):
         cancelled = sum(services.campaign_cancel(campaign_id=c.pk) for c in queryset)
         self.message_user(request, f"{cancelled} campaign(s) cancelled.", messages.SUCCESS)
+
+
+    @admin.action(description="Stop sending the selected campaigns…", permissions=["change"])
+    def stop(self, request, queryset):
+        running = queryset.filter(status__in=[Campaign.Status.SCHEDULED, Campaign.Status.SENDING, Campaign.Status.SENT])
+        if not running.exists():
+            self.message_user(request, "Only a scheduled or sending campaign can be stopped.", messages.ERROR)
+            return None
+
+        def perform(qs, _data):
+            for campaign in qs:
+                try:
+                    _campaign, cancelled = services.campaign_stop(campaign_id=campaign.pk)
+                except CrmError as exc:
+                    self.message_user(request, f"#{campaign.pk}: {exc}", messages.ERROR)
+                    continue
+                self.message_user(request, f"Campaign #{campaign.pk} stopped: {cancelled} message(s) not yet sent "
+                                           "were cancelled.", messages.SUCCESS)
+
+        return confirm_action(self, request, running, action="stop", title="Stop campaigns",
+                              question="Stop these campaigns? Messages already sent stay sent; the others are "
+                                       "cancelled and no more recipients are added.",
+                              confirm_label="Yes, stop them", perform=perform)
 
 
 @admin.register(CampaignRecipient)

@@ -209,6 +209,18 @@ class CampaignViewSet(mixins.CreateModelMixin, mixins.RetrieveModelMixin, mixins
             raise ValidationError({"detail": [str(exc)]}) from None
         return Response(CampaignSerializer(campaign).data)
 
+    @extend_schema(request=None, responses=inline_serializer("CampaignStopped", {
+        "campaign": CampaignSerializer(), "cancelled": serializers.IntegerField(help_text="Messages not sent")}))
+    @action(detail=True, methods=["post"])
+    def stop(self, request, pk=None):
+        """Stop a scheduled or sending campaign: messages not yet sent are cancelled."""
+        campaign = get_object_or_404(Campaign, pk=pk)
+        try:
+            campaign, cancelled = services.campaign_stop(campaign_id=campaign.pk)
+        except CrmError as exc:
+            raise ValidationError({"detail": [str(exc)]}) from None
+        return Response({"campaign": CampaignSerializer(campaign).data, "cancelled": cancelled})
+
     @extend_schema(responses=CampaignStatsSerializer)
     @action(detail=True, methods=["get"])
     def stats(self, request, pk=None):

@@ -246,6 +246,36 @@ def campaign_cancel(*, campaign_id: int) -> bool:
                 .update(status=Campaign.Status.CANCELLED))
 
 
+def campaign_stop(*, campaign_id: int) -> tuple[Campaign, int]:
+    """Stop a campaign that is scheduled or sending (or sent, with messages still waiting in
+    the outbox): it becomes cancelled, no more recipients are added, and the messages not yet
+    sent are cancelled. Returns the campaign and how many messages were cancelled. Under the
+    campaign's row lock, which the delivery also takes per recipient, so no recipient is
+    added after the stop."""
+    with transaction.atomic():
+        campaign = Campaign.objects.select_for_update().get(pk=campaign_id)
+        stoppable = (Campaign.Status.SCHEDULED, Campaign.Status.SENDING, Campaign.Status.SENT)
+        if campaign.status not in stoppable:
+            raise CrmError(_("Only a scheduled or sending campaign can be stopped; this one is %(status)s.")
+                           % {"status": campaign.get_status_display()})
+        notifications = _notifications()
+        waiting = []
+        if notifications is not None:
+            from notifications.models import Notification
+
+            linked = CampaignRecipient.objects.filter(campaign=campaign, notification_id__isnull=False)
+            waiting = list(Notification.objects.filter(pk__in=linked.values("notification_id"),
+                                                       status=Notification.Status.PENDING).values_list("pk", flat=True))
+        if campaign.status == Campaign.Status.SENT and not waiting:
+            raise CrmError(_("This campaign has finished sending; there is nothing left to stop."))
+        now = timezone.now()
+        Campaign.objects.filter(pk=campaign.pk).update(status=Campaign.Status.CANCELLED, finished_at=now)
+        campaign.status, campaign.finished_at = Campaign.Status.CANCELLED, now
+        cancelled = notifications.notification_cancel(notification_ids=waiting, reason="campaign stopped") if waiting else 0
+    log.info("campaign %s stopped: %s waiting message(s) cancelled", campaign.pk, cancelled)
+    return campaign, cancelled
+
+
 def campaigns_due(*, now: datetime | None = None) -> list[int]:
     now = now or timezone.now()
     return list(Campaign.objects.filter(Q(status=Campaign.Status.SCHEDULED, scheduled_for__lte=now)
@@ -277,17 +307,28 @@ def campaign_deliver(*, campaign_id: int, now: datetime | None = None) -> int:
     for customer in campaign_audience(campaign).exclude(pk__in=done_ids).iterator(chunk_size=CAMPAIGN_BATCH):
         if not _matches(campaign, customer, now):
             continue
-        if _deliver_one(campaign, customer, now):
-            created += 1
+        try:
+            if _deliver_one(campaign, customer, now):
+                created += 1
+        except _Stopped:
+            log.info("campaign %s: stopped after %s recipients", campaign.pk, created)
+            return created
     Campaign.objects.filter(pk=campaign.pk, status=Campaign.Status.SENDING).update(
         status=Campaign.Status.SENT, finished_at=timezone.now())
     log.info("campaign %s: %s recipients added", campaign.pk, created)
     return created
 
 
+class _Stopped(Exception):
+    """The campaign was stopped (or finished by another run) while being delivered."""
+
+
 def _deliver_one(campaign: Campaign, customer, now: datetime) -> bool:
     try:
         with transaction.atomic():
+            # the campaign's row lock: a stop waits for this recipient, or this one sees the stop
+            if not Campaign.objects.select_for_update().filter(pk=campaign.pk, status=Campaign.Status.SENDING).exists():
+                raise _Stopped
             recipient = CampaignRecipient.objects.create(campaign=campaign, customer=customer, created_at=now)
             offer = None
             if campaign.offer_percent_bp:

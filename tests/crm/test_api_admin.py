@@ -228,3 +228,33 @@ def test_recompute_endpoint_runs_the_recompute(api, data, django_capture_on_comm
         assert api.post("/api/v1/crm/recompute/").status_code == 202
     assert RecomputeRun.objects.count() == runs + 1
     assert UserProfile.objects.get(customer=risky).segment == "at_risk"
+
+
+def test_api_and_admin_stop_a_sending_campaign(api, client, staff, data, django_capture_on_commit_callbacks):
+    from notifications.models import Notification
+
+    draft = api.post("/api/v1/crm/campaigns/", {"name": "API", "text": "Hello", "segments": ["at_risk"]},
+                     format="json").json()
+    assert api.post(f"/api/v1/crm/campaigns/{draft['id']}/stop/").status_code == 400
+    with django_capture_on_commit_callbacks(execute=True):
+        assert api.post(f"/api/v1/crm/campaigns/{draft['id']}/send/").status_code == 200
+    stopped = api.post(f"/api/v1/crm/campaigns/{draft['id']}/stop/")
+    assert stopped.status_code == 200, stopped.content
+    assert stopped.json()["campaign"]["status"] == "cancelled" and stopped.json()["cancelled"] == 1
+    answer = api.post(f"/api/v1/crm/campaigns/{draft['id']}/stop/")
+    assert answer.status_code == 400 and "Only a scheduled or sending campaign" in str(answer.json())
+
+    client.force_login(staff)
+    campaign = Campaign.objects.create(name="Admin one", text="Hello", segments=["at_risk"])
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post("/admin/crm/campaign/", {"action": "send", "_selected_action": [campaign.pk], "confirm": "yes"})
+    waiting = Notification.objects.filter(pk__in=CampaignRecipient.objects.filter(campaign=campaign)
+                                          .values("notification_id"), status="pending")
+    assert waiting.count() == 1
+    confirm = client.post("/admin/crm/campaign/", {"action": "stop", "_selected_action": [campaign.pk]})
+    assert confirm.status_code == 200 and "Stop these campaigns?" in confirm.content.decode()
+    assert Campaign.objects.get(pk=campaign.pk).status == "sent"  # only asked
+    done = client.post("/admin/crm/campaign/", {"action": "stop", "_selected_action": [campaign.pk], "confirm": "yes"},
+                       follow=True)
+    assert f"Campaign #{campaign.pk} stopped: 1 message(s)" in done.content.decode()
+    assert Campaign.objects.get(pk=campaign.pk).status == "cancelled" and not waiting.exists()

@@ -216,3 +216,105 @@ def test_delivering_a_deleted_or_draft_campaign_sends_nothing(clock, caplog):
     assert tasks.deliver_campaign.apply(args=[draft.pk]).get() == 0
     assert Campaign.objects.get(pk=draft.pk).status == "draft"
     assert not CampaignRecipient.objects.exists()
+
+
+def many_at_risk(n):
+    plan = PlanFactory(duration_days=30)
+    for i in range(n):
+        customer = CustomerFactory(joined_at=NOON - timedelta(days=60), first_name=f"M{i}")
+        buy(customer, plan, at=NOON - timedelta(days=27))
+    profiles_recompute(make_offers=False)
+
+
+def test_a_sending_campaign_can_be_stopped(clock, fake_telegram, django_capture_on_commit_callbacks, monkeypatch):
+    """Stopped while its recipients are being added: no more are added, and the messages
+    of those already added are cancelled before they go out."""
+    from crm.services import campaign_stop
+    from crm.services import campaigns as campaign_services
+    from notifications.services import notification_process
+
+    many_at_risk(4)
+    campaign = campaign_create(name="c", text="Hello", segments=["at_risk"])
+    real_matches, seen = campaign_services._matches, []
+
+    def stop_at_the_third(c, customer, now):
+        seen.append(customer.pk)
+        if len(seen) == 3:
+            stopped, cancelled = campaign_stop(campaign_id=c.pk)
+            assert stopped.status == "cancelled" and cancelled == 2
+        return real_matches(c, customer, now)
+
+    monkeypatch.setattr(campaign_services, "_matches", stop_at_the_third)
+    with django_capture_on_commit_callbacks(execute=True):
+        campaign_start(campaign_id=campaign.pk)
+    campaign.refresh_from_db()
+    assert campaign.status == "cancelled" and campaign.finished_at is not None
+    assert CampaignRecipient.objects.filter(campaign=campaign).count() == 2
+    assert set(notifications_for(campaign).values_list("status", flat=True)) == {"cancelled"}
+    notification_process()
+    assert not fake_telegram.calls_to("sendMessage")
+    with pytest.raises(CrmError, match="Only a scheduled or sending campaign"):
+        campaign_stop(campaign_id=campaign.pk)
+
+
+def test_a_sent_campaign_with_messages_still_waiting_can_be_stopped(clock, fake_telegram,
+                                                                    django_capture_on_commit_callbacks):
+    from crm.services import campaign_stop
+    from notifications.services import notification_process
+
+    many_at_risk(3)
+    campaign = campaign_create(name="c", text="Hello", segments=["at_risk"])
+    with django_capture_on_commit_callbacks(execute=True):
+        campaign_start(campaign_id=campaign.pk)
+    assert Campaign.objects.get(pk=campaign.pk).status == "sent"  # all recipients added; the outbox sends
+    first = notifications_for(campaign).order_by("pk").first()
+    notification_process(ids=[first.pk])
+    assert campaign_stop(campaign_id=campaign.pk)[1] == 2
+    notification_process()
+    assert len(fake_telegram.calls_to("sendMessage")) == 1
+    stats = campaign_stats(campaign=Campaign.objects.get(pk=campaign.pk))
+    assert (stats.targeted, stats.sent, stats.skipped, stats.pending) == (3, 1, 2, 0)
+    draft = campaign_create(name="d", text="Hello")
+    with pytest.raises(CrmError):
+        campaign_stop(campaign_id=draft.pk)
+    done = campaign_create(name="e", text="Hello", segments=["at_risk"])
+    with django_capture_on_commit_callbacks(execute=True):
+        campaign_start(campaign_id=done.pk)
+    notification_process()
+    with pytest.raises(CrmError, match="nothing left to stop"):
+        campaign_stop(campaign_id=done.pk)
+    assert Campaign.objects.get(pk=done.pk).status == "sent"
+
+
+@pytest.mark.concurrency
+@pytest.mark.django_db(transaction=True)
+def test_a_stop_racing_the_delivery_leaves_no_message_waiting(clock):
+    """Whenever the stop lands, every recipient added before it has its message cancelled
+    and none is added after it."""
+    import threading
+
+    from crm.services import campaign_stop
+    from notifications.models import Notification
+
+    many_at_risk(30)
+    for attempt in range(3):
+        campaign = campaign_create(name=f"c{attempt}", text="Hello", segments=["at_risk"])
+        Campaign.objects.filter(pk=campaign.pk).update(status="sending", scheduled_for=NOON)
+        started = threading.Event()
+
+        def work(i, pk=campaign.pk, started=started):
+            if i == 0:
+                started.set()
+                return campaign_deliver(campaign_id=pk)
+            started.wait(5)
+            while not CampaignRecipient.objects.filter(campaign_id=pk).count() > 3 * attempt:
+                pass
+            return campaign_stop(campaign_id=pk)
+
+        results = run_threads(work, 2)
+        assert not [r for r in results if isinstance(r, Exception)], results
+        assert Campaign.objects.get(pk=campaign.pk).status == "cancelled"
+        added = CampaignRecipient.objects.filter(campaign=campaign).count()
+        assert results[0] == added < 30 or added == 30
+        assert not Notification.objects.filter(pk__in=CampaignRecipient.objects.filter(campaign=campaign)
+                                               .values("notification_id"), status="pending").exists()
