@@ -1,3 +1,5 @@
+from datetime import timedelta
+
 import pytest
 from django.contrib.auth import get_user_model
 from rest_framework.authtoken.models import Token
@@ -220,3 +222,26 @@ def test_a_config_too_long_for_a_message_is_refused_by_api_and_admin(api, admin_
         assert api.post(api_url, {"config": long_config(services.MAX_CONFIG_LENGTH)}, format="json").status_code == 200
     delivered = [c for c in fake_telegram.calls_to("sendMessage", customer.telegram_id) if "vless://" in c.text]
     assert len(delivered) == 1 and long_config(services.MAX_CONFIG_LENGTH) in delivered[0].text  # one whole message
+
+
+def test_a_refund_of_nothing_is_a_400_in_the_api_and_a_message_in_the_admin(api, admin_client):
+    from django.utils import timezone, translation
+    from django.utils.html import escape
+
+    from vpnbot.shop.models import Subscription
+
+    customer = CustomerFactory.with_balance(300_000)
+    order = services.order_checkout(customer_id=customer.pk, plan_id=PlanFactory(duration_days=30).pk, quantity=1,
+                                    idempotency_key="api-used").order
+    past = timezone.now() - timedelta(days=40)
+    Subscription.objects.filter(order=order).update(starts_at=past, expires_at=past + timedelta(days=30))
+    with translation.override("fa"):  # the API and the admin speak the shop's language
+        message = translation.gettext("Nothing to refund: the service time of this order is used up "
+                                      "(a full refund would still pay it back).")
+    assert "used up" not in message
+    response = api.post(f"/api/v1/orders/{order.pk}/refund/", {"mode": "prorata", "reason": "late"}, format="json")
+    assert response.status_code == 400 and response.json()["detail"] == message
+    page = admin_client.post("/admin/shop/order/", {"action": "refund", "_selected_action": [order.pk], "confirm": "yes",
+                                                    "mode": "prorata", "reason": "late"}, follow=True)
+    assert page.status_code == 200 and escape(message) in page.content.decode()
+    assert Order.objects.get(pk=order.pk).status == "paid"

@@ -2,7 +2,7 @@ from datetime import timedelta
 
 import pytest
 from django.db.models import Sum
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from tests.conftest import run_threads
 from tests.factories import CustomerFactory, PaymentFactory, PlanFactory
@@ -176,6 +176,30 @@ class TestRefunds:
                                          at=sub.starts_at + timedelta(days=10))
         assert refunded.refunded_amount == 200_000
         assert refunded.refunded_amount <= refunded.paid_amount
+
+    @pytest.fixture
+    def english(self):
+        with translation.override("en"):
+            yield
+
+    def test_a_refund_of_nothing_is_refused_and_unwinds_nothing(self, english):
+        customer = CustomerFactory.with_balance(300_000)
+        order = services.order_checkout(customer_id=customer.pk, plan_id=PlanFactory(price_amount=300_000, duration_days=30).pk,
+                                        quantity=1, idempotency_key="used").order
+        used_up = order.subscription.expires_at + timedelta(days=1)
+        assert services.order_refund_amount(order, mode="prorata", at=used_up) == 0
+        with pytest.raises(services.ShopError, match="used up"):
+            services.order_refund(order_id=order.pk, mode="prorata", reason="late", by="t", at=used_up)
+        assert Order.objects.get(pk=order.pk).status == "paid"
+        assert not DomainEvent.objects.filter(name="order_refunded").exists()
+        free = services.order_checkout(customer_id=customer.pk, plan_id=PlanFactory(price_amount=0).pk, quantity=1,
+                                       idempotency_key="free").order
+        with pytest.raises(services.ShopError, match="nothing was paid"):
+            services.order_refund(order_id=free.pk, mode="full", reason="x", by="t")
+        assert not DomainEvent.objects.filter(name="order_refunded").exists()
+        # a full refund of the used-up order still pays it back, once
+        assert services.order_refund(order_id=order.pk, mode="full", reason="goodwill", by="t").refunded_amount == 300_000
+        assert DomainEvent.objects.filter(name="order_refunded").count() == 1
 
     def test_refund_needs_a_reason_and_a_known_mode(self):
         customer = CustomerFactory.with_balance(300_000)

@@ -504,7 +504,8 @@ def order_refund_amount(order: Order, *, mode: str, at: datetime | None = None) 
 
 def order_refund(*, order_id: int, mode: str = "full", reason: str, by: str, at: datetime | None = None) -> Order:
     """Refund a paid order to the wallet (in full or for the unused days), cut the
-    subscription short, and announce order_refunded so discounts and cashback unwind."""
+    subscription short, and announce order_refunded so discounts and cashback unwind.
+    A refund of nothing (the time is used up, or nothing was paid) is refused."""
     reason = (reason or "").strip()
     if not reason:
         raise ShopError(_("Please give a reason for the refund."))
@@ -516,11 +517,15 @@ def order_refund(*, order_id: int, mode: str = "full", reason: str, by: str, at:
         amount = order_refund_amount(order, mode=mode, at=at)
         if amount > order.paid_amount - order.refunded_amount:
             raise ShopError(_("A refund cannot exceed what was paid."))
+        if amount <= 0:  # order_refunded would make discounts and cashback unwind for nothing given back
+            if order.paid_amount - order.refunded_amount <= 0:
+                raise ShopError(_("Nothing to refund: nothing was paid for this order."))
+            raise ShopError(_("Nothing to refund: the service time of this order is used up "
+                              "(a full refund would still pay it back)."))
         Order.objects.filter(pk=order.pk).update(status=Order.Status.REFUNDED, refunded_amount=F("refunded_amount") + amount,
                                                  refunded_at=at, refund_reason=reason[:255])
-        if amount:
-            wallet_apply(customer_id=order.customer_id, amount=amount, reason=WalletTransaction.Reason.REFUND,
-                         source=f"refund:{order.pk}", note=reason[:200])
+        wallet_apply(customer_id=order.customer_id, amount=amount, reason=WalletTransaction.Reason.REFUND,
+                     source=f"refund:{order.pk}", note=reason[:200])
         Subscription.objects.filter(order=order, status=Subscription.Status.ACTIVE).update(
             status=Subscription.Status.CANCELLED, expires_at=at)
         events.emit("order_refunded", customer=order.customer, order_id=order.pk, amount=amount, reason=reason, by=by)
