@@ -506,10 +506,15 @@ def _send_threaded(job: _Job) -> _Outcome:
         connections.close_all()  # a 403 makes the shop write in this thread
 
 
-def _recent_sent(customer_ids: list[int], since: datetime) -> dict[int, list[datetime]]:
+def _recent_sent(customer_ids: list[int], since: datetime, *, exclude: list[int] = ()) -> dict[int, list[datetime]]:
+    """Per customer, when the messages that count against the daily limit and spacing went
+    out: those sent, and those another worker decided to send and is sending now (pending,
+    still claimed, sent_at set at the decision; see _process_batch)."""
     found: dict[int, list[datetime]] = defaultdict(list)
-    rows = (Notification.objects.filter(customer_id__in=customer_ids, status=Status.SENT, sent_at__gte=since,
-                                        transactional=False, urgent=False)
+    now = timezone.now()
+    rows = (Notification.objects.filter(customer_id__in=customer_ids, sent_at__gte=since, transactional=False, urgent=False)
+            .filter(Q(status=Status.SENT) | Q(status=Status.PENDING, claimed_until__gt=now))
+            .exclude(pk__in=list(exclude))
             .values_list("customer_id", "sent_at"))
     for customer_id, sent_at in rows:
         found[customer_id].append(sent_at)
@@ -520,7 +525,7 @@ def _plan(rows: list[Notification], now: datetime):
     """Decide each claimed row: send, defer (until, reason) or finish (status, reason)."""
     customer_ids = {n.customer_id for n in rows if n.customer_id}
     prefs = {row.customer_id: row for row in NotificationSettings.objects.filter(customer_id__in=customer_ids)}
-    recent = _recent_sent(list(customer_ids), now - timedelta(days=1, hours=1))
+    recent = _recent_sent(list(customer_ids), now - timedelta(days=1, hours=1), exclude=[n.pk for n in rows])
     extra: dict[int, list[datetime]] = defaultdict(list)
     bypass_urgent = settings.NOTIFICATION_URGENT_BYPASS
     decisions = []
@@ -584,19 +589,41 @@ def _job_for(n: Notification) -> _Job:
     return _Job(pk=n.pk, chat_id=n.chat_id, text=text, photo=n.photo, markup=markup, parse_mode=n.parse_mode, paid=paid)
 
 
+def _limited_customers(rows: list[Notification]) -> list[int]:
+    """The customers whose rows in this batch go through the daily limit and spacing check;
+    each gets a settings row (empty: the shop's defaults) to lock while deciding."""
+    bypass_urgent = settings.NOTIFICATION_URGENT_BYPASS
+    ids = sorted({n.customer_id for n in rows if n.customer_id and not n.transactional and not (n.urgent and bypass_urgent)})
+    if ids:
+        have = set(NotificationSettings.objects.filter(customer_id__in=ids).values_list("customer_id", flat=True))
+        missing = [NotificationSettings(customer_id=pk) for pk in ids if pk not in have]
+        if missing:
+            NotificationSettings.objects.bulk_create(missing, ignore_conflicts=True)
+    return ids
+
+
 def _process_batch(rows: list[Notification]) -> ProcessResult:
+    """Decide, send, record. The decision for a customer is taken under the lock of their
+    settings row and marks each row it sends (sent_at, while still pending and claimed), so
+    two workers sending to the same customer at once count each other's messages: the daily
+    limit and the spacing hold exactly."""
     now = timezone.now()
-    decisions = _plan(rows, now)
+    limited = _limited_customers(rows)
+
     def decide():
         logs: list[NotificationLog] = []
         to_send: list[tuple[Notification, _Job]] = []
         counts = ProcessResult(batches=1)
         _read_committed()
         with transaction.atomic():
+            if limited:
+                list(NotificationSettings.objects.select_for_update().filter(customer_id__in=limited)
+                     .order_by("customer_id").values_list("pk", flat=True))
+            decisions = _plan(rows, now)
             for n, action, value, reason in decisions:
                 mine = Notification.objects.filter(pk=n.pk, claim_token=n.claim_token)
                 if action == "finish":
-                    mine.update(status=value, last_error=reason, finished_at=now, claimed_until=None)
+                    mine.update(status=value, last_error=reason, finished_at=now, claimed_until=None, sent_at=None)
                     logs.append(NotificationLog(notification=n, attempt=n.attempts, error=reason,
                                                 status="cancelled" if value == Status.CANCELLED else "blocked"))
                     if value == Status.BLOCKED:
@@ -605,7 +632,7 @@ def _process_batch(rows: list[Notification]) -> ProcessResult:
                         counts.cancelled += 1
                 elif action == "defer":
                     mine.update(scheduled_for=value, deferred_count=F("deferred_count") + 1, deferred_reason=reason,
-                                claimed_until=None, claim_token="")
+                                claimed_until=None, claim_token="", sent_at=None)
                     logs.append(NotificationLog(notification=n, attempt=n.attempts, status="deferred",
                                                 error=f"{reason} until {value.isoformat()}"))
                     counts.deferred += 1
@@ -613,9 +640,12 @@ def _process_batch(rows: list[Notification]) -> ProcessResult:
                     try:
                         to_send.append((n, _job_for(n)))
                     except (ValueError, TypeError) as exc:
-                        mine.update(status=Status.FAILED, last_error=f"cannot render: {exc}"[:500], finished_at=now)
+                        mine.update(status=Status.FAILED, last_error=f"cannot render: {exc}"[:500], finished_at=now,
+                                    sent_at=None)
                         logs.append(NotificationLog(notification=n, attempt=n.attempts, status="error", error=str(exc)[:500]))
                         counts.failed += 1
+            if to_send:  # being sent: counted by the other workers' decisions (see _recent_sent)
+                Notification.objects.filter(pk__in=[n.pk for n, _job in to_send]).update(sent_at=now)
         return logs, to_send, counts
 
     logs, to_send, result = _retrying(decide)
@@ -648,20 +678,20 @@ def _record(to_send, outcomes, logs, result) -> None:
                 counts.sent += 1
             elif outcome.kind == "retry_later":
                 mine.update(scheduled_for=now + timedelta(seconds=outcome.retry_after), claimed_until=None,
-                            claim_token="", last_error=outcome.error[:500])
+                            claim_token="", last_error=outcome.error[:500], sent_at=None)
                 counts.retried += 1
             elif outcome.kind == "blocked":
                 mine.update(status=Status.BLOCKED, finished_at=now, attempts=attempt, last_error=outcome.error[:500],
-                            claimed_until=None)
+                            claimed_until=None, sent_at=None)
                 counts.blocked += 1
             elif outcome.kind == "fatal" or attempt >= settings.NOTIFICATION_MAX_ATTEMPTS:
                 mine.update(status=Status.FAILED, finished_at=now, attempts=attempt, last_error=outcome.error[:500],
-                            claimed_until=None)
+                            claimed_until=None, sent_at=None)
                 counts.failed += 1
             else:
                 backoff = settings.NOTIFICATION_RETRY_BASE_SECONDS * 2 ** (attempt - 1)
                 mine.update(attempts=attempt, scheduled_for=now + timedelta(seconds=backoff), claimed_until=None,
-                            claim_token="", last_error=outcome.error[:500])
+                            claim_token="", last_error=outcome.error[:500], sent_at=None)
                 counts.retried += 1
         NotificationLog.objects.bulk_create(logs, batch_size=500)
     result.add(counts)

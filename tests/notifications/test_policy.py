@@ -146,3 +146,27 @@ def test_auto_notifications_off_cancels_automatic_ones_but_not_payments(fake_tel
         enqueue(customer, "pay", type="payment_approved", text="ok")
     services.notification_process()
     assert dict(Notification.objects.values_list("type", "status")) == {"low_balance": "cancelled", "payment_approved": "sent"}
+
+
+@pytest.mark.concurrency
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("limits", [{"daily_limit": 1}, {"daily_limit": 0, "min_interval_minutes": 30}])
+def test_two_workers_never_exceed_the_daily_limit_or_spacing(fake_telegram, settings, limits):
+    """Four workers, each with one of the customer's four messages, decide at once: one is
+    sent and three wait (before, each worker counted only messages already recorded as
+    sent, so several went out)."""
+    from tests.conftest import run_threads
+
+    settings.NOTIFICATION_SEND_THREADS = 1
+    for attempt in range(3):
+        row = NotificationSettingsFactory(**limits)
+        for key in "abcd":
+            enqueue(row.customer, f"{attempt}{key}")
+        results = run_threads(lambda i: services.notification_process(batch_size=1, max_batches=1), 4)
+        assert not [r for r in results if isinstance(r, Exception)], results
+        mine = Notification.objects.filter(customer=row.customer)
+        assert mine.filter(status="sent").count() == 1, (attempt, list(mine.values_list("status", "deferred_reason")))
+        services.notification_process()  # the ones a worker skipped as locked (MariaDB) are decided now
+        assert mine.filter(status="sent").count() == 1
+        assert mine.filter(status="pending").exclude(deferred_reason="").count() == 3
+        assert len(fake_telegram.calls_to("sendMessage", row.customer.telegram_id)) == 1
