@@ -1,5 +1,9 @@
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.actions import delete_selected
+from django.db import transaction
+from django.shortcuts import redirect
+from django.utils.translation import gettext_lazy
 
 from vpnbot.admin_tools import ReadOnlyAdmin, confirm_action
 
@@ -46,6 +50,30 @@ class PlanAdmin(admin.ModelAdmin):
     list_editable = ("price_amount", "is_active", "sort_order")
     list_filter = ("is_active",)
     search_fields = ("name",)
+    actions = ("delete_selected",)  # ours, below: through the service
+
+    def delete_model(self, request, obj):
+        services.plan_delete(plan_id=obj.pk)
+
+    def delete_queryset(self, request, queryset):
+        for plan in queryset:
+            services.plan_delete(plan_id=plan.pk)
+
+    def delete_view(self, request, object_id, extra_context=None):
+        try:
+            return super().delete_view(request, object_id, extra_context)
+        except services.ShopError as exc:  # an order came after the confirmation page: nothing was deleted
+            self.message_user(request, str(exc), messages.ERROR)
+            return redirect("admin:shop_plan_changelist")
+
+    @admin.action(description=gettext_lazy("Delete selected %(verbose_name_plural)s"), permissions=["delete"])
+    def delete_selected(self, request, queryset):
+        try:
+            with transaction.atomic():
+                return delete_selected(self, request, queryset)
+        except services.ShopError as exc:
+            self.message_user(request, str(exc), messages.ERROR)
+            return None
 
 
 class RefundForm(forms.Form):

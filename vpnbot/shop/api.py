@@ -138,9 +138,10 @@ class PlanViewSet(viewsets.ModelViewSet):
     queryset = Plan.objects.all()
 
     def perform_destroy(self, instance):
-        if instance.orders.exists():
-            raise ValidationError({"detail": "This plan has orders; deactivate it (is_active=false) instead of deleting it."})
-        instance.delete()
+        try:
+            services.plan_delete(plan_id=instance.pk)
+        except services.ShopError as exc:
+            raise ValidationError({"detail": str(exc)}) from None
 
 
 @extend_schema_view(list=extend_schema(parameters=_filter_parameters(Order.Status.values)))

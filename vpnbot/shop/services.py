@@ -12,7 +12,7 @@ from functools import partial
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q
+from django.db.models import F, ProtectedError, Q, RestrictedError
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
@@ -281,6 +281,22 @@ def plan_get_active(plan_id) -> Plan:
     return plan
 
 
+def plan_delete(*, plan_id: int) -> None:
+    """Delete a plan nobody has bought. One with orders or subscriptions stays (their records
+    need it): the ShopError says to deactivate it, also when an order arrives meanwhile."""
+    in_use = _("This plan has orders; deactivate it (is_active) instead of deleting it.")
+    try:
+        with transaction.atomic():
+            plan = Plan.objects.select_for_update().filter(pk=plan_id).first()
+            if plan is None:
+                return
+            if plan.orders.exists() or plan.subscriptions.exists():
+                raise ShopError(in_use)
+            plan.delete()
+    except (ProtectedError, RestrictedError, IntegrityError):  # an order came between the check and the delete
+        raise ShopError(in_use) from None
+
+
 def validate_quantity(quantity) -> int:
     try:
         quantity = int(quantity)
@@ -361,6 +377,8 @@ def order_checkout(*, customer_id: int, plan_id: int, quantity: int, idempotency
         existing = Order.objects.filter(idempotency_key=idempotency_key).first()
         if existing:
             return Checkout(existing, False)
+        if not Plan.objects.filter(pk=plan.pk).exists():  # deleted while this order was being made
+            raise ShopError(_("This plan is not available any more. See /plans.")) from None
         raise
     transaction.on_commit(partial(subscription_provision, subscription_id=subscription.pk))
     return Checkout(order, True)
