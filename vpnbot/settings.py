@@ -138,6 +138,7 @@ TELEGRAM_REQUEST_TIMEOUT = env.float("TELEGRAM_REQUEST_TIMEOUT", default=30.0)
 TELEGRAM_PROCESSING_TIMEOUT = env.int("TELEGRAM_PROCESSING_TIMEOUT", default=300)
 TELEGRAM_MAX_ATTEMPTS = env.int("TELEGRAM_MAX_ATTEMPTS", default=3)
 TELEGRAM_DISPATCH_BATCH = env.int("TELEGRAM_DISPATCH_BATCH", default=50)
+TELEGRAM_DISPATCH_INTERVAL_MS = env.int("TELEGRAM_DISPATCH_INTERVAL_MS", default=20)
 ADMIN_TELEGRAM_IDS = [int(x) for x in env.list("ADMIN_TELEGRAM_IDS", default=[]) if str(x).strip()]
 
 # --- Shop ---------------------------------------------------------------------------

@@ -72,6 +72,17 @@ def test_a_burst_is_published_in_batches_each_id_once_and_in_order():
         assert order == list(part)
 
 
+def test_under_load_ids_gather_for_the_interval_into_one_publish():
+    rec = Recorder()
+    d = dispatch.Dispatcher(rec, max_batch=50, min_interval=0.5)
+    d.submit(0)
+    assert wait_for(lambda: rec.batches == [[0]], timeout=0.4)  # after a quiet spell: at once
+    for i in range(1, 6):  # arrive within the interval after that publish
+        d.submit(i)
+    assert wait_for(lambda: len(rec.published()) == 6)
+    assert rec.batches == [[0], [1, 2, 3, 4, 5]]
+
+
 def test_a_failing_publish_does_not_stop_the_dispatcher(caplog):
     rec = Recorder(fail_first=1)
     d = dispatch.Dispatcher(rec, max_batch=10)

@@ -71,6 +71,46 @@ def test_generated_bodies_never_cause_a_server_error(client, settings, fake_tele
     assert response.status_code in (200, 400)
 
 
+@pytest.mark.parametrize("body", [b'{"update_id": 1, "x": NaN}', b'{"update_id": 1, "x": Infinity}',
+                                  b'{"update_id": 1, "x": -Infinity}', b'{"update_id": 1, "x": 1e400}'])
+def test_numbers_no_database_stores_are_refused(client, settings, body):
+    response = client.post("/telegram/webhook/", data=body, content_type="application/json",
+                           HTTP_X_TELEGRAM_BOT_API_SECRET_TOKEN=settings.TELEGRAM_WEBHOOK_SECRET)
+    assert response.status_code == 400
+    assert not TelegramUpdate.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)  # the production path: autocommit, no savepoint
+def test_nul_characters_and_lone_surrogates_are_stored_and_processed(bot, tg_user, fake_telegram):
+    update = bot.message_update(tg_user, "/help")
+    update["message"]["from"]["first_name"] = "a\u0000b\ud800c"
+    update["message"]["chat"]["title\u0000"] = "\udfff"
+    assert bot.post(update).status_code == 200
+    row = TelegramUpdate.objects.get()
+    assert row.status == "done"
+    assert row.payload["message"]["from"]["first_name"] == "a\ufffdb\ufffdc"
+    assert row.payload["message"]["chat"]["title\ufffd"] == "\ufffd"
+    assert fake_telegram.sent_texts(tg_user.id)
+
+
+@hsettings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(update_id=st.integers(min_value=1, max_value=2**62), content=st.dictionaries(
+    st.sampled_from(["message", "callback_query", "edited_message", "my_chat_member", "x"]), json_values, max_size=3))
+def test_generated_updates_with_a_valid_id_are_stored_or_refused_never_a_server_error(client, settings, fake_telegram,
+                                                                                    django_capture_on_commit_callbacks,
+                                                                                    update_id, content):
+    body = json.dumps({"update_id": update_id, **content}).encode()
+    stored = TelegramUpdate.objects.count()
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post("/telegram/webhook/", data=body, content_type="application/json",
+                               HTTP_X_TELEGRAM_BOT_API_SECRET_TOKEN=settings.TELEGRAM_WEBHOOK_SECRET)
+    assert response.status_code in (200, 400)
+    if response.status_code == 200:
+        assert TelegramUpdate.objects.filter(update_id=update_id).exists()
+    else:
+        assert TelegramUpdate.objects.count() == stored
+
+
 def test_same_update_twice_is_handled_once(bot, tg_user, fake_telegram):
     update = bot.message_update(tg_user, "/start")
     assert bot.post(update).status_code == 200

@@ -6,7 +6,9 @@ expensive part of an acknowledgement (building and publishing a Celery message c
 than the INSERT). So the webhook hands the row id to a per-process dispatcher thread and
 answers at once; the thread publishes one ``process_updates`` task for all the ids waiting at
 that moment: one id when the bot is quiet (no added latency), up to
-``TELEGRAM_DISPATCH_BATCH`` in a burst (one message instead of dozens).
+``TELEGRAM_DISPATCH_BATCH`` in a burst (one message instead of dozens). Under load it publishes
+at most once per ``TELEGRAM_DISPATCH_INTERVAL_MS`` (the ids gather meanwhile), so a burst costs
+a few publishes a second per process, not hundreds; after a quiet spell the first id goes at once.
 
 Nothing is lost if a process dies with ids in its queue: their rows are still ``received``
 and the requeue job (every minute) queues them again. On a normal exit the queue is flushed.
@@ -20,6 +22,7 @@ import logging
 import os
 import queue
 import threading
+import time
 from collections.abc import Callable, Iterable
 
 from django.conf import settings
@@ -30,9 +33,10 @@ log = logging.getLogger(__name__)
 class Dispatcher:
     """Batches ids handed over by request threads and publishes them from one thread."""
 
-    def __init__(self, publish: Callable[[list[int]], None], max_batch: int = 100):
+    def __init__(self, publish: Callable[[list[int]], None], max_batch: int = 100, min_interval: float = 0.0):
         self._publish = publish
         self.max_batch = max(1, max_batch)
+        self.min_interval = max(0.0, min_interval)
         self._lock = threading.Lock()
         self._pid: int | None = None
         self._queue: queue.SimpleQueue[int] = queue.SimpleQueue()
@@ -72,8 +76,14 @@ class Dispatcher:
                           len(ids))
 
     def _run(self) -> None:
+        last = float("-inf")
         while True:
-            self._send(self._take_batch(self._queue.get()))
+            first = self._queue.get()
+            pause = last + self.min_interval - time.monotonic()
+            if pause > 0:  # published a moment ago: let the burst gather into one message
+                time.sleep(pause)
+            last = time.monotonic()
+            self._send(self._take_batch(first))
 
     def flush(self) -> int:
         """Publish whatever is waiting, in the calling thread (at process exit)."""
@@ -108,7 +118,8 @@ _dispatcher: Dispatcher | None = None
 def _get() -> Dispatcher:
     global _dispatcher
     if _dispatcher is None:
-        _dispatcher = Dispatcher(_publish, settings.TELEGRAM_DISPATCH_BATCH)
+        _dispatcher = Dispatcher(_publish, settings.TELEGRAM_DISPATCH_BATCH,
+                                 settings.TELEGRAM_DISPATCH_INTERVAL_MS / 1000)
         atexit.register(_dispatcher.flush)
     return _dispatcher
 

@@ -38,8 +38,8 @@ def receive(*, secret: str, body: bytes) -> tuple[int, bytes]:
     if len(body) > MAX_UPDATE_BYTES:
         return 413, TOO_LARGE
     try:
-        payload = services.update_validate(json.loads(body))
-    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+        payload = services.update_parse(body)
+    except services.InvalidUpdate as exc:
         return 400, json.dumps({"ok": False, "error": str(exc)[:200]}).encode()
     row, created = services.inbox_receive(payload=payload)
     if created:
