@@ -114,13 +114,17 @@ def drain(fake: FakeTelegram, expected: int, timeout: float = 180) -> None:
     time.sleep(1)
 
 
+def product_env(fake: FakeTelegram) -> dict:
+    return {**os.environ, "DJANGO_SETTINGS_MODULE": "vpnbot.settings", "DATABASE_URL": PG_URL, "REDIS_URL": f"{REDIS}/9",
+            "CELERY_BROKER_URL": f"{REDIS}/10", "CONN_MAX_AGE": "60", "TELEGRAM_API_URL": fake.url,
+            "TELEGRAM_BOT_TOKEN": fake.token, "TELEGRAM_WEBHOOK_SECRET": SECRET, "LOG_LEVEL": "WARNING",
+            # the fake server enforces no limit: let the backlog drain fast between phases
+            "TELEGRAM_MAX_MESSAGES_PER_SECOND": "1000",
+            "ENABLE_CRM": os.environ.get("ENABLE_CRM", "true")}
+
+
 def start_product(fake: FakeTelegram, port: int) -> list[subprocess.Popen]:
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "vpnbot.settings", "DATABASE_URL": PG_URL, "REDIS_URL": f"{REDIS}/9",
-           "CELERY_BROKER_URL": f"{REDIS}/10", "CONN_MAX_AGE": "60", "TELEGRAM_API_URL": fake.url,
-           "TELEGRAM_BOT_TOKEN": fake.token, "TELEGRAM_WEBHOOK_SECRET": SECRET, "LOG_LEVEL": "WARNING",
-           # the fake server enforces no limit: let the backlog drain fast between phases
-           "TELEGRAM_MAX_MESSAGES_PER_SECOND": "1000",
-           "ENABLE_CRM": os.environ.get("ENABLE_CRM", "true")}
+    env = product_env(fake)
     db_name = PG_URL.rsplit("/", 1)[1]
     subprocess.run(["psql", PG_URL.rsplit("/", 1)[0] + "/postgres", "-qc", f"CREATE DATABASE {db_name}"],
                    stderr=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
@@ -180,35 +184,47 @@ def main():
         for c in args.connections:
             fake.reset()
             results[f"product ack c{c}"] = ack_wrk(url, c, args.seconds, base_id + c * 1_000_000)
+            results[f"product ack c{c}"]["answered_during"] = len(fake.calls_to("sendMessage"))
+            if not os.environ.get("BENCH_NO_WORKER"):
+                drain(fake, 0, timeout=300)  # the next run starts with no backlog, as PTB's do
     finally:
         stop(procs)
 
-    port = free_port()
-    fake.product = False
-    ptb = subprocess.Popen([PY, str(ROOT / "bench/webhook/ptb_server.py"), fake.url, fake.token, str(port), SECRET], cwd=ROOT)
-    try:
-        url = f"http://127.0.0.1:{port}/telegram/webhook/"
-        wait_http(url)
-        ack_wrk(url, 4, 2, base_id + 50_000_000)
-        drain(fake, 1, timeout=30)
-        fake.reset()
-        results["PTB run_webhook e2e"] = e2e(url, fake, args.e2e, base_id + 700_000)
-        for c in args.connections:
+    # python-telegram-bot's run_webhook, first with the product's own handlers (the shop on
+    # PTB's server), then with a fixed reply (the least work PTB's server can do per update)
+    for label, mode, offset in (("PTB+shop", "product", 50_000_000), ("PTB hello", "hello", 150_000_000)):
+        port = free_port()
+        fake.product = False
+        ptb = subprocess.Popen([PY, str(ROOT / "bench/webhook/ptb_server.py"), fake.url, fake.token, str(port), SECRET, mode],
+                               cwd=ROOT, env=product_env(fake))
+        try:
+            url = f"http://127.0.0.1:{port}/telegram/webhook/"
+            wait_http(url)
             fake.reset()
-            results[f"PTB ack c{c}"] = ack_wrk(url, c, args.seconds, base_id + 60_000_000 + c * 1_000_000)
-    finally:
-        stop([ptb])
-        fake.stop()
+            warm = ack_wrk(url, 4, 2, base_id + offset)
+            drain(fake, warm["requests"], timeout=300)
+            fake.reset()
+            results[f"{label} e2e"] = e2e(url, fake, args.e2e, base_id + offset + 700_000)
+            for c in args.connections:
+                fake.reset()
+                results[f"{label} ack c{c}"] = ack_wrk(url, c, args.seconds, base_id + offset + 10_000_000 + c * 1_000_000)
+                processed = len(fake.calls_to("sendMessage"))
+                results[f"{label} ack c{c}"]["answered_during"] = processed
+                drain(fake, results[f"{label} ack c{c}"]["requests"], timeout=300)
+        finally:
+            stop([ptb])
+    fake.stop()
 
     print(f"\nmachine: {platform.platform()}, {os.cpu_count()} cores; {args.seconds}s per run; e2e={args.e2e}")
-    print(f"{'acknowledgement':24} {'conns':>6} {'req/s':>8} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'errors':>7}")
+    print(f"{'acknowledgement':24} {'conns':>6} {'req/s':>8} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'errors':>7} "
+          f"{'answered':>9}")
     for c in args.connections:
-        for name in (f"product ack c{c}", f"PTB ack c{c}"):
-            r = results[name]
-            print(f"{name.rsplit(' ', 1)[0]:24} {c:6d} {r['rps']:8.0f} {r['p50']:8.1f} {r['p95']:8.1f} {r['p99']:8.1f} "
-                  f"{r['errors'] + r['non2xx']:7d}")
+        for label in ("product", "PTB+shop", "PTB hello"):
+            r = results[f"{label} ack c{c}"]
+            print(f"{label:24} {c:6d} {r['rps']:8.0f} {r['p50']:8.1f} {r['p95']:8.1f} {r['p99']:8.1f} "
+                  f"{r['errors'] + r['non2xx']:7d} {r.get('answered_during', '')!s:>9}")
     print(f"{'end to end':24} {'answered':>8} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8}")
-    for name in ("product e2e", "PTB run_webhook e2e"):
+    for name in ("product e2e", "PTB+shop e2e", "PTB hello e2e"):
         if name not in results:
             continue
         r = results[name]
