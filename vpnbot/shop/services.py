@@ -58,7 +58,9 @@ def customer_sync(*, telegram_id: int, username: str = "", first_name: str = "",
               "last_name": (last_name or "")[:128], "telegram_language": (language_code or "")[:16]}
     customer = Customer.objects.filter(telegram_id=telegram_id).first()
     created = False
-    if customer is None:
+    for _attempt in range(5):
+        if customer is not None:
+            break
         try:
             with transaction.atomic():
                 customer = Customer.objects.create(telegram_id=telegram_id, referral_code=_new_referral_code(),
@@ -66,7 +68,11 @@ def customer_sync(*, telegram_id: int, username: str = "", first_name: str = "",
                 events.emit("registered", customer=customer)
                 created = True
         except IntegrityError:
-            customer = Customer.objects.get(telegram_id=telegram_id)
+            # Another worker made this customer first, or (rarely, with many customers) the
+            # random referral code was taken: then try again with a new one.
+            customer = Customer.objects.filter(telegram_id=telegram_id).first()
+    if customer is None:
+        raise RuntimeError(f"could not create the customer for Telegram user {telegram_id}")
     changed = {k: v for k, v in fields.items() if getattr(customer, k) != v}
     now = timezone.now()
     if customer.blocked_at:
