@@ -219,6 +219,28 @@ def _visible(value, parse_mode) -> str:
     return text.strip()
 
 
+HTML_TAGS = {"b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "span", "tg-spoiler", "a", "tg-emoji",
+             "code", "pre", "blockquote"}
+
+
+def _html_error(value) -> str:
+    """Telegram's complaint about parse_mode=HTML text it cannot parse, or ""."""
+    stack: list[str] = []
+    for match in re.finditer(r"<(/?)([^\s<>/]*)[^<>]*>|<", str(value)):
+        if match.group(0) == "<":
+            return "can't parse entities: unexpected \"<\" (escape it as &lt;)"
+        closes, name = match.group(1) == "/", match.group(2).lower()
+        if name not in HTML_TAGS:
+            return f"can't parse entities: unsupported start tag \"{name}\""
+        if not closes:
+            stack.append(name)
+        elif not stack or stack.pop() != name:
+            return f"can't parse entities: can't find end tag corresponding to start tag \"{name}\""
+    if stack:
+        return f"can't parse entities: can't find end tag corresponding to start tag \"{stack[-1]}\""
+    return ""
+
+
 def _bad_request(method: str, params: dict) -> str:
     """Telegram's 400 description for parameters it refuses, or "" when they are fine."""
     markup = params.get("reply_markup")
@@ -233,6 +255,10 @@ def _bad_request(method: str, params: dict) -> str:
                 data = button.get("callback_data") if isinstance(button, dict) else None
                 if data is not None and not 1 <= len(str(data).encode("utf-8")) <= MAX_CALLBACK_DATA:
                     return "BUTTON_DATA_INVALID"
+    if str(params.get("parse_mode") or "").upper() == "HTML":
+        for field in ("text", "caption"):
+            if field in params and (error := _html_error(params[field])):
+                return error
     if method in TEXT_METHODS:
         text = _visible(params.get("text") or "", params.get("parse_mode"))
         if not text:

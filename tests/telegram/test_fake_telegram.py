@@ -78,3 +78,22 @@ def test_refused_calls_are_recorded(fake):
     fake.reset()
     post(fake, "sendMessage", json_body={"chat_id": 5, "text": "x" * 5000})
     assert [c.method for c in fake.calls_to(chat_id=5)] == ["sendMessage"]
+
+
+@pytest.mark.parametrize("text, error", [
+    ("<b>bold", 'can\'t find end tag corresponding to start tag "b"'),
+    ("<b><i>x</b></i>", 'can\'t find end tag corresponding to start tag "b"'),
+    ("a < b", 'unexpected "<" (escape it as &lt;)'),
+    ("<br>", 'unsupported start tag "br"'),
+])
+def test_html_telegram_cannot_parse_is_refused(fake, text, error):
+    assert post(fake, "sendMessage", json_body={"chat_id": 1, "text": text, "parse_mode": "HTML"}) \
+        == refused(f"can't parse entities: {error}")
+    status, _body = post(fake, "sendMessage", json_body={"chat_id": 1, "text": text})  # plain text: anything goes
+    assert status == 200
+
+
+def test_well_formed_html_is_accepted(fake):
+    text = '<b>a</b> &lt; <a href="https://example.com/?a=1&amp;b=2">link</a> <code>x</code> <tg-spoiler>s</tg-spoiler>'
+    status, body = post(fake, "sendMessage", json_body={"chat_id": 1, "text": text, "parse_mode": "HTML"})
+    assert status == 200 and body["ok"]

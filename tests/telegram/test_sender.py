@@ -1,5 +1,7 @@
+import html
 import logging
 import os
+import re
 import subprocess
 import sys
 import time
@@ -7,11 +9,14 @@ import uuid
 
 import pytest
 import redis
+from hypothesis import given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 
 from tests.conftest import TEST_REDIS_URL
 from vpnbot.shop.models import Customer, DomainEvent
 from vpnbot.telegram.limiter import LocalLimiter, RedisLimiter
-from vpnbot.telegram.sender import ChatUnreachable, RetryLater, Sender, TelegramError, get_sender, split_text
+from vpnbot.telegram.sender import ChatUnreachable, RetryLater, Sender, TelegramError, get_sender, split_html, split_text
 
 
 def max_in_any_window(times: list[float], window: float = 1.0) -> int:
@@ -40,6 +45,63 @@ def test_split_text_keeps_every_character_within_the_limit():
     assert all(len(p) <= 4096 for p in parts)
     assert "".join(parts).replace("\n", "") == text.replace("\n", "")
     assert split_text("a" * 9000) == ["a" * 4096, "a" * 4096, "a" * 808]
+
+
+def _balanced(part: str) -> bool:
+    stack = []
+    for closes, name in re.findall(r"<(/?)([a-z-]+)[^>]*>", part):
+        if not closes:
+            stack.append(name)
+        elif not stack or stack.pop() != name:
+            return False
+    return not stack
+
+
+def _visible(text: str) -> str:
+    return html.unescape(re.sub(r"<[^>]*>", "", text))
+
+
+html_pieces = st.lists(st.one_of(
+    st.text(alphabet="ab cd\nef", min_size=1, max_size=300),
+    st.sampled_from(["&amp;", "&lt;", "&gt;", "&quot;"]),
+    st.sampled_from(["b", "i", "code", "pre", 'a href="https://example.com/x?a=1&amp;b=2"', "u"]),
+), min_size=1, max_size=120)
+
+
+def _render(pieces) -> str:
+    out, stack = [], []
+    for piece in pieces:
+        if piece in ("b", "i", "code", "pre", "u") or piece.startswith("a "):
+            if stack and stack[-1] == piece.split()[0] and len(stack) > 1:
+                out.append(f"</{stack.pop()}>")
+            else:
+                out.append(f"<{piece}>")
+                stack.append(piece.split()[0])
+        else:
+            out.append(piece)
+    out.extend(f"</{name}>" for name in reversed(stack))
+    return "".join(out)
+
+
+@hsettings(max_examples=150, deadline=None)
+@given(pieces=html_pieces, limit=st.integers(min_value=60, max_value=400))
+def test_split_html_keeps_tags_and_entities_whole(pieces, limit):
+    text = _render(pieces)
+    parts = split_html(text, limit)
+    assert all(len(p) <= limit for p in parts)
+    assert all(_balanced(p) for p in parts)
+    assert all(not re.search(r"&[a-z]*$", re.sub(r"<[^>]*>", "", p)) for p in parts)  # no entity cut in two
+    assert "".join(_visible(p) for p in parts).replace("\n", "") == _visible(text).replace("\n", "")
+
+
+def test_a_long_html_message_goes_out_in_parts_telegram_can_parse(fake_telegram):
+    text = "<b>Report</b>\n" + "\n".join(f"<code>line {i}</code> &amp; <i>{'x' * 60}</i>" for i in range(150))
+    text = "<b>" + text + "</b>"  # a tag open across every cut
+    get_sender().send_message(42, text, parse_mode="HTML")
+    calls = fake_telegram.calls_to("sendMessage", 42)
+    assert len(calls) > 1
+    assert all(len(c.params["text"]) <= 4096 and _balanced(c.params["text"]) for c in calls)
+    assert all(c.params["text"].startswith("<b>") and c.params["text"].endswith("</b>") for c in calls)
 
 
 def test_long_text_is_sent_as_several_messages_with_the_keyboard_on_the_last(fake_telegram):

@@ -9,9 +9,11 @@ texts longer than 4096 characters, and never lets the bot token reach a log or a
 
 from __future__ import annotations
 
+import html
 import json
 import logging
 import os
+import re
 import threading
 import time
 from typing import Any
@@ -75,6 +77,83 @@ def split_text(text: str, limit: int = MAX_TEXT) -> list[str]:
     if rest:
         parts.append(rest)
     return parts
+
+
+_HTML_TOKEN = re.compile(r"<[^<>]*>|[^<]+|<")
+_HTML_TAG = re.compile(r"<(/?)([a-zA-Z][\w-]*)")
+
+
+def split_html(text: str, limit: int = MAX_TEXT) -> list[str]:
+    """split_text for parse_mode=HTML: a cut never falls inside a tag or an entity (&amp;),
+    and the tags open at a cut are closed at the end of the part and opened again at the
+    start of the next, so Telegram can parse every part."""
+    if len(text) <= limit:
+        return [text]
+    parts: list[str] = []
+    stack: list[tuple[str, str]] = []  # (name, opening tag) of the tags open here
+    buf, has_text = "", False
+
+    def closing(extra: int = 0) -> int:
+        return sum(len(name) + 3 for name, _tag in stack) + extra
+
+    def flush() -> None:
+        nonlocal buf, has_text
+        if has_text:
+            parts.append(buf + "".join(f"</{name}>" for name, _tag in reversed(stack)))
+        buf, has_text = "".join(tag for _name, tag in stack), False
+
+    for token in _HTML_TOKEN.findall(text):
+        tag = _HTML_TAG.match(token) if len(token) > 1 and token.endswith(">") else None
+        if tag:
+            closes, name = tag.group(1) == "/", tag.group(2).lower()
+            # what the part's closing tags grow (an opening tag) or shrink (a closing one) by
+            grows = (-(len(name) + 3) if any(n == name for n, _tag in stack) else 0) if closes else \
+                (0 if token.endswith("/>") else len(name) + 3)
+            if len(buf) + len(token) + closing(grows) > limit:
+                flush()
+            buf += token
+            if closes:
+                for i in range(len(stack) - 1, -1, -1):
+                    if stack[i][0] == name:
+                        del stack[i]
+                        break
+            elif grows > 0:
+                stack.append((name, token))
+            continue
+        while token:
+            room = limit - len(buf) - closing()
+            if len(token) <= room:
+                buf, has_text = buf + token, True
+                break
+            if room < 16:  # no room left in this part for a sensible piece
+                if has_text:
+                    flush()
+                    continue
+                return _split_as_plain_text(text, limit)  # the open tags alone fill a part
+            cut = token.rfind("\n", 0, room + 1)
+            if cut <= 0:
+                cut = token.rfind(" ", 0, room + 1)
+            if cut <= 0:
+                cut = room
+            amp = token.rfind("&", 0, cut)
+            if amp >= 0 and ";" not in token[amp:cut]:  # an entity would be cut in two
+                cut = amp
+            if cut <= 0 and has_text:
+                flush()
+                continue
+            if cut <= 0:  # nothing better in this part: cut at the limit
+                cut = room
+            buf, has_text = buf + token[:cut], True
+            flush()
+            token = token[cut:].lstrip("\n") if token[cut:cut + 1] == "\n" else token[cut:]
+    flush()
+    return parts
+
+
+def _split_as_plain_text(text: str, limit: int) -> list[str]:
+    """The last resort of split_html: the visible text, escaped, without the markup."""
+    visible = html.unescape(re.sub(r"<[^<>]*>", "", text))
+    return [html.escape(part, quote=False) for part in split_text(visible, max(1, limit // 5))]
 
 
 def _is_group(chat_id: Any) -> bool:
@@ -168,7 +247,8 @@ class Sender:
     def send_message(self, chat_id: int | str, text: str, **params) -> dict:
         """Send a text; a text over 4096 characters goes as several messages (the
         keyboard, if any, rides on the last). Returns the last message."""
-        parts = split_text(text)
+        html_mode = str(params.get("parse_mode") or "").upper() == "HTML"
+        parts = split_html(text) if html_mode else split_text(text)
         markup = params.pop("reply_markup", None)
         result = None
         for index, part in enumerate(parts):
