@@ -202,3 +202,46 @@ def test_healthz_is_503_when_the_broker_is_down(client, monkeypatch):
     response = client.get("/healthz")
     assert response.status_code == 503
     assert response.json()["broker"].startswith("error")
+
+
+@pytest.mark.concurrency
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_acknowledgements_store_each_update_once(bot, tg_user):
+    """Many request threads at once (grouped into shared INSERTs on PostgreSQL), some with
+    the same update twice: each update is stored once and exactly one of its requests is
+    told it is new."""
+    from tests.conftest import run_threads
+    from vpnbot.telegram import services
+
+    updates = [bot.message_update(tg_user, f"/help {i}", update_id=9_000 + i % 30) for i in range(40)]
+    results = run_threads(lambda i: services.inbox_receive(payload=updates[i]), 40)
+    assert not [r for r in results if isinstance(r, Exception)]
+    new = [row for row, created in results if created]
+    assert sorted(row.update_id for row in new) == sorted({u["update_id"] for u in updates})
+    stored = dict(TelegramUpdate.objects.values_list("update_id", "pk"))
+    assert {row.update_id: row.pk for row in new} == stored
+
+
+@pytest.mark.concurrency
+@pytest.mark.django_db(transaction=True)
+def test_a_row_the_database_refuses_fails_only_its_own_request(bot, tg_user, monkeypatch):
+    from django.db import DataError, connection
+
+    from tests.conftest import run_threads
+    from vpnbot.telegram import services
+
+    if connection.vendor != "postgresql":
+        pytest.skip("the grouped INSERT is PostgreSQL's")
+    real = services._pg_insert
+
+    def refusing(conn, batch):
+        if any(w.row.update_id == 7_007 for w in batch):
+            raise DataError("refused")
+        return real(conn, batch)
+
+    monkeypatch.setattr(services, "_pg_insert", refusing)
+    updates = [bot.message_update(tg_user, f"/help {i}", update_id=7_000 + i) for i in range(20)]
+    results = run_threads(lambda i: services.inbox_receive(payload=updates[i]), 20)
+    assert isinstance(results[7], DataError)
+    assert all(created for _row, created in (r for r in results if not isinstance(r, Exception)))
+    assert sorted(TelegramUpdate.objects.values_list("update_id", flat=True)) == [7_000 + i for i in range(20) if i != 7]

@@ -6,6 +6,8 @@ import json
 import logging
 import math
 import re
+import sys
+import threading
 from datetime import timedelta
 
 from django.conf import settings
@@ -132,33 +134,111 @@ def _insert_orm(conn, row: TelegramUpdate) -> bool:
     return True
 
 
-_PG_INSERT = (
-    f"INSERT INTO {TelegramUpdate._meta.db_table} "
-    "(update_id, kind, chat_id, user_id, payload, status, attempts, error, received_at) "
-    "VALUES (%s, %s, %s, %s, %s, 'received', 0, '', %s) ON CONFLICT (update_id) DO NOTHING RETURNING id"
-)
+_PG_COLUMNS = "(update_id, kind, chat_id, user_id, payload, status, attempts, error, received_at)"
+_PG_VALUES = "(%s, %s, %s, %s, %s, 'received', 0, '', %s)"
+# Most rows one INSERT stores for the request threads of a process that arrive together.
+GROUP_INSERT_MAX = 32
 
 
-def _insert_postgresql(conn, row: TelegramUpdate) -> bool:
-    """The same INSERT as a prepared statement with server-side parameters: the ORM's
-    compilation and psycopg's client-side quoting of the payload cost more CPU than the
-    database's work. A duplicate returns no id instead of raising."""
+class _Waiting:
+    __slots__ = ("row", "done", "created", "error")
+
+    def __init__(self, row: TelegramUpdate):
+        self.row, self.done, self.created, self.error = row, False, False, None
+
+
+class _GroupInsert:
+    """Group commit for the acknowledgement path (PostgreSQL).
+
+    A request thread that finds no INSERT in flight in its process stores every row waiting
+    at that moment with one multi-row INSERT (on its own connection), then wakes the others;
+    a thread that arrives while one is in flight waits for the next. When the bot is quiet
+    that is one row per INSERT, as before; in a burst a few rows share the statement, the
+    commit and its WAL flush. Each thread still answers only once its row is committed."""
+
+    def __init__(self):
+        self.cond = threading.Condition()
+        self.waiting: list[_Waiting] = []
+        self.storing = False
+
+    def insert(self, conn, row: TelegramUpdate) -> bool:
+        me = _Waiting(row)
+        batch = None
+        with self.cond:
+            self.waiting.append(me)
+            while not me.done:
+                if not self.storing:
+                    self.storing = True
+                    batch, self.waiting = self.waiting[:GROUP_INSERT_MAX], self.waiting[GROUP_INSERT_MAX:]
+                    break
+                self.cond.wait()
+        if batch is not None:
+            try:
+                _store_rows(conn, batch)
+            finally:
+                with self.cond:
+                    for waiting in batch:
+                        waiting.done = True
+                    self.storing = False
+                    self.cond.notify_all()
+        if me.error is not None:
+            raise me.error
+        return me.created
+
+
+def _store_rows(conn, batch: list[_Waiting]) -> None:
+    try:
+        _pg_insert(conn, batch)
+    except (OperationalError, InterfaceError) as exc:  # a broken connection: every thread retries
+        for waiting in batch:
+            waiting.error = exc
+    except Exception:  # noqa: BLE001 - one row the database refuses must not fail the others
+        if len(batch) == 1:
+            batch[0].error = sys.exc_info()[1]
+            return
+        for waiting in batch:
+            try:
+                _pg_insert(conn, [waiting])
+            except Exception as exc:  # noqa: BLE001 - raised in that row's own request thread
+                waiting.error = exc
+
+
+def _pg_insert(conn, batch: list[_Waiting]) -> None:
+    """One prepared INSERT with server-side parameters: the ORM's compilation and psycopg's
+    client-side quoting of the payload cost more CPU than the database's work. A duplicate
+    returns no id instead of raising."""
     from psycopg import Cursor
     from psycopg.types.json import Jsonb
     from psycopg.types.numeric import Int8
 
+    def as_int8(value):  # one statement type whatever the values
+        return None if value is None else Int8(value)
+
     conn.ensure_connection()
-    row.received_at = timezone.now()
-    as_int8 = (lambda v: None if v is None else Int8(v))  # one statement type whatever the values
-    params = (Int8(row.update_id), row.kind, as_int8(row.chat_id), as_int8(row.user_id), Jsonb(row.payload), row.received_at)
+    now = timezone.now()
+    params = []
+    for waiting in batch:
+        row = waiting.row
+        row.received_at = now
+        params += [Int8(row.update_id), row.kind, as_int8(row.chat_id), as_int8(row.user_id), Jsonb(row.payload), now]
+    sql = (f"INSERT INTO {TelegramUpdate._meta.db_table} {_PG_COLUMNS} VALUES {', '.join([_PG_VALUES] * len(batch))} "
+           "ON CONFLICT (update_id) DO NOTHING RETURNING id, update_id")
     with conn.wrap_database_errors, Cursor(conn.connection) as cursor:
-        cursor.execute(_PG_INSERT, params, prepare=True)
-        found = cursor.fetchone()
-    if found is None:
-        return False
-    row.pk = found[0]
-    row._state.adding, row._state.db = False, conn.alias
-    return True
+        cursor.execute(sql, params, prepare=True)
+        stored = dict((update_id, pk) for pk, update_id in cursor.fetchall())
+    for waiting in batch:
+        pk = stored.pop(waiting.row.update_id, None)  # the same update twice in one batch: the first is new
+        if pk is not None:
+            waiting.row.pk = pk
+            waiting.row._state.adding, waiting.row._state.db = False, conn.alias
+            waiting.created = True
+
+
+_group_insert = _GroupInsert()
+
+
+def _insert_postgresql(conn, row: TelegramUpdate) -> bool:
+    return _group_insert.insert(conn, row)
 
 
 def inbox_process_many(*, inbox_ids: list[int]) -> dict[int, str | None]:
