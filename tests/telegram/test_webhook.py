@@ -245,3 +245,19 @@ def test_a_row_the_database_refuses_fails_only_its_own_request(bot, tg_user, mon
     assert isinstance(results[7], DataError)
     assert all(created for _row, created in (r for r in results if not isinstance(r, Exception)))
     assert sorted(TelegramUpdate.objects.values_list("update_id", flat=True)) == [7_000 + i for i in range(20) if i != 7]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_row_whose_insert_never_finished_is_not_answered_as_a_duplicate(bot, tg_user, monkeypatch):
+    from django.db import OperationalError, connection
+
+    from vpnbot.telegram import services
+
+    if connection.vendor != "postgresql":
+        pytest.skip("the grouped INSERT is PostgreSQL's")
+    monkeypatch.setattr(services, "_store_rows", lambda conn, batch: None)  # gave up without an answer
+    with pytest.raises(OperationalError):
+        services.inbox_receive(payload=bot.message_update(tg_user, "/help"))
+    monkeypatch.undo()
+    row, created = services.inbox_receive(payload=bot.message_update(tg_user, "/help"))
+    assert created and TelegramUpdate.objects.filter(pk=row.pk).exists()

@@ -141,10 +141,10 @@ GROUP_INSERT_MAX = 32
 
 
 class _Waiting:
-    __slots__ = ("row", "done", "created", "error")
+    __slots__ = ("row", "done", "settled", "created", "error")
 
     def __init__(self, row: TelegramUpdate):
-        self.row, self.done, self.created, self.error = row, False, False, None
+        self.row, self.done, self.settled, self.created, self.error = row, False, False, False, None
 
 
 class _GroupInsert:
@@ -178,6 +178,8 @@ class _GroupInsert:
             finally:
                 with self.cond:
                     for waiting in batch:
+                        if not waiting.settled and waiting.error is None:  # never answer 200 for a row not stored
+                            waiting.error = OperationalError("the update could not be stored")
                         waiting.done = True
                     self.storing = False
                     self.cond.notify_all()
@@ -227,6 +229,7 @@ def _pg_insert(conn, batch: list[_Waiting]) -> None:
         cursor.execute(sql, params, prepare=True)
         stored = dict((update_id, pk) for pk, update_id in cursor.fetchall())
     for waiting in batch:
+        waiting.settled = True  # stored now, or already stored (a duplicate)
         pk = stored.pop(waiting.row.update_id, None)  # the same update twice in one batch: the first is new
         if pk is not None:
             waiting.row.pk = pk
