@@ -5,15 +5,24 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 REQ="${1:-requirements.txt}"
 PY="${PYTHON:-python3}"
+# System packages the C extensions need (mysqlclient, gunicorn_h1c): a compiler, the Python
+# headers, pkg-config and the MariaDB client headers.
+need=()
+command -v cc >/dev/null 2>&1 || need+=(gcc)
+"$PY" -c "import os, sysconfig, sys; sys.exit(not os.path.exists(os.path.join(sysconfig.get_paths()['include'], 'Python.h')))" \
+  || need+=(python3-dev)
 if ! pkg-config --exists libmariadb 2>/dev/null && ! pkg-config --exists mysqlclient 2>/dev/null; then
+  need+=(pkg-config libmariadb-dev)
+fi
+if [ ${#need[@]} -gt 0 ]; then
   if command -v apt-get >/dev/null 2>&1; then
     SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
-    echo "Installing pkg-config and libmariadb-dev (needed to build mysqlclient)…"
-    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q pkg-config libmariadb-dev >/dev/null 2>&1 || {
+    echo "Installing ${need[*]} (needed to build mysqlclient and gunicorn_h1c)…"
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q "${need[@]}" >/dev/null 2>&1 || {
       DEBIAN_FRONTEND=noninteractive $SUDO apt-get update -q >/dev/null
-      DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q pkg-config libmariadb-dev >/dev/null; }
+      DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q "${need[@]}" >/dev/null; }
   else
-    echo "Please install pkg-config and the MariaDB client headers (libmariadb-dev) first." >&2
+    echo "Please install ${need[*]} first (a C compiler, the Python headers, pkg-config, the MariaDB client headers)." >&2
   fi
 fi
 mkdir -p var
