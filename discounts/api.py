@@ -143,7 +143,11 @@ class StatsSerializer(serializers.Serializer):
     uses = serializers.IntegerField()
     revenue = serializers.IntegerField()
     discounted = serializers.IntegerField()
-    cashback_paid = serializers.IntegerField()
+    cashback_paid = serializers.IntegerField(help_text="Cashback credited to wallets in the period")
+    cashback_reversed = serializers.IntegerField(help_text="Cashback taken back from wallets after refunds in the period")
+    cashback_unrecovered = serializers.IntegerField(
+        help_text="Cashback refunds in the period should have taken back but the wallet was short")
+    cashback_net = serializers.IntegerField(help_text="cashback_paid - cashback_reversed")
     per_kind = StatsRowSerializer(many=True)
     per_discount = StatsRowSerializer(many=True)
 
@@ -179,6 +183,8 @@ class StatsView(APIView):
         return Response(StatsSerializer({
             "since": stats.since, "until": stats.until, "uses": stats.uses, "revenue": stats.revenue,
             "discounted": stats.discounted, "cashback_paid": stats.cashback_paid,
+            "cashback_reversed": stats.cashback_reversed, "cashback_unrecovered": stats.cashback_unrecovered,
+            "cashback_net": stats.cashback_net,
             "per_kind": [{"key": r["kind"], "uses": r["uses"], "discounted": r["discounted"], "revenue": r["revenue"]}
                          for r in stats.per_kind],
             "per_discount": [{"key": str(r["discount_id"]), "uses": r["uses"], "discounted": r["discounted"] or 0,

@@ -347,9 +347,11 @@ def smart_discount_stats(ctx: BotContext) -> None:
     stats = services.discount_stats(since=now - timedelta(days=days), until=now)
     labels = dict(Kind.choices)
     lines = [_("📊 Smart discounts, last %(days)s days") % {"days": days},
-             _("Uses: %(uses)s · Revenue: %(revenue)s · Discounted: %(discounted)s · Cashback paid: %(cashback)s") % {
-                 "uses": stats.uses, "revenue": money(stats.revenue), "discounted": money(stats.discounted),
-                 "cashback": money(stats.cashback_paid)}]
+             _("Uses: %(uses)s · Revenue: %(revenue)s · Discounted: %(discounted)s") % {
+                 "uses": stats.uses, "revenue": money(stats.revenue), "discounted": money(stats.discounted)},
+             _("Cashback paid: %(paid)s · Taken back: %(reversed)s · Not recovered: %(unrecovered)s · Net: %(net)s") % {
+                 "paid": money(stats.cashback_paid), "reversed": money(stats.cashback_reversed),
+                 "unrecovered": money(stats.cashback_unrecovered), "net": money(stats.cashback_net)}]
     if stats.per_kind:
         lines.append(_("By kind:"))
         for row in stats.per_kind:

@@ -1087,11 +1087,20 @@ class Stats:
     uses: int
     revenue: int
     discounted: int
+    cashback_reversed: int = 0
+    cashback_unrecovered: int = 0
+
+    @property
+    def cashback_net(self) -> int:
+        """What cashback cost the shop in the period: paid minus what came back (may be < 0)."""
+        return self.cashback_paid - self.cashback_reversed
 
 
 def discount_stats(*, since: datetime, until: datetime | None = None) -> Stats:
     """Uses, revenue (what the orders paid), amount discounted per discount and per kind over
-    [since, until), and cashback credited minus reversed in that time."""
+    [since, until), and the cashback in that time: paid (credited to wallets, by credit time),
+    reversed (taken back from wallets after refunds, by reversal time) and unrecovered (owed
+    back by refunds in the period but not in the wallet); net = paid - reversed."""
     until = until or timezone.now()
     if since >= until:
         raise DiscountError(_("The period is empty."))
@@ -1106,11 +1115,14 @@ def discount_stats(*, since: datetime, until: datetime | None = None) -> Stats:
             entry[key] += row[key] or 0
     orders = Order.objects.filter(discount_usages__in=usages).distinct()
     revenue = orders.aggregate(total=Sum("paid_amount"))["total"] or 0
-    cash = CashbackTransaction.objects.filter(credited_at__gte=since, credited_at__lt=until).aggregate(
-        credited=Sum("amount"), reversed=Sum("reversed_amount"))
+    paid = CashbackTransaction.objects.filter(credited_at__gte=since, credited_at__lt=until).aggregate(
+        total=Sum("amount"))["total"] or 0
+    back = CashbackTransaction.objects.filter(reversed_at__gte=since, reversed_at__lt=until).aggregate(
+        reversed=Sum("reversed_amount"), unrecovered=Sum("unrecovered_amount"))
     return Stats(since=since, until=until, per_discount=rows,
                  per_kind=sorted(kinds.values(), key=lambda k: -k["discounted"]),
-                 cashback_paid=max(0, (cash["credited"] or 0) - (cash["reversed"] or 0)),
+                 cashback_paid=paid, cashback_reversed=back["reversed"] or 0,
+                 cashback_unrecovered=back["unrecovered"] or 0,
                  uses=sum(r["uses"] for r in rows), revenue=revenue, discounted=sum(r["discounted"] or 0 for r in rows))
 
 

@@ -103,6 +103,52 @@ def test_stats_endpoint(api):
     assert api.get("/api/v1/discounts/stats/?since=2030-01-01T00:00:00Z&until=2029-01-01T00:00:00Z").status_code == 400
 
 
+def _refunded_orders_with_cashback():
+    """Two orders paying 90 000 with 4 500 cashback each, both refunded: the first taken back
+    in full, the second from a wallet left with 1 000 (3 500 not recovered)."""
+    from discounts import services
+    from vpnbot.shop.services import order_refund, wallet_apply
+
+    plan = PlanFactory(price_amount=100_000)
+    SmartDiscountFactory(percent_bp=1000)
+    first = order_checkout(customer_id=CustomerFactory.with_balance(500_000).pk, plan_id=plan.pk, quantity=1,
+                           idempotency_key="r1").order
+    order_refund(order_id=first.pk, reason="test", by="admin")
+    short = CustomerFactory.with_balance(90_000)
+    second = order_checkout(customer_id=short.pk, plan_id=plan.pk, quantity=1, idempotency_key="r2").order
+    wallet_apply(customer_id=short.pk, amount=-3_500, reason="adjustment", source="spent")
+    services.cashback_reverse(order_id=second.pk)  # as if the refund had paid nothing back
+
+
+def test_stats_show_cashback_paid_reversed_unrecovered_and_net(api):
+    _refunded_orders_with_cashback()
+    body = api.get("/api/v1/discounts/stats/?days=7").json()
+    assert (body["cashback_paid"], body["cashback_reversed"], body["cashback_unrecovered"], body["cashback_net"]) == (
+        9_000, 5_500, 3_500, 3_500)
+
+
+def test_stats_count_a_reversal_in_the_period_it_happened():
+    from datetime import timedelta
+
+    import time_machine
+    from django.utils import timezone
+
+    from discounts import services
+
+    plan = PlanFactory(price_amount=100_000)
+    customer = CustomerFactory.with_balance(100_000)
+    start = timezone.now()
+    order = order_checkout(customer_id=customer.pk, plan_id=plan.pk, quantity=1, idempotency_key="p1").order
+    with time_machine.travel(start + timedelta(days=10)):
+        services.cashback_reverse(order_id=order.pk)
+    early = services.discount_stats(since=start - timedelta(days=1), until=start + timedelta(days=1))
+    assert (early.cashback_paid, early.cashback_reversed, early.cashback_net) == (5_000, 0, 5_000)
+    late = services.discount_stats(since=start + timedelta(days=9), until=start + timedelta(days=11))
+    assert (late.cashback_paid, late.cashback_reversed, late.cashback_net) == (0, 5_000, -5_000)
+    whole = services.discount_stats(since=start - timedelta(days=1), until=start + timedelta(days=11))
+    assert (whole.cashback_paid, whole.cashback_reversed, whole.cashback_net) == (5_000, 5_000, 0)
+
+
 def test_admin_refuses_a_bad_condition_tree_and_saves_a_good_one(client, staff):
     client.force_login(staff)
     form = {"kind": "conditional", "title": "x", "percent_bp": "1000", "params": "{}", "conditions": '{"all": [{"hour": 5}]}',

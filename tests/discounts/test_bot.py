@@ -187,6 +187,16 @@ def test_stats_send_a_chart(bot, fake_telegram, tg_admin):
     assert_all_done()
 
 
+def test_stats_show_the_same_cashback_figures_as_the_api(bot, fake_telegram, tg_admin):
+    from tests.discounts.test_api_admin import _refunded_orders_with_cashback
+
+    _refunded_orders_with_cashback()
+    bot.send(tg_admin, "/smart_discount_stats 7")
+    assert any("Cashback paid: 9,000 Toman · Taken back: 5,500 Toman · Not recovered: 3,500 Toman · Net: 3,500 Toman"
+               in t for t in fake_telegram.sent_texts(tg_admin.id))
+    assert_all_done()
+
+
 def test_user_discount_profile_own_and_for_admins(bot, fake_telegram, english_user, tg_admin):
     bot.send(english_user, "/user_discount_profile")
     text = fake_telegram.last_text(english_user.id)
