@@ -18,7 +18,7 @@ import jdatetime
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Count, F, Max, Q, Sum
+from django.db.models import Count, Exists, F, Max, OuterRef, Q, Sum
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -896,12 +896,42 @@ def profile_recompute(*, customer_id: int) -> tuple[UserDiscountProfile, str]:
     return profile, before
 
 
+def _orders_since_profile(customer_id, updated_at):
+    """The customer's orders paid or refunded after their profile was last counted."""
+    return Order.objects.filter(customer_id=customer_id).filter(Q(paid_at__gt=updated_at) | Q(refunded_at__gt=updated_at))
+
+
 def profile_get(*, customer: Customer) -> UserDiscountProfile:
+    """The customer's profile, recounted first when missing or stale (orders paid while smart
+    discounts were switched off are not counted by on_order_paid)."""
     profile = UserDiscountProfile.objects.filter(customer=customer).first()
-    if profile is None:
+    if profile is None or _orders_since_profile(customer.pk, profile.updated_at).exists():
         with transaction.atomic():
             profile, _before = profile_recompute(customer_id=customer.pk)
     return profile
+
+
+def profiles_catch_up(*, limit: int = 500) -> int:
+    """Recount the profiles that went stale while smart discounts were switched off (the
+    beat job; does nothing while they still are): those with an order paid or refunded after
+    their last count, and the customers with paid orders but no profile yet. A customer who
+    reached a higher level meanwhile is told, as on_order_paid would have. Returns how many
+    were recounted; safe to overlap (profile_recompute locks the row and is idempotent)."""
+    if not enabled():
+        return 0
+    newer = _orders_since_profile(OuterRef("customer_id"), OuterRef("updated_at"))
+    stale = list(UserDiscountProfile.objects.filter(Exists(newer)).order_by("updated_at")
+                 .values_list("customer_id", flat=True)[:limit])
+    if len(stale) < limit:
+        bought = Order.objects.filter(customer_id=OuterRef("pk"), status__in=[Order.Status.PAID, Order.Status.REFUNDED])
+        stale += list(Customer.objects.filter(Exists(bought), discount_profile__isnull=True).order_by("pk")
+                      .values_list("pk", flat=True)[:limit - len(stale)])
+    for customer_id in stale:
+        with transaction.atomic():
+            profile, before = profile_recompute(customer_id=customer_id)
+            if LEVELS.index(profile.level) > LEVELS.index(before):
+                _tell_new_level(Customer.objects.get(pk=customer_id), profile.level)
+    return len(stale)
 
 
 def next_level(profile: UserDiscountProfile) -> tuple[str, int] | None:

@@ -9,3 +9,9 @@ from . import services
 def credit_due_cashback() -> int:
     """Credit the delayed cashback whose day has come (idempotent: each once)."""
     return services.cashback_credit_due()
+
+
+@shared_task(name="discounts.tasks.profiles_catch_up")
+def profiles_catch_up() -> int:
+    """Recount the discount profiles left stale while smart discounts were switched off."""
+    return services.profiles_catch_up()

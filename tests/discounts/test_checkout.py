@@ -270,3 +270,41 @@ def test_reversal_takes_back_no_more_than_the_cashback_still_held(plan, settings
     assert services.cashback_reverse(order_id=order.pk).reversed_amount == 6_000  # nothing left to take
     assert services.cashback_clawback(10_000, refunded=1, paid=100_000) == 1
     assert services.cashback_clawback(10_000, refunded=None, paid=100_000) == 10_000
+
+
+def test_profiles_catch_up_on_orders_paid_while_switched_off(plan, settings, notices):
+    from discounts import tasks
+
+    settings.LOYALTY_THRESHOLDS = "silver:150000"
+    SmartDiscountFactory(kind="loyalty", percent_bp=700, params={"levels": ["silver"]})
+    customer = CustomerFactory.with_balance(500_000, language="en")
+    newcomer = CustomerFactory.with_balance(500_000, language="en")
+    buy(customer, plan, "k1")
+    assert UserDiscountProfile.objects.get(customer=customer).level == "bronze"
+    settings.ENABLE_SMART_DISCOUNTS = False
+    buy(customer, plan, "k2")
+    buy(newcomer, plan, "n1")
+    buy(newcomer, plan, "n2")
+    assert UserDiscountProfile.objects.get(customer=customer).paid_orders == 1  # stale while off
+    assert not UserDiscountProfile.objects.filter(customer=newcomer).exists()
+    assert tasks.profiles_catch_up() == 0  # nothing while still off
+    settings.ENABLE_SMART_DISCOUNTS = True
+    assert tasks.profiles_catch_up() == 2
+    for who in (customer, newcomer):
+        profile = UserDiscountProfile.objects.get(customer=who)
+        assert (profile.level, profile.lifetime_spend_amount, profile.paid_orders) == ("silver", 200_000, 2)
+        assert ("new_discount", f"level:{who.pk}:silver") in [(n["kind"], n["dedup_key"]) for n in notices]
+    assert tasks.profiles_catch_up() == 0  # caught up: nothing more to do
+
+
+def test_profile_shown_catches_up_on_orders_paid_while_switched_off(plan, settings):
+    settings.LOYALTY_THRESHOLDS = "silver:150000"
+    customer = CustomerFactory.with_balance(500_000)
+    buy(customer, plan, "k1")
+    settings.ENABLE_SMART_DISCOUNTS = False
+    with time_machine.travel(timezone.now() + timedelta(minutes=1)):
+        buy(customer, plan, "k2")
+    settings.ENABLE_SMART_DISCOUNTS = True
+    with time_machine.travel(timezone.now() + timedelta(minutes=2)):
+        profile = services.profile_get(customer=Customer.objects.get(pk=customer.pk))
+    assert (profile.level, profile.paid_orders) == ("silver", 2)
