@@ -475,10 +475,12 @@ def _verify_locked(backup: Backup, progress: Progress) -> dict:
 
 
 def backup_test(*, requested_by: str = "", progress: Progress = None) -> tuple[Backup, dict]:
-    """/test_backup: a fresh backup with per-table checksums, verified at once."""
-    backup = backup_create(kind=Backup.Kind.TEST, requested_by=requested_by, checksums=True, progress=progress,
-                           copy_to_telegram=False)
-    report = backup_verify(backup_id=backup.pk, progress=progress, requested_by=requested_by)
+    """/test_backup: a fresh backup with per-table checksums, verified at once. Both under one
+    hold of the lock, so no other operation can run between the dump and its verification."""
+    with backup_lock(holder=f"test backup for {requested_by or 'system'}"):
+        backup = _create_locked(kind=Backup.Kind.TEST, requested_by=requested_by, schedule_key=None,
+                                checksums=True, progress=progress, copy_to_telegram=False)
+        report = _verify_locked(backup, progress)
     backup.refresh_from_db()
     return backup, report
 

@@ -161,3 +161,32 @@ def test_commands_answer_in_persian(bot, fake_telegram):
     admin = TelegramUser(9002, language_code="fa")
     bot.send(admin, "/backup_help")
     assert "پشتیبان" in fake_telegram.last_text(admin.id)
+
+
+def test_test_backup_holds_the_lock_once_from_the_dump_to_the_verification(bot, fake_telegram, tg_admin,
+                                                                            monkeypatch):
+    """No other operation may slip in between making the test backup and verifying it."""
+    acquired, released = [], []
+    real_acquire, real_verify = services._lock_acquire, services._verify_locked
+
+    def acquire(holder):
+        token = real_acquire(holder)
+        acquired.append(token)
+        return token
+
+    def verify(backup, progress):
+        # the lock taken for the dump is still held, by the same holder
+        released.extend(t for t in acquired if not services.BackupLock.objects.filter(token=t).exists())
+        with pytest.raises(services.BackupBusy):
+            services.backup_create(kind="manual", requested_by="someone else")
+        return real_verify(backup, progress)
+
+    monkeypatch.setattr(services, "_lock_acquire", acquire)
+    monkeypatch.setattr(services, "_verify_locked", verify)
+    bot.send(tg_admin, "/test_backup")
+    backup = Backup.objects.get()
+    assert backup.kind == "test" and backup.status == Backup.Status.VERIFIED, (backup.error, backup.verification)
+    assert f"Backup #{backup.pk} verified" in fake_telegram.last_text(tg_admin.id)
+    assert len(acquired) == 1  # taken once (the competitor was refused)
+    assert released == []
+    assert services.lock_holder() is None
