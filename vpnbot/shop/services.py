@@ -181,21 +181,72 @@ def payment_submit(*, customer: Customer, amount: int, receipt_file_id: str) -> 
     with transaction.atomic():
         payment = Payment.objects.create(customer=customer, amount=amount, receipt_file_id=receipt_file_id[:255])
         events.emit("topup_submitted", customer=customer, payment_id=payment.pk, amount=amount)
-
-        def review_text():
-            return _("🧾 Top-up #%(id)s\nCustomer: %(customer)s (id %(tid)s)\nAmount: %(amount)s") % {
-                "id": payment.pk, "customer": customer, "tid": customer.telegram_id, "amount": money(amount)}
-
-        messaging.notify_admins(
-            text=review_text, photo=payment.receipt_file_id,
-            buttons=lambda: [[(_("✅ Approve"), f"pay:ok:{payment.pk}"), (_("❌ Reject"), f"pay:no:{payment.pk}")]],
-            on_sent=partial(_remember_review_messages, payment.pk),
-        )
+        transaction.on_commit(partial(_enqueue_payment_review, payment.pk))
     return payment
 
 
-def _remember_review_messages(payment_id: int, sent: list[list[int]]) -> None:
-    Payment.objects.filter(pk=payment_id).update(admin_messages=sent)
+def _enqueue_payment_review(payment_id: int) -> None:
+    """One task per admin, so an admin who blocked the bot or is rate-limited does not hold
+    up the others; each task retries on its own (tasks.send_payment_review)."""
+    from vpnbot.telegram.permissions import admin_chat_ids
+
+    from . import tasks
+
+    for chat_id in admin_chat_ids():
+        try:
+            tasks.send_payment_review.delay(payment_id, chat_id)
+        except Exception:  # a broker failure must not fail the customer's update; the payment is in the admin list
+            log.exception("review of payment %s for admin %s not queued", payment_id, chat_id)
+
+
+def _payment_review_text(payment: Payment) -> str:
+    customer = payment.customer
+    return _("🧾 Top-up #%(id)s\nCustomer: %(customer)s (id %(tid)s)\nAmount: %(amount)s") % {
+        "id": payment.pk, "customer": html.escape(str(customer), quote=False), "tid": customer.telegram_id,
+        "amount": money(payment.amount)}
+
+
+def payment_review_send(*, payment_id: int, chat_id: int) -> bool:
+    """Send one admin the receipt of a pending top-up with the review buttons, at most once:
+    the admins already sent a copy are in Payment.admin_messages ([chat_id, message_id]),
+    recorded as soon as Telegram accepts the message, so a retry skips them. Returns whether
+    a message was sent; raises the sender's TelegramError (the task decides on retrying).
+    A decided payment is not sent any more (nothing left to review)."""
+    from vpnbot.telegram.bot import inline_keyboard
+    from vpnbot.telegram.sender import get_sender
+
+    chat_id = int(chat_id)
+    payment = Payment.objects.select_related("customer").filter(pk=payment_id).first()
+    if payment is None or payment.status != Payment.Status.PENDING:
+        return False
+    if any(int(pair[0]) == chat_id for pair in payment.admin_messages or []):
+        return False
+    with translation.override(messaging.admin_language(chat_id)):
+        caption = _payment_review_text(payment)
+        markup = inline_keyboard([[(_("✅ Approve"), f"pay:ok:{payment.pk}"), (_("❌ Reject"), f"pay:no:{payment.pk}")]])
+    message = get_sender().send_photo(chat_id, payment.receipt_file_id, caption=caption, reply_markup=markup,
+                                      parse_mode="HTML")
+    message_id = (message or {}).get("message_id") if isinstance(message, dict) else None
+    with transaction.atomic():
+        payment = Payment.objects.select_for_update().get(pk=payment_id)
+        pairs = list(payment.admin_messages or [])
+        if not any(int(pair[0]) == chat_id for pair in pairs):
+            pairs.append([chat_id, message_id])
+            Payment.objects.filter(pk=payment_id).update(admin_messages=pairs)
+        if payment.status != Payment.Status.PENDING and message_id is not None:
+            # decided while this copy was on its way: the decision's edit did not know of it
+            transaction.on_commit(partial(_clear_review_buttons, chat_id, message_id))
+    return True
+
+
+def _clear_review_buttons(chat_id: int, message_id: int) -> None:
+    from vpnbot.telegram.sender import TelegramError, get_sender
+
+    try:
+        get_sender().call("editMessageReplyMarkup", {"chat_id": chat_id, "message_id": message_id,
+                                                     "reply_markup": {"inline_keyboard": []}})
+    except TelegramError as exc:
+        log.info("review buttons not cleared: %s", exc.description)
 
 
 @dataclass
@@ -257,6 +308,8 @@ def _mark_review_messages(payment: Payment, verdict) -> None:
 
     def edit():
         for chat_id, message_id in pairs:
+            if message_id is None:
+                continue
             with translation.override(messaging.admin_language(chat_id)):
                 caption = _("Top-up #%(id)s: %(amount)s\n%(verdict)s") % {
                     "id": payment.pk, "amount": money(payment.amount), "verdict": verdict()}
