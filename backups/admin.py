@@ -15,11 +15,15 @@ from . import services, tasks
 from .models import Backup
 from .storage import StorageError, get_storage
 
+WAIT_NOTICE = (f"If another backup operation is running it waits for it (up to "
+               f"{tasks.BUSY_RETRY_SECONDS * tasks.BUSY_MAX_RETRIES // 60} minutes). If it cannot run or fails, "
+               "the reason is shown in the backup's notes and sent to the admins in Telegram.")
+
 
 @admin.register(Backup)
 class BackupAdmin(admin.ModelAdmin):
     list_display = ("id", "kind", "status", "size", "encrypted", "created_at", "duration_ms", "requested_by",
-                    "download")
+                    "last_note", "download")
     list_filter = ("kind", "status", "encrypted")
     actions = ["verify_action", "restore_action"]
     readonly_fields = [f.name for f in Backup._meta.fields]
@@ -48,6 +52,11 @@ class BackupAdmin(admin.ModelAdmin):
     @admin.display(description="size")
     def size(self, obj):
         return services.fmt_size(obj.size_bytes)
+
+    @admin.display(description="notes")
+    def last_note(self, obj):
+        """The newest note (a queued verification or restore that could not run); all on the record's page."""
+        return obj.notes.split("\n", 1)[0][:200] if obj.notes else ""
 
     @admin.display(description="file")
     def download(self, obj):
@@ -101,7 +110,7 @@ class BackupAdmin(admin.ModelAdmin):
         def perform(rows, data):
             for backup in usable:
                 tasks.run_for_chat.delay("verify", None, None, f"admin:{request.user.get_username()}", "", backup.pk)
-            self.message_user(request, f"{len(usable)} verifications were queued.")
+            self.message_user(request, f"{len(usable)} verifications were queued. {WAIT_NOTICE}")
 
         return confirm_action(self, request, queryset.filter(pk__in=[b.pk for b in usable]), action="verify_action",
                               title="Verify backups", confirm_label="Verify", perform=perform,
@@ -117,7 +126,7 @@ class BackupAdmin(admin.ModelAdmin):
 
         def perform(rows, data):
             tasks.run_for_chat.delay("restore", None, None, f"admin:{request.user.get_username()}", "", backup.pk)
-            self.message_user(request, f"The restore of #{backup.pk} was queued.", messages.WARNING)
+            self.message_user(request, f"The restore of #{backup.pk} was queued. {WAIT_NOTICE}", messages.WARNING)
 
         return confirm_action(self, request, queryset, action="restore_action", title=f"Restore backup #{backup.pk}?",
                               confirm_label="Replace the database with this backup", perform=perform,

@@ -14,7 +14,7 @@ class BackupSerializer(serializers.ModelSerializer):
         model = Backup
         fields = ["id", "kind", "status", "file_name", "size_bytes", "checksum_sha256", "compression", "encrypted",
                   "duration_ms", "error", "requested_by", "created_at", "finished_at", "verified_at", "verification",
-                  "telegram_parts", "telegram_error"]
+                  "telegram_parts", "telegram_error", "notes"]
         read_only_fields = fields
 
 

@@ -36,6 +36,9 @@ class Backup(models.Model):
     telegram_parts = models.PositiveIntegerField(default=0)
     telegram_error = models.TextField(blank=True)
     verification = models.JSONField(default=dict, blank=True)
+    # What became of operations asked for on this backup from the admin site or the API, where
+    # nobody waits in a chat: a verification or restore that could not run, newest first.
+    notes = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     verified_at = models.DateTimeField(null=True, blank=True)

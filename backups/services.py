@@ -720,12 +720,59 @@ def backup_scheduled(*, kind: str, now=None) -> Backup | None:
         raise
 
 
-# --- long operations asked for in a chat -----------------------------------------------------------------------
+# --- long operations asked for in a chat, the admin site or the API ----------------------------------------
+
+NOTES_MAX_CHARS = 4000
+
+
+def _request_label(operation: str, backup_id: int | None) -> str:
+    labels = {
+        "create": lambda: _("The manual backup"),
+        "test": lambda: _("The test backup"),
+        "verify": lambda: _("The verification of backup #%(id)s") % {"id": backup_id},
+        "restore": lambda: _("The restore of backup #%(id)s") % {"id": backup_id},
+    }
+    return labels[operation]() if operation in labels else operation
+
+
+def backup_note(*, backup_id: int | None, text: str) -> None:
+    """Put a dated line at the top of a backup's notes (shown in the admin)."""
+    if not backup_id:
+        return
+    backup = Backup.objects.filter(pk=backup_id).only("notes").first()
+    if backup is None:
+        return
+    line = f"{timezone.localtime():%Y-%m-%d %H:%M} {text}"
+    notes = (line + ("\n" + backup.notes if backup.notes else ""))[:NOTES_MAX_CHARS]
+    Backup.objects.filter(pk=backup_id).update(notes=notes)
+
+
+def _report_unattended_failure(*, operation: str, backup_id: int | None, requested_by: str,
+                               error: BackupError) -> None:
+    """Nobody waits in a chat for this result (admin site, API): note it on the backup and
+    tell the admins. A failed backup has its own record and alert already."""
+    if operation in ("create", "test") and not isinstance(error, BackupBusy):
+        return
+    params = {"what": _request_label(operation, backup_id), "who": requested_by or "system", "error": str(error)}
+    if isinstance(error, BackupBusy):
+        text = _("%(what)s (asked for by %(who)s) waited for another backup operation to finish and did not run; "
+                 "nothing was changed. %(error)s") % params
+    else:
+        text = _("%(what)s (asked for by %(who)s) failed: %(error)s") % params
+    backup_note(backup_id=backup_id, text=text)
+    backup_alert_admins(kind="backup_request_failed", dedup_key=f"backup-request-failed:{uuid.uuid4().hex}",
+                        text="⚠️ " + text)
+
 
 def backup_run_for_chat(*, operation: str, chat_id: int | None, message_id: int | None, requested_by: str,
-                        language: str = "", backup_id: int | None = None) -> None:
+                        language: str = "", backup_id: int | None = None, retry_if_busy: bool = False) -> None:
     """Run create / test / restore / verify for a person in the bot: the progress message is
-    edited in place and ends with the result (or the error)."""
+    edited in place and ends with the result (or the error). Without a chat (the admin site,
+    the API) nobody would see the result: with `retry_if_busy` a busy lock raises BackupBusy
+    so the task tries again later; an error, or the last try finding the lock busy, is noted
+    on the backup and sent to the admins."""
+    import html
+
     from django.utils import translation
 
     from . import reporting
@@ -748,8 +795,13 @@ def backup_run_for_chat(*, operation: str, chat_id: int | None, message_id: int 
             else:
                 raise BackupError(f"unknown operation {operation!r}")
         except BackupError as exc:
-            import html
-
+            if not chat_id:
+                if retry_if_busy and isinstance(exc, BackupBusy):
+                    log.info("%s for %s waits: %s", operation, requested_by, exc)
+                    raise
+                log.warning("%s of #%s for %s failed: %s", operation, backup_id, requested_by, exc)
+                _report_unattended_failure(operation=operation, backup_id=backup_id, requested_by=requested_by,
+                                           error=exc)
             text = "❌ " + html.escape(str(exc))
         progress.edit(text)
 

@@ -2,12 +2,21 @@ from celery import shared_task
 
 from . import services
 
+# A queued operation without a chat (admin site, API) that finds another one running tries
+# again every BUSY_RETRY_SECONDS, BUSY_MAX_RETRIES times (30 minutes), then gives up visibly.
+BUSY_RETRY_SECONDS = 120
+BUSY_MAX_RETRIES = 15
 
-@shared_task(ignore_result=True)
-def run_for_chat(operation: str, chat_id: int | None = None, message_id: int | None = None, requested_by: str = "",
-                 language: str = "", backup_id: int | None = None) -> None:
-    services.backup_run_for_chat(operation=operation, chat_id=chat_id, message_id=message_id,
-                                 requested_by=requested_by, language=language, backup_id=backup_id)
+
+@shared_task(bind=True, ignore_result=True, max_retries=BUSY_MAX_RETRIES)
+def run_for_chat(self, operation: str, chat_id: int | None = None, message_id: int | None = None,
+                 requested_by: str = "", language: str = "", backup_id: int | None = None) -> None:
+    try:
+        services.backup_run_for_chat(operation=operation, chat_id=chat_id, message_id=message_id,
+                                     requested_by=requested_by, language=language, backup_id=backup_id,
+                                     retry_if_busy=self.request.retries < self.max_retries)
+    except services.BackupBusy as exc:
+        raise self.retry(countdown=BUSY_RETRY_SECONDS) from exc
 
 
 @shared_task(bind=True, ignore_result=True, max_retries=12)
