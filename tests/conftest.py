@@ -14,6 +14,16 @@ _update_ids = itertools.count(int(time.time()) * 1000)
 _message_ids = itertools.count(1)
 
 
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Each test starts with an empty cache: database ids restart in every test, so keys built
+    from them (a confirmation already used, a lock) must not leak from one test to the next."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+
+
 @pytest.fixture(scope="session")
 def fake_telegram_server():
     server = FakeTelegram()
