@@ -206,12 +206,14 @@ def test_healthz_is_503_when_the_broker_is_down(client, monkeypatch):
 
 @pytest.mark.concurrency
 @pytest.mark.django_db(transaction=True)
-def test_concurrent_acknowledgements_store_each_update_once(bot, tg_user):
-    """Many request threads at once (grouped into shared INSERTs on PostgreSQL), some with
-    the same update twice: each update is stored once and exactly one of its requests is
-    told it is new."""
+def test_concurrent_acknowledgements_store_each_update_once(bot, tg_user, monkeypatch):
+    """Many request threads at once (grouped into shared INSERTs on PostgreSQL, more waiting
+    than one INSERT takes), some with the same update twice: each update is stored once and
+    exactly one of its requests is told it is new."""
     from tests.conftest import run_threads
     from vpnbot.telegram import services
+
+    monkeypatch.setattr(services, "GROUP_INSERT_MAX", 4)
 
     updates = [bot.message_update(tg_user, f"/help {i}", update_id=9_000 + i % 30) for i in range(40)]
     results = run_threads(lambda i: services.inbox_receive(payload=updates[i]), 40)

@@ -167,9 +167,11 @@ class _GroupInsert:
         with self.cond:
             self.waiting.append(me)
             while not me.done:
-                if not self.storing:
+                if not self.storing:  # lead: store this thread's row and the oldest others waiting
                     self.storing = True
-                    batch, self.waiting = self.waiting[:GROUP_INSERT_MAX], self.waiting[GROUP_INSERT_MAX:]
+                    self.waiting.remove(me)
+                    batch = [me, *self.waiting[:GROUP_INSERT_MAX - 1]]
+                    del self.waiting[:GROUP_INSERT_MAX - 1]
                     break
                 self.cond.wait()
         if batch is not None:
