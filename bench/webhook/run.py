@@ -1,7 +1,10 @@
 """Webhook benchmark: the product (gunicorn + Celery, PostgreSQL + Redis) against
-python-telegram-bot's built-in webhook server, in the same run, on the same updates.
+python-telegram-bot's built-in webhook server (running the shop's own handlers, and answering
+with a fixed reply), in the same run, on the same updates.
 
     bench/webhook/run.sh [--connections 4,16,32] [--seconds 10] [--e2e 100]
+    BENCH_NO_WORKER=1          acknowledgements alone (the product's worker does not run)
+    BENCH_CONTENDERS=product,PTB+shop,PTB hello   which servers to measure (default: all three)
 
 Measures, with wrk as the client: acknowledgement throughput and latency with a few and with
 many concurrent connections (Telegram opens up to 40; at saturation latency is queueing,
