@@ -739,12 +739,13 @@ def backup_note(*, backup_id: int | None, text: str) -> None:
     """Put a dated line at the top of a backup's notes (shown in the admin)."""
     if not backup_id:
         return
-    backup = Backup.objects.filter(pk=backup_id).only("notes").first()
-    if backup is None:
-        return
-    line = f"{timezone.localtime():%Y-%m-%d %H:%M} {text}"
-    notes = (line + ("\n" + backup.notes if backup.notes else ""))[:NOTES_MAX_CHARS]
-    Backup.objects.filter(pk=backup_id).update(notes=notes)
+    with transaction.atomic():  # locked: two notes at once must not lose one
+        backup = Backup.objects.select_for_update().filter(pk=backup_id).only("notes").first()
+        if backup is None:
+            return
+        line = f"{timezone.localtime():%Y-%m-%d %H:%M} {text}"
+        notes = (line + ("\n" + backup.notes if backup.notes else ""))[:NOTES_MAX_CHARS]
+        Backup.objects.filter(pk=backup_id).update(notes=notes)
 
 
 def _report_unattended_failure(*, operation: str, backup_id: int | None, requested_by: str,
