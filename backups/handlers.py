@@ -12,7 +12,7 @@ from django.db import transaction
 from django.utils.crypto import constant_time_compare, salted_hmac
 from django.utils.translation import gettext as _
 
-from vpnbot.telegram.bot import BotContext, add_callback, add_command
+from vpnbot.transport.bot import BotContext, add_callback, add_command
 
 from . import reporting, services, tasks
 from .models import Backup

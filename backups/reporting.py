@@ -110,7 +110,7 @@ class ChatProgress:
         self.last_stage, self.last_at = None, 0.0
 
     def edit(self, text: str) -> None:
-        from vpnbot.telegram.sender import TelegramError, get_sender
+        from vpnbot.transport.sender import TelegramError, get_sender
 
         if not self.chat_id:
             return

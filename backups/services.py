@@ -199,8 +199,8 @@ def backup_alert_admins(*, kind: str, text: str, dedup_key: str) -> None:
         return
     if not cache.add(f"backups:alert:{dedup_key}", 1, timeout=24 * 3600):
         return
-    from vpnbot.telegram.permissions import admin_chat_ids
-    from vpnbot.telegram.sender import TelegramError, get_sender
+    from vpnbot.transport.permissions import admin_chat_ids
+    from vpnbot.transport.sender import TelegramError, get_sender
 
     def send():
         for chat_id in admin_chat_ids():
@@ -335,7 +335,7 @@ def telegram_part_size() -> int:
 
 
 def _copy_to_telegram(backup: Backup, storage) -> None:
-    from vpnbot.telegram.sender import TelegramError, get_sender
+    from vpnbot.transport.sender import TelegramError, get_sender
 
     part = telegram_part_size()
     total = backup.size_bytes

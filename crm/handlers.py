@@ -13,8 +13,8 @@ from django.utils.translation import gettext as _
 
 from vpnbot.shop import services as shop_services
 from vpnbot.shop.services import format_date, money
-from vpnbot.telegram import dialog
-from vpnbot.telegram.bot import BotContext, add_callback, add_command
+from vpnbot.transport import dialog
+from vpnbot.transport.bot import BotContext, add_callback, add_command
 
 from . import selectors, services
 from .models import Campaign, PersonalizedOffer, Segment
@@ -197,7 +197,7 @@ def crm_dashboard(ctx: BotContext) -> None:
     if shop_facts:
         lines += ["💡 " + services.insight_text(i) for i in shop_facts]
     text = "\n".join(lines)
-    from vpnbot.telegram.sender import TelegramError, get_sender
+    from vpnbot.transport.sender import TelegramError, get_sender
 
     try:
         get_sender().send_photo(ctx.chat_id, ("crm.png", dashboard_chart(counts)), caption=text)

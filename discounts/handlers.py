@@ -12,9 +12,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from vpnbot.shop.services import customer_find, money
-from vpnbot.telegram import dialog
-from vpnbot.telegram.bot import BotContext, add_callback, add_command
-from vpnbot.telegram.sender import TelegramError, get_sender
+from vpnbot.transport import dialog
+from vpnbot.transport.bot import BotContext, add_callback, add_command
+from vpnbot.transport.sender import TelegramError, get_sender
 
 from . import parsing, selectors, services
 from .models import SmartDiscount

@@ -10,9 +10,9 @@ from django.conf import settings
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from vpnbot.telegram import dialog
-from vpnbot.telegram.bot import BotContext, add_callback, add_command, inline_keyboard
-from vpnbot.telegram.sender import get_sender
+from vpnbot.transport import dialog
+from vpnbot.transport.bot import BotContext, add_callback, add_command, inline_keyboard
+from vpnbot.transport.sender import get_sender
 
 from . import audiences, selectors, services, tasks, types
 from .models import Broadcast

@@ -26,9 +26,9 @@ from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 
 from vpnbot.shop.models import Customer, Subscription
-from vpnbot.telegram.bot import inline_keyboard
-from vpnbot.telegram.permissions import admin_chat_ids
-from vpnbot.telegram.sender import ChatUnreachable, RetryLater, TelegramError, TelegramNetworkError, get_sender
+from vpnbot.transport.bot import inline_keyboard
+from vpnbot.transport.permissions import admin_chat_ids
+from vpnbot.transport.sender import ChatUnreachable, RetryLater, TelegramError, TelegramNetworkError, get_sender
 
 from . import audiences, types
 from .models import Broadcast, Notification, NotificationLog, NotificationSettings, NotificationTemplate

@@ -33,7 +33,7 @@ def fake_telegram_server():
 
 @pytest.fixture
 def fake_telegram(fake_telegram_server, settings):
-    from vpnbot.telegram.application import reset_application
+    from vpnbot.transport.application import reset_application
 
     fake_telegram_server.reset()
     settings.TELEGRAM_API_URL = fake_telegram_server.url

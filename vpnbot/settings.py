@@ -22,7 +22,7 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "drf_spectacular",
     "django_celery_beat",
-    "vpnbot.telegram",
+    "vpnbot.transport",
     "vpnbot.shop",
     "discounts",
     "crm",
@@ -172,7 +172,7 @@ SPECTACULAR_SETTINGS = {
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"redact": {"()": "vpnbot.telegram.redact.RedactTokenFilter"}},
+    "filters": {"redact": {"()": "vpnbot.transport.redact.RedactTokenFilter"}},
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {
         "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact"]},

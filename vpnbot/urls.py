@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from vpnbot.telegram import views as telegram_views
+from vpnbot.transport import views as telegram_views
 
 urlpatterns = [
     path("telegram/webhook/", telegram_views.webhook, name="telegram-webhook"),

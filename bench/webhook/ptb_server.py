@@ -29,7 +29,7 @@ def main():
         import django
 
         django.setup()
-        from vpnbot.telegram.application import register_handlers
+        from vpnbot.transport.application import register_handlers
 
         app = builder.build()
         register_handlers(app)

@@ -361,8 +361,8 @@ def _deliver_one(campaign: Campaign, customer, now: datetime) -> bool:
 
 def _send_direct(recipient_id: int, chat_id: int, text: str, buttons, photo: str) -> None:
     """Fallback without the notifications app: straight through the rate-limited sender."""
-    from vpnbot.telegram.bot import inline_keyboard
-    from vpnbot.telegram.sender import ChatUnreachable, TelegramError, get_sender
+    from vpnbot.transport.bot import inline_keyboard
+    from vpnbot.transport.sender import ChatUnreachable, TelegramError, get_sender
 
     markup = inline_keyboard(buttons) if buttons else None
     status = CampaignRecipient.Status.SENT

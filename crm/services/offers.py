@@ -240,8 +240,8 @@ def offer_notify(*, offer: PersonalizedOffer) -> None:
         return
     from functools import partial
 
-    from vpnbot.telegram.bot import inline_keyboard
-    from vpnbot.telegram.sender import TelegramError, get_sender
+    from vpnbot.transport.bot import inline_keyboard
+    from vpnbot.transport.sender import TelegramError, get_sender
 
     def send(chat_id, text, markup):
         try:

@@ -10,7 +10,7 @@ from tests.backups.factories import BackupFactory, days
 from tests.conftest import TelegramUser
 from tests.factories import CustomerFactory
 from vpnbot.shop.models import Customer
-from vpnbot.telegram.models import TelegramUpdate
+from vpnbot.transport.models import TelegramUpdate
 
 pytestmark = pytest.mark.django_db
 

@@ -4,7 +4,7 @@ from discounts.models import SmartDiscount
 from tests.conftest import TelegramUser
 from tests.discounts.factories import CustomerFactory, PlanFactory, SmartDiscountFactory
 from vpnbot.shop.models import Customer
-from vpnbot.telegram.models import TelegramUpdate
+from vpnbot.transport.models import TelegramUpdate
 
 pytestmark = pytest.mark.django_db
 

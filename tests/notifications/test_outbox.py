@@ -54,7 +54,7 @@ def test_the_same_event_twice_notifies_once(fake_telegram, django_capture_on_com
 
 
 def test_429_is_retried_after_retry_after_and_nothing_is_lost(fake_telegram, monkeypatch):
-    from vpnbot.telegram.sender import get_sender
+    from vpnbot.transport.sender import get_sender
 
     monkeypatch.setattr(get_sender(), "max_inline_retry_after", 0)  # a long retry_after comes back to us
     customer = CustomerFactory()

@@ -5,7 +5,7 @@ import pytest
 from tests.conftest import TelegramUser
 from tests.factories import CustomerFactory, PaymentFactory, PlanFactory
 from vpnbot.shop.models import Customer, Order, Payment
-from vpnbot.telegram.models import TelegramUpdate
+from vpnbot.transport.models import TelegramUpdate
 
 pytestmark = pytest.mark.django_db
 

@@ -8,7 +8,7 @@ from tests.conftest import TelegramUser
 from tests.factories import CustomerFactory, PaymentFactory
 from vpnbot.shop import services, tasks
 from vpnbot.shop.models import Payment
-from vpnbot.telegram.models import TelegramUpdate
+from vpnbot.transport.models import TelegramUpdate
 
 pytestmark = pytest.mark.django_db
 ADMINS = (9001, 9002)
@@ -115,7 +115,7 @@ def test_a_decided_payment_is_not_sent_any_more(fake_telegram):
 
 def test_a_copy_sent_while_the_payment_was_decided_loses_its_buttons(fake_telegram, monkeypatch,
                                                                     django_capture_on_commit_callbacks):
-    from vpnbot.telegram.sender import Sender
+    from vpnbot.transport.sender import Sender
 
     payment = PaymentFactory(customer=CustomerFactory(language="en"))
     original = Sender.send_photo

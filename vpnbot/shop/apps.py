@@ -7,8 +7,8 @@ class ShopConfig(AppConfig):
     verbose_name = "Shop"
 
     def ready(self):
-        from vpnbot.telegram import bot, permissions
-        from vpnbot.telegram.sender import chat_blocked
+        from vpnbot.transport import bot, permissions
+        from vpnbot.transport.sender import chat_blocked
 
         from . import handlers, services
 

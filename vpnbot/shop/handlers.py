@@ -12,9 +12,9 @@ from django.utils.html import escape
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from vpnbot.telegram import dialog
-from vpnbot.telegram.bot import BotContext, add_callback, add_command, handler, reply_keyboard
-from vpnbot.telegram.sender import MAX_TEXT, get_sender
+from vpnbot.transport import dialog
+from vpnbot.transport.bot import BotContext, add_callback, add_command, handler, reply_keyboard
+from vpnbot.transport.sender import MAX_TEXT, get_sender
 
 from . import events, selectors, services
 from .services import ShopError, money

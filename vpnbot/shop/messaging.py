@@ -12,9 +12,9 @@ from functools import partial
 from django.db import transaction
 from django.utils import translation
 
-from vpnbot.telegram.bot import inline_keyboard
-from vpnbot.telegram.permissions import admin_chat_ids
-from vpnbot.telegram.sender import TelegramError, get_sender
+from vpnbot.transport.bot import inline_keyboard
+from vpnbot.transport.permissions import admin_chat_ids
+from vpnbot.transport.sender import TelegramError, get_sender
 
 log = logging.getLogger(__name__)
 _notifier: Callable | None = None

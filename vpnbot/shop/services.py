@@ -188,7 +188,7 @@ def payment_submit(*, customer: Customer, amount: int, receipt_file_id: str) -> 
 def _enqueue_payment_review(payment_id: int) -> None:
     """One task per admin, so an admin who blocked the bot or is rate-limited does not hold
     up the others; each task retries on its own (tasks.send_payment_review)."""
-    from vpnbot.telegram.permissions import admin_chat_ids
+    from vpnbot.transport.permissions import admin_chat_ids
 
     from . import tasks
 
@@ -212,8 +212,8 @@ def payment_review_send(*, payment_id: int, chat_id: int) -> bool:
     recorded as soon as Telegram accepts the message, so a retry skips them. Returns whether
     a message was sent; raises the sender's TelegramError (the task decides on retrying).
     A decided payment is not sent any more (nothing left to review)."""
-    from vpnbot.telegram.bot import inline_keyboard
-    from vpnbot.telegram.sender import get_sender
+    from vpnbot.transport.bot import inline_keyboard
+    from vpnbot.transport.sender import get_sender
 
     chat_id = int(chat_id)
     payment = Payment.objects.select_related("customer").filter(pk=payment_id).first()
@@ -240,7 +240,7 @@ def payment_review_send(*, payment_id: int, chat_id: int) -> bool:
 
 
 def _clear_review_buttons(chat_id: int, message_id: int) -> None:
-    from vpnbot.telegram.sender import TelegramError, get_sender
+    from vpnbot.transport.sender import TelegramError, get_sender
 
     try:
         get_sender().call("editMessageReplyMarkup", {"chat_id": chat_id, "message_id": message_id,
@@ -302,7 +302,7 @@ def payment_reject(*, payment_id: int, reviewer: str, reason: str) -> Decision:
 
 def _mark_review_messages(payment: Payment, verdict) -> None:
     """Edit every admin's copy of the receipt so nobody reviews it again."""
-    from vpnbot.telegram.sender import TelegramError, get_sender
+    from vpnbot.transport.sender import TelegramError, get_sender
 
     pairs = list(payment.admin_messages or [])
 

@@ -2,7 +2,7 @@ from django.apps import AppConfig
 
 
 class TelegramConfig(AppConfig):
-    name = "vpnbot.telegram"
+    name = "vpnbot.transport"
     label = "telegram"
     verbose_name = "Telegram transport"
 

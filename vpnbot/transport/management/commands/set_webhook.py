@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from vpnbot.telegram.sender import TelegramError, get_sender
-from vpnbot.telegram.views import webhook_secret
+from vpnbot.transport.sender import TelegramError, get_sender
+from vpnbot.transport.views import webhook_secret
 
 DEFAULT_UPDATES = ["message", "edited_message", "callback_query", "my_chat_member"]
 

@@ -15,8 +15,8 @@ from hypothesis import strategies as st
 
 from tests.conftest import TEST_REDIS_URL
 from vpnbot.shop.models import Customer, DomainEvent
-from vpnbot.telegram.limiter import LocalLimiter, RedisLimiter
-from vpnbot.telegram.sender import ChatUnreachable, RetryLater, Sender, TelegramError, get_sender, split_html, split_text
+from vpnbot.transport.limiter import LocalLimiter, RedisLimiter
+from vpnbot.transport.sender import ChatUnreachable, RetryLater, Sender, TelegramError, get_sender, split_html, split_text
 
 
 def max_in_any_window(times: list[float], window: float = 1.0) -> int:
@@ -151,7 +151,7 @@ def test_the_token_never_appears_in_errors_or_logs(fake_telegram, caplog, settin
         sender.call("getMe")
     assert fake_telegram.token not in str(info.value)
     logging.getLogger("vpnbot").warning("request to https://api/bot%s/getMe failed", fake_telegram.token)
-    from vpnbot.telegram.redact import RedactTokenFilter
+    from vpnbot.transport.redact import RedactTokenFilter
 
     record = caplog.records[-1]
     RedactTokenFilter().filter(record)
@@ -205,7 +205,7 @@ def test_a_burst_of_200_stays_within_the_global_limit(fake_telegram, settings, r
 
 def test_two_processes_share_the_global_limit_through_redis(fake_telegram, redis_limiter):
     env = {**os.environ, "PYTHONPATH": os.getcwd()}
-    cmd = [sys.executable, "-m", "tests.telegram.burst_worker", fake_telegram.url, fake_telegram.token, TEST_REDIS_URL, "100", "100"]
+    cmd = [sys.executable, "-m", "tests.transport.burst_worker", fake_telegram.url, fake_telegram.token, TEST_REDIS_URL, "100", "100"]
     workers = [subprocess.Popen([*cmd, str(5_000 + k * 1_000), redis_limiter.prefix], env=env) for k in range(2)]
     for w in workers:
         assert w.wait(timeout=60) == 0
@@ -222,8 +222,8 @@ def test_celery_worker_processes_an_update_through_a_real_redis_broker(fake_tele
     from django.db import connection
 
     from vpnbot.celery import app
-    from vpnbot.telegram import services, tasks
-    from vpnbot.telegram.models import TelegramUpdate
+    from vpnbot.transport import services, tasks
+    from vpnbot.transport.models import TelegramUpdate
 
     broker = TEST_REDIS_URL
     queue = f"test-{uuid.uuid4().hex}"  # this run's own queue: other runs on the same Redis are left alone

@@ -1,7 +1,7 @@
 import pytest
 from django.core.management import CommandError, call_command
 
-from vpnbot.telegram.views import webhook_secret
+from vpnbot.transport.views import webhook_secret
 
 
 def test_set_webhook_sends_url_secret_and_updates(fake_telegram):

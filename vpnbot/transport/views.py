@@ -32,7 +32,7 @@ def secret_matches(secret: str) -> bool:
 
 def receive(*, secret: str, body: bytes) -> tuple[int, bytes]:
     """The webhook's whole work, shared by the Django view and the WSGI fast path
-    (vpnbot/telegram/wsgi.py): check the secret, validate, store, queue. (status, JSON body)"""
+    (vpnbot/transport/wsgi.py): check the secret, validate, store, queue. (status, JSON body)"""
     if not secret_matches(secret):
         return 403, b""
     if len(body) > MAX_UPDATE_BYTES:

@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from vpnbot.telegram.sender import TelegramError, get_sender
+from vpnbot.transport.sender import TelegramError, get_sender
 
 
 class Command(BaseCommand):

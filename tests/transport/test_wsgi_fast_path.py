@@ -12,8 +12,8 @@ from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
 from tests.conftest import Bot
-from vpnbot.telegram import views
-from vpnbot.telegram.models import TelegramUpdate
+from vpnbot.transport import views
+from vpnbot.transport.models import TelegramUpdate
 
 pytestmark = pytest.mark.django_db
 
@@ -110,7 +110,7 @@ def test_other_requests_are_django_s(settings):
 
 
 def test_an_unexpected_error_is_a_logged_500_and_the_request_is_still_finished(settings, monkeypatch, caplog):
-    from vpnbot.telegram import services
+    from vpnbot.transport import services
 
     def broken(**kwargs):
         raise RuntimeError("database exploded")

@@ -2,8 +2,8 @@ import time
 
 from django.core.management.base import BaseCommand, CommandError
 
-from vpnbot.telegram import services
-from vpnbot.telegram.sender import TelegramError, TelegramNetworkError, get_sender
+from vpnbot.transport import services
+from vpnbot.transport.sender import TelegramError, TelegramNetworkError, get_sender
 
 
 class Command(BaseCommand):

@@ -5,7 +5,7 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
-from vpnbot.telegram.models import TelegramUpdate
+from vpnbot.transport.models import TelegramUpdate
 
 pytestmark = pytest.mark.django_db
 
@@ -126,7 +126,7 @@ def test_a_failing_handler_marks_the_row_failed_without_retry(bot, tg_user, fake
         raise RuntimeError("kaboom in help")
 
     monkeypatch.setattr(handlers, "help_command", boom)
-    from vpnbot.telegram.application import reset_application
+    from vpnbot.transport.application import reset_application
 
     reset_application()
     response = bot.send(tg_user, "/help")
@@ -161,7 +161,7 @@ def test_a_row_left_processing_by_a_crashed_worker_is_picked_up(bot, tg_user, fa
 
     from django.utils import timezone
 
-    from vpnbot.telegram import services
+    from vpnbot.transport import services
 
     row, _ = services.inbox_receive(payload=bot.message_update(tg_user, "/start"))
     TelegramUpdate.objects.filter(pk=row.pk).update(
@@ -178,7 +178,7 @@ def test_a_row_left_processing_by_a_crashed_worker_is_picked_up(bot, tg_user, fa
 
 
 def test_admin_can_retry_a_failed_update(admin_client, bot, tg_user, fake_telegram, django_capture_on_commit_callbacks):
-    from vpnbot.telegram import services
+    from vpnbot.transport import services
 
     row, _ = services.inbox_receive(payload=bot.message_update(tg_user, "/start"))
     TelegramUpdate.objects.filter(pk=row.pk).update(status="failed", error="boom")
@@ -211,7 +211,7 @@ def test_concurrent_acknowledgements_store_each_update_once(bot, tg_user, monkey
     than one INSERT takes), some with the same update twice: each update is stored once and
     exactly one of its requests is told it is new."""
     from tests.conftest import run_threads
-    from vpnbot.telegram import services
+    from vpnbot.transport import services
 
     monkeypatch.setattr(services, "GROUP_INSERT_MAX", 4)
 
@@ -230,7 +230,7 @@ def test_a_row_the_database_refuses_fails_only_its_own_request(bot, tg_user, mon
     from django.db import DataError, connection
 
     from tests.conftest import run_threads
-    from vpnbot.telegram import services
+    from vpnbot.transport import services
 
     if connection.vendor != "postgresql":
         pytest.skip("the grouped INSERT is PostgreSQL's")
@@ -253,7 +253,7 @@ def test_a_row_the_database_refuses_fails_only_its_own_request(bot, tg_user, mon
 def test_a_row_whose_insert_never_finished_is_not_answered_as_a_duplicate(bot, tg_user, monkeypatch):
     from django.db import OperationalError, connection
 
-    from vpnbot.telegram import services
+    from vpnbot.transport import services
 
     if connection.vendor != "postgresql":
         pytest.skip("the grouped INSERT is PostgreSQL's")

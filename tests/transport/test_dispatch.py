@@ -7,8 +7,8 @@ import time
 import pytest
 from django.db import OperationalError
 
-from vpnbot.telegram import dispatch
-from vpnbot.telegram.models import TelegramUpdate
+from vpnbot.transport import dispatch
+from vpnbot.transport.models import TelegramUpdate
 
 
 class Recorder:
@@ -196,7 +196,7 @@ def test_the_requeue_job_gets_updates_whose_hand_over_was_lost_answered(bot, tg_
 
     from django.utils import timezone
 
-    from vpnbot.telegram import services, tasks
+    from vpnbot.transport import services, tasks
 
     for text in ("/start", "/help"):
         services.inbox_receive(payload=bot.message_update(tg_user, text))
@@ -210,7 +210,7 @@ def test_the_requeue_job_gets_updates_whose_hand_over_was_lost_answered(bot, tg_
 
 @pytest.mark.django_db
 def test_one_broken_update_in_a_batch_does_not_stop_the_others(bot, tg_user, fake_telegram, monkeypatch, caplog):
-    from vpnbot.telegram import application, services, tasks
+    from vpnbot.transport import application, services, tasks
 
     first, _ = services.inbox_receive(payload=bot.message_update(tg_user, "/start"))
     second, _ = services.inbox_receive(payload=bot.message_update(tg_user, "/help"))
@@ -244,7 +244,7 @@ def test_one_broken_update_in_a_batch_does_not_stop_the_others(bot, tg_user, fak
 @pytest.mark.django_db
 def test_a_batch_claims_each_row_once(bot, tg_user, fake_telegram):
     """Ids handed out twice (a requeue racing the dispatcher) are processed once."""
-    from vpnbot.telegram import services
+    from vpnbot.transport import services
 
     row, _ = services.inbox_receive(payload=bot.message_update(tg_user, "/help"))
     assert services.inbox_process_many(inbox_ids=[row.pk, row.pk]) == {row.pk: "done"}

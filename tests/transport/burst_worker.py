@@ -13,8 +13,8 @@ def main() -> None:
     import django
 
     django.setup()
-    from vpnbot.telegram.limiter import RedisLimiter
-    from vpnbot.telegram.sender import Sender
+    from vpnbot.transport.limiter import RedisLimiter
+    from vpnbot.transport.sender import Sender
 
     # the product's sender with its Redis limiter, under this test run's own keys
     sender = Sender(api_url=api_url, token=token, limiter=RedisLimiter(redis_url, prefix=prefix))

@@ -1,3 +1,8 @@
+"""Celery tasks of the transport: process stored updates, requeue lost ones, purge old ones.
+
+Task names keep the package's former path (`vpnbot.telegram.tasks.*`), so beat schedules and
+messages already queued by an older release still find them."""
+
 from celery import shared_task
 
 from . import services
@@ -6,12 +11,12 @@ from . import services
 REQUEUE_BATCH = 50
 
 
-@shared_task(ignore_result=True)
+@shared_task(name="vpnbot.telegram.tasks.process_update", ignore_result=True)
 def process_update(inbox_id: int) -> None:
     services.inbox_process(inbox_id=inbox_id)
 
 
-@shared_task(ignore_result=True)
+@shared_task(name="vpnbot.telegram.tasks.process_updates", ignore_result=True)
 def process_updates(inbox_ids: list[int]) -> None:
     """A batch handed over by the webhook's dispatcher (see dispatch.py), processed in order."""
     services.inbox_process_many(inbox_ids=inbox_ids)
@@ -22,11 +27,11 @@ def queue_in_batches(inbox_ids: list[int]) -> None:
         process_updates.delay(inbox_ids[i:i + REQUEUE_BATCH])
 
 
-@shared_task(ignore_result=True)
+@shared_task(name="vpnbot.telegram.tasks.requeue_stale_updates", ignore_result=True)
 def requeue_stale_updates() -> None:
     queue_in_batches(services.inbox_requeue_stale())
 
 
-@shared_task(ignore_result=True)
+@shared_task(name="vpnbot.telegram.tasks.purge_processed_updates", ignore_result=True)
 def purge_processed_updates() -> None:
     services.inbox_purge()
