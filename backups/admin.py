@@ -9,7 +9,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
-from vpnbot.admin_tools import confirm_action
+from vpnbot.core.admin_tools import confirm_action
 
 from . import services, tasks
 from .models import Backup
@@ -84,7 +84,7 @@ class BackupAdmin(admin.ModelAdmin):
         return FileResponse(fh, as_attachment=True, filename=backup.file_name)
 
     def _confirm(self, request, *, title, explanation, button):
-        """The create page (not an action, so not vpnbot.admin_tools.confirm_action)."""
+        """The create page (not an action, so not vpnbot.core.admin_tools.confirm_action)."""
         return TemplateResponse(request, "admin/backups/confirm.html", {
             **self.admin_site.each_context(request), "title": title, "explanation": explanation, "button": button,
             "action": "", "backups": [], "opts": self.model._meta,

@@ -5,7 +5,7 @@ from django.http import HttpResponseRedirect
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
-from vpnbot.admin_tools import confirm_action
+from vpnbot.core.admin_tools import confirm_action
 
 from . import selectors, services
 from .models import (

@@ -8,7 +8,7 @@ from django.contrib import admin, messages
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from vpnbot.admin_tools import ReadOnlyAdmin
+from vpnbot.core.admin_tools import ReadOnlyAdmin
 
 from . import services
 from .models import CashbackRule, CashbackTransaction, DiscountUsage, SmartDiscount, UserDiscountProfile

@@ -2,7 +2,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.utils.html import format_html, linebreaks
 
-from vpnbot.admin_tools import confirm_action
+from vpnbot.core.admin_tools import confirm_action
 
 from . import services, types
 from .models import Broadcast, Notification, NotificationLog, NotificationSettings, NotificationTemplate

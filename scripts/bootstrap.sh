@@ -33,3 +33,5 @@ if [ ! -f "$stamp" ]; then
   .venv/bin/pip install -q -r "$REQ"
   touch "$stamp"
 fi
+# Build step: the translation catalogs (.po -> .mo), only those out of date.
+.venv/bin/python manage.py compile_catalogs >/dev/null

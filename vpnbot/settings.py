@@ -22,6 +22,7 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "drf_spectacular",
     "django_celery_beat",
+    "vpnbot.core",
     "vpnbot.transport",
     "vpnbot.shop",
     "discounts",

@@ -1,7 +1,7 @@
 import pytest
 from django_celery_beat.models import PeriodicTask
 
-from vpnbot.schedules import collect, ensure_schedules
+from vpnbot.core.schedules import collect, ensure_schedules
 
 pytestmark = pytest.mark.django_db
 

@@ -5,7 +5,7 @@ from django.db import transaction
 from django.shortcuts import redirect
 from django.utils.translation import gettext_lazy
 
-from vpnbot.admin_tools import ReadOnlyAdmin, confirm_action
+from vpnbot.core.admin_tools import ReadOnlyAdmin, confirm_action
 
 from . import services
 from .models import Customer, DomainEvent, Order, Payment, Plan, ReferralReward, Subscription, WalletTransaction

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextvars
-import importlib
 import logging
 import os
 import threading
@@ -11,11 +10,12 @@ import traceback
 from collections.abc import Callable
 
 from asgiref.sync import async_to_sync, sync_to_async
-from django.apps import apps
 from django.conf import settings
 from django.utils.translation import gettext as _
 from telegram import Update
 from telegram.ext import Application, ApplicationBuilder, MessageHandler, filters
+
+from vpnbot.core.autodiscover import autodiscover
 
 from . import dialog
 from .bot import BotContext, add_command, handler
@@ -47,14 +47,7 @@ def build_application() -> Application:
 def register_handlers(application: Application) -> None:
     """Every app's handlers (`<app>.handlers.register`), the fallbacks and the error handler."""
     add_command(application, "cancel", cancel)
-    for config in apps.get_app_configs():
-        module_name = f"{config.name}.handlers"
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as exc:
-            if exc.name == module_name:
-                continue
-            raise
+    for module in autodiscover("handlers"):
         if hasattr(module, "register"):
             module.register(application)
     application.add_handler(MessageHandler(filters.COMMAND & filters.UpdateType.MESSAGE, handler(unknown_command)))

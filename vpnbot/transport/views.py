@@ -1,13 +1,15 @@
+"""The webhook: Telegram POSTs updates here; they are checked, stored and queued."""
+
 import hashlib
 import hmac
 import json
 from functools import partial
 
 from django.conf import settings
-from django.db import connection, transaction
-from django.http import HttpResponse, JsonResponse
+from django.db import transaction
+from django.http import HttpResponse
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_POST
 
 from . import dispatch, services
 
@@ -52,24 +54,3 @@ def receive(*, secret: str, body: bytes) -> tuple[int, bytes]:
 def webhook(request):
     status, body = receive(secret=request.headers.get("X-Telegram-Bot-Api-Secret-Token", ""), body=request.body)
     return HttpResponse(body, status=status, content_type="application/json")
-
-
-@require_GET
-def healthz(request):
-    checks = {}
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT 1")
-        checks["database"] = "ok"
-    except Exception as exc:  # noqa: BLE001
-        checks["database"] = f"error: {type(exc).__name__}"
-    try:
-        from vpnbot.celery import app
-
-        with app.connection_for_write() as conn:
-            conn.ensure_connection(max_retries=1, timeout=2)
-        checks["broker"] = "ok"
-    except Exception as exc:  # noqa: BLE001
-        checks["broker"] = f"error: {type(exc).__name__}"
-    healthy = all(v == "ok" for v in checks.values())
-    return JsonResponse({"status": "ok" if healthy else "error", **checks}, status=200 if healthy else 503)

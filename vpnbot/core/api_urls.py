@@ -1,24 +1,17 @@
-"""/api/v1/: each app contributes its routes in `<app>/urls.py` (`api_urlpatterns`)."""
+"""/api/v1/: each app contributes its routes in `<app>/urls.py` (`api_urlpatterns`, and
+`api_roots` = {name: url_name} for the API's front page)."""
 
-import importlib
-
-from django.apps import apps
 from django.urls import path
 from drf_spectacular.utils import OpenApiTypes, extend_schema
 from rest_framework.decorators import api_view
 from rest_framework.response import Response
 from rest_framework.reverse import reverse
 
+from .autodiscover import autodiscover
+
 urlpatterns = []
 _roots = {}
-for _config in apps.get_app_configs():
-    _name = f"{_config.name}.urls"
-    try:
-        _module = importlib.import_module(_name)
-    except ModuleNotFoundError as exc:
-        if exc.name == _name:
-            continue
-        raise
+for _module in autodiscover("urls"):
     urlpatterns += getattr(_module, "api_urlpatterns", [])
     _roots.update(getattr(_module, "api_roots", {}))
 

@@ -4,27 +4,24 @@ Each app lists its jobs in `<app>/schedules.py` as SCHEDULES. A job that exists 
 the operator edited it; a missing one is created.
 """
 
-import importlib
+from __future__ import annotations
+
 import json
 
 from django.apps import apps
+from django.conf import settings
+
+from .autodiscover import autodiscover
 
 
 def collect() -> list[dict]:
     jobs = []
-    for config in apps.get_app_configs():
-        try:
-            module = importlib.import_module(f"{config.name}.schedules")
-        except ModuleNotFoundError as exc:
-            if exc.name == f"{config.name}.schedules":
-                continue
-            raise
+    for module in autodiscover("schedules"):
         jobs.extend(getattr(module, "SCHEDULES", []))
     return jobs
 
 
 def ensure_schedules(**kwargs) -> int:
-    from django.conf import settings
     from django_celery_beat.models import CrontabSchedule, IntervalSchedule, PeriodicTask
 
     created = 0
@@ -40,3 +37,8 @@ def ensure_schedules(**kwargs) -> int:
         PeriodicTask.objects.create(name=job["name"], **fields)
         created += 1
     return created
+
+
+def after_migrate(**kwargs) -> None:
+    if apps.is_installed("django_celery_beat"):
+        ensure_schedules()
