@@ -10,6 +10,8 @@ from django.utils import timezone
 from django.utils.timesince import timesince
 from django.utils.translation import gettext as _
 
+from vpnbot.transport import messages
+
 from .models import Backup
 from .services import fmt_size
 
@@ -110,19 +112,12 @@ class ChatProgress:
         self.last_stage, self.last_at = None, 0.0
 
     def edit(self, text: str) -> None:
-        from vpnbot.transport.sender import TelegramError, get_sender
-
         if not self.chat_id:
             return
-        try:
-            if self.message_id:
-                get_sender().call("editMessageText", {"chat_id": self.chat_id, "message_id": self.message_id,
-                                                      "text": text, "parse_mode": "HTML"})
-            else:
-                get_sender().send_message(self.chat_id, text, parse_mode="HTML")
-        except TelegramError as exc:
-            if "message is not modified" not in exc.description:
-                raise
+        if self.message_id:
+            messages.edit_message(self.chat_id, self.message_id, text=text)
+        else:
+            messages.send_now(self.chat_id, text)
 
     def __call__(self, stage: str, done: int) -> None:
         now = time.monotonic()

@@ -19,13 +19,13 @@ from datetime import UTC, timedelta
 from pathlib import Path
 from typing import BinaryIO
 
-from django.apps import apps
 from django.conf import settings
-from django.core.cache import cache
 from django.core.management.color import no_style
 from django.db import IntegrityError, connections, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+
+from vpnbot.transport import messages
 
 from . import container
 from .engines import EngineError, engine_for
@@ -179,37 +179,9 @@ def fmt_size(size: int | None) -> str:
 
 # --- admin alerts --------------------------------------------------------------------------------------
 
-def _notifications_alert() -> Callable | None:
-    """notifications.services.notification_alert_admins when that app is installed."""
-    if not apps.is_installed("notifications"):
-        return None
-    try:
-        from notifications import services as notification_services
-    except ImportError:
-        return None
-    return getattr(notification_services, "notification_alert_admins", None)
-
-
 def backup_alert_admins(*, kind: str, text: str, dedup_key: str) -> None:
-    """Tell the admins (failed or stale backups): through the notifications system when it
-    is installed, else straight through the sender, at most once per dedup_key a day."""
-    alert = _notifications_alert()
-    if alert is not None:
-        alert(kind=kind, text=text, dedup_key=dedup_key)
-        return
-    if not cache.add(f"backups:alert:{dedup_key}", 1, timeout=24 * 3600):
-        return
-    from vpnbot.transport.permissions import admin_chat_ids
-    from vpnbot.transport.sender import TelegramError, get_sender
-
-    def send():
-        for chat_id in admin_chat_ids():
-            try:
-                get_sender().send_message(chat_id, text)
-            except TelegramError as exc:
-                log.warning("backup alert to %s failed: %s", chat_id, exc)
-
-    transaction.on_commit(send)
+    """Tell the admins (failed or stale backups) through the message port, once per dedup_key."""
+    messages.notify_admins(text, kind=kind, dedup_key=dedup_key)
 
 
 # --- create ---------------------------------------------------------------------------------------------
@@ -335,8 +307,6 @@ def telegram_part_size() -> int:
 
 
 def _copy_to_telegram(backup: Backup, storage) -> None:
-    from vpnbot.transport.sender import TelegramError, get_sender
-
     part = telegram_part_size()
     total = backup.size_bytes
     count = max(1, -(-total // part))
@@ -348,13 +318,13 @@ def _copy_to_telegram(backup: Backup, storage) -> None:
                 filename = backup.file_name if count == 1 else f"{backup.file_name}.part{index + 1:02d}of{count:02d}"
                 caption = (f"Backup #{backup.pk} ({backup.kind}) {index + 1}/{count}\n"
                            f"sha256 {backup.checksum_sha256}")
-                get_sender().send_document(settings.BACKUP_CHAT_ID, filename, reader, caption)
+                messages.send_document(settings.BACKUP_CHAT_ID, filename, reader, caption)
                 sent += 1
         with storage.open_read(_sidecar_name(backup.file_name)) as fh:
-            get_sender().send_document(settings.BACKUP_CHAT_ID, _sidecar_name(backup.file_name), fh,
-                                       f"Backup #{backup.pk} metadata")
+            messages.send_document(settings.BACKUP_CHAT_ID, _sidecar_name(backup.file_name), fh,
+                                   f"Backup #{backup.pk} metadata")
         backup.telegram_error = ""
-    except (TelegramError, OSError, StorageError) as exc:
+    except (messages.TelegramError, OSError, StorageError) as exc:
         backup.telegram_error = str(exc)[:1000]
         backup_alert_admins(kind="backup_copy_failed", dedup_key=f"backup-copy-failed:{backup.pk}",
                             text=_("⚠️ Backup #%(id)s was made but its copy to Telegram failed: %(error)s")

@@ -1,3 +1,5 @@
+"""The notifications app: its outbox takes over the transport's message port."""
+
 from django.apps import AppConfig
 
 
@@ -6,10 +8,11 @@ class NotificationsConfig(AppConfig):
     verbose_name = "Notifications"
 
     def ready(self):
-        from vpnbot.shop import events, messaging
+        from vpnbot.shop import events
+        from vpnbot.transport import messages
 
         from . import services
 
-        messaging.register_notifier(services.shop_notifier)
+        messages.register_outbox(services.Outbox())
         events.subscribe("bot_blocked", services.on_bot_blocked)
         events.subscribe("subscription_expired", services.on_subscription_expired)

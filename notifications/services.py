@@ -20,13 +20,14 @@ from functools import partial
 
 from django.conf import settings
 from django.db import IntegrityError, OperationalError, connection, connections, transaction
-from django.db.models import F, Max, Q
+from django.db.models import Count, F, Max, Q
 from django.utils import timezone, translation
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 
 from vpnbot.shop.models import Customer, Subscription
 from vpnbot.transport.bot import inline_keyboard
+from vpnbot.transport.messages import Queued
 from vpnbot.transport.permissions import admin_chat_ids
 from vpnbot.transport.sender import ChatUnreachable, RetryLater, TelegramError, TelegramNetworkError, get_sender
 
@@ -150,15 +151,19 @@ def _deliver_soon(pk: int) -> None:
 
 def notification_enqueue(*, customer, type: str, context: dict | None = None, dedup_key: str,  # noqa: A002
                          text: str = "", buttons: list | None = None, photo: str = "", urgent: bool = False,
-                         scheduled_for=None, source: str = "") -> Notification | None:
-    """Write a notification in the caller's transaction; None when its dedup key exists."""
+                         scheduled_for=None, source: str = "", parse_mode: str = "HTML",
+                         chat_id: int | None = None) -> Notification | None:
+    """Write a notification in the caller's transaction; None when its dedup key exists.
+    customer may be None for a chat that is not a customer (then chat_id is required)."""
     if type not in types.ALL:
         raise ValueError(f"unknown notification type {type!r}")
     if not dedup_key:
         raise ValueError("dedup_key is required")
+    if customer is None and chat_id is None:
+        raise ValueError("a customer or a chat_id is required")
     if buttons:
         inline_keyboard(buttons)  # validates the callback data now rather than at send time
-    key = _full_key(type, customer.pk, dedup_key)
+    key = _full_key(type, customer.pk if customer else f"chat{chat_id}", dedup_key)
     if Notification.objects.filter(dedup_key=key).exists():
         return None
     transactional = type in types.TRANSACTIONAL
@@ -166,11 +171,11 @@ def notification_enqueue(*, customer, type: str, context: dict | None = None, de
     try:
         with transaction.atomic():
             n = Notification.objects.create(
-                customer=customer, chat_id=customer.telegram_id, type=type, dedup_key=key,
-                language=customer.effective_language, text=text or "", photo=photo or "",
-                buttons=[list(map(list, row)) for row in (buttons or [])], context=context or {},
+                customer=customer, chat_id=customer.telegram_id if customer else chat_id, type=type, dedup_key=key,
+                language=customer.effective_language if customer else settings.LANGUAGE_CODE, text=text or "",
+                photo=photo or "", buttons=[list(map(list, row)) for row in (buttons or [])], context=context or {},
                 urgent=urgent, transactional=transactional, priority=10 if transactional else (5 if urgent else 0),
-                source=source[:64], scheduled_for=scheduled_for or now, created_at=now)
+                source=source[:64], scheduled_for=scheduled_for or now, created_at=now, parse_mode=parse_mode or "")
     except IntegrityError:
         return None
     if (transactional or urgent) and n.scheduled_for <= now:
@@ -178,19 +183,24 @@ def notification_enqueue(*, customer, type: str, context: dict | None = None, de
     return n
 
 
-def notification_alert_admins(*, kind: str, text: str, dedup_key: str) -> int:
-    """An alert to every admin (each once per dedup key); returns how many were queued."""
+def notification_alert_admins(*, kind: str, text, dedup_key: str) -> int:
+    """An alert to every admin (each once per dedup key), in each admin's language when text
+    is a callable; returns how many were queued."""
     queued = 0
     now = timezone.now()
     for chat_id in admin_chat_ids():
         customer = Customer.objects.filter(telegram_id=chat_id).first()
+        language = customer.effective_language if customer else settings.LANGUAGE_CODE
         key = _full_key(types.ADMIN_ALERT, f"chat{chat_id}", f"{kind}:{dedup_key}")
+        if Notification.objects.filter(dedup_key=key).exists():
+            continue
+        with translation.override(language):
+            rendered = text() if callable(text) else text
         try:
             with transaction.atomic():
                 n = Notification.objects.create(
-                    customer=customer, chat_id=chat_id, type=types.ADMIN_ALERT, dedup_key=key,
-                    language=customer.effective_language if customer else settings.LANGUAGE_CODE,
-                    text=text, context={"kind": kind}, urgent=True, transactional=True, priority=10,
+                    customer=customer, chat_id=chat_id, type=types.ADMIN_ALERT, dedup_key=key, language=language,
+                    text=rendered, context={"kind": kind}, urgent=True, transactional=True, priority=10,
                     source=f"alert:{kind}"[:64], scheduled_for=now, created_at=now)
         except IntegrityError:
             continue
@@ -217,18 +227,43 @@ def notifications_cancel_for_customer(*, customer_id: int, reason: str) -> int:
         status=Status.CANCELLED, last_error=reason[:500], finished_at=timezone.now())
 
 
-# --- the shop's plug points ------------------------------------------------------------------------
+# --- the message port and the shop's events ------------------------------------------------------------------------
 
-def shop_notifier(*, customer, kind: str, context: dict, text: str, buttons=None, dedup_key: str = "") -> None:
-    """Registered with vpnbot.shop.messaging: the shop's messages go through the outbox."""
-    type_ = types.KIND_TO_TYPE.get(kind, types.MESSAGE)
-    if type_ == types.MESSAGE:
-        context = {**(context or {}), "kind": kind}
-    key = dedup_key or f"{kind}:{secrets.token_hex(8)}"
-    if type_ == types.MESSAGE:
-        key = f"{kind}:{key}"
-    notification_enqueue(customer=customer, type=type_, context=context or {}, dedup_key=key, text=text,
-                         buttons=buttons, urgent=type_ in (types.CASHBACK,), source=f"shop:{kind}")
+class Outbox:
+    """The transport's message port, delivered through this outbox (registered in ready())."""
+
+    def notify_chat(self, chat_id: int, text: str, *, kind: str, buttons, photo: str, dedup_key: str,
+                    context: dict, urgent: bool, source: str, parse_mode: str) -> Queued | None:
+        type_ = kind if kind in types.ALL else types.MESSAGE
+        if type_ == types.MESSAGE:
+            context = {**context, "kind": kind}
+        key = dedup_key or secrets.token_hex(8)
+        if type_ == types.MESSAGE:
+            key = f"{kind}:{key}"
+        customer = Customer.objects.filter(telegram_id=chat_id).first()
+        n = notification_enqueue(customer=customer, chat_id=chat_id, type=type_, context=context, dedup_key=key,
+                                 text=text, buttons=buttons, photo=photo, urgent=urgent or type_ == types.CASHBACK,
+                                 source=source, parse_mode=parse_mode)
+        return Queued(message_id=n.pk) if n is not None else None
+
+    def notify_admins(self, text, *, kind: str, dedup_key: str) -> int:
+        return notification_alert_admins(kind=kind, text=text, dedup_key=dedup_key or secrets.token_hex(8))
+
+    def cancel(self, message_ids, *, reason: str) -> int:
+        return notification_cancel(notification_ids=message_ids, reason=reason)
+
+    def outcomes(self, message_ids) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        rows = Notification.objects.filter(pk__in=message_ids).values_list("status").annotate(n=Count("id"))
+        for status, n in rows:
+            key = OUTCOME.get(status, "pending")
+            counts[key] = counts.get(key, 0) + n
+        return counts
+
+
+# Notification status -> the port's outcome names.
+OUTCOME = {Status.PENDING: "pending", Status.SENT: "sent", Status.FAILED: "failed", Status.BLOCKED: "blocked",
+           Status.CANCELLED: "skipped"}
 
 
 def on_bot_blocked(event) -> None:

@@ -24,6 +24,15 @@ def _fresh_cache():
     yield
 
 
+@pytest.fixture
+def direct_messages(monkeypatch):
+    """The message port with no outbox registered: messages go straight to the sender, as in
+    a shop without the notifications app."""
+    from vpnbot.transport import messages
+
+    monkeypatch.setattr(messages, "_outbox", None)
+
+
 @pytest.fixture(scope="session")
 def fake_telegram_server():
     server = FakeTelegram()

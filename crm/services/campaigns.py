@@ -1,5 +1,5 @@
 """Campaigns: a target, a message, an optional offer, a schedule; delivered once per customer
-through the notifications queue (rate-limited sender, quiet hours unless urgent)."""
+through the message port (the notifications outbox: rate-limited, quiet hours unless urgent)."""
 
 from __future__ import annotations
 
@@ -16,6 +16,9 @@ from django.db.models import Count, F, Q, Sum
 from django.utils import timezone
 from django.utils.html import escape
 from django.utils.translation import gettext as _
+
+from vpnbot.shop import messaging
+from vpnbot.transport import messages
 
 from ..models import Campaign, CampaignRecipient, PersonalizedOffer, Segment, UserActivity
 from .offers import CrmError, DiscountsUnavailable, offer_create
@@ -258,20 +261,14 @@ def campaign_stop(*, campaign_id: int) -> tuple[Campaign, int]:
         if campaign.status not in stoppable:
             raise CrmError(_("Only a scheduled or sending campaign can be stopped; this one is %(status)s.")
                            % {"status": campaign.get_status_display()})
-        notifications = _notifications()
-        waiting = []
-        if notifications is not None:
-            from notifications.models import Notification
-
-            linked = CampaignRecipient.objects.filter(campaign=campaign, notification_id__isnull=False)
-            waiting = list(Notification.objects.filter(pk__in=linked.values("notification_id"),
-                                                       status=Notification.Status.PENDING).values_list("pk", flat=True))
+        linked = CampaignRecipient.objects.filter(campaign=campaign, notification_id__isnull=False).values("notification_id")
+        waiting = messages.outcomes(linked).get("pending", 0)
         if campaign.status == Campaign.Status.SENT and not waiting:
             raise CrmError(_("This campaign has finished sending; there is nothing left to stop."))
         now = timezone.now()
         Campaign.objects.filter(pk=campaign.pk).update(status=Campaign.Status.CANCELLED, finished_at=now)
         campaign.status, campaign.finished_at = Campaign.Status.CANCELLED, now
-        cancelled = notifications.notification_cancel(notification_ids=waiting, reason="campaign stopped") if waiting else 0
+        cancelled = messages.cancel(linked, reason="campaign stopped") if waiting else 0
     log.info("campaign %s stopped: %s waiting message(s) cancelled", campaign.pk, cancelled)
     return campaign, cancelled
 
@@ -280,14 +277,6 @@ def campaigns_due(*, now: datetime | None = None) -> list[int]:
     now = now or timezone.now()
     return list(Campaign.objects.filter(Q(status=Campaign.Status.SCHEDULED, scheduled_for__lte=now)
                                         | Q(status=Campaign.Status.SENDING)).values_list("pk", flat=True))
-
-
-def _notifications():
-    try:
-        from notifications import services as notification_services
-    except ImportError:
-        return None
-    return notification_services if hasattr(notification_services, "notification_enqueue") else None
 
 
 def campaign_deliver(*, campaign_id: int, now: datetime | None = None) -> int:
@@ -342,41 +331,21 @@ def _deliver_one(campaign: Campaign, customer, now: datetime) -> bool:
                     log.warning("campaign %s: offer not attached, discounts unavailable", campaign.pk)
             text = campaign_render(campaign, customer, offer)
             buttons = campaign_buttons(campaign, recipient)
-            notifications = _notifications()
-            if notifications is not None:
-                notification = notifications.notification_enqueue(
-                    customer=customer, type="campaign", context={"campaign_id": campaign.pk},
-                    dedup_key=f"campaign:{campaign.pk}:{customer.pk}", text=escape(text), buttons=buttons or None,
-                    photo=campaign.photo, urgent=campaign.urgent, source=f"crm:campaign:{campaign.pk}")
-                recipient.notification_id = notification.pk if notification is not None else None
-                recipient.status = CampaignRecipient.Status.PENDING if notification else CampaignRecipient.Status.SKIPPED
+            queued = messaging.notify_customer(
+                customer, kind="campaign", context={"campaign_id": campaign.pk}, text=escape(text),
+                dedup_key=f"campaign:{campaign.pk}:{customer.pk}", buttons=buttons or None, photo=campaign.photo,
+                urgent=campaign.urgent, source=f"crm:campaign:{campaign.pk}")
+            recipient.notification_id = queued.message_id if queued else None
+            if queued is None:
+                recipient.status = CampaignRecipient.Status.SKIPPED
+            elif queued.message_id is None:  # handed straight to the sender: nothing more to follow
+                recipient.status = CampaignRecipient.Status.SENT
             else:
-                transaction.on_commit(partial(_send_direct, recipient.pk, customer.telegram_id, text, buttons,
-                                              campaign.photo))
+                recipient.status = CampaignRecipient.Status.PENDING
             recipient.save(update_fields=["offer", "notification_id", "status"])
     except IntegrityError:
         return False  # another run made this recipient
     return True
-
-
-def _send_direct(recipient_id: int, chat_id: int, text: str, buttons, photo: str) -> None:
-    """Fallback without the notifications app: straight through the rate-limited sender."""
-    from vpnbot.transport.bot import inline_keyboard
-    from vpnbot.transport.sender import ChatUnreachable, TelegramError, get_sender
-
-    markup = inline_keyboard(buttons) if buttons else None
-    status = CampaignRecipient.Status.SENT
-    try:
-        if photo:
-            get_sender().send_photo(chat_id, photo, caption=text[:1024], reply_markup=markup)
-        else:
-            get_sender().send_message(chat_id, text, reply_markup=markup)
-    except ChatUnreachable:
-        status = CampaignRecipient.Status.BLOCKED
-    except TelegramError as exc:
-        log.warning("campaign message to %s failed: %s", chat_id, exc)
-        status = CampaignRecipient.Status.FAILED
-    CampaignRecipient.objects.filter(pk=recipient_id).update(status=status)
 
 
 def recipient_press(*, recipient_id: int, customer) -> CampaignRecipient | None:
@@ -410,10 +379,6 @@ class CampaignStats:
         return dict(self.__dict__)
 
 
-NOTIFICATION_STATUS = {"pending": "pending", "sent": "sent", "failed": "failed", "blocked": "blocked",
-                       "cancelled": "skipped"}
-
-
 def campaign_stats(*, campaign: Campaign) -> CampaignStats:
     from vpnbot.shop.models import Order
 
@@ -421,16 +386,8 @@ def campaign_stats(*, campaign: Campaign) -> CampaignStats:
     stats = CampaignStats(targeted=recipients.count(), pressed=recipients.filter(pressed_at__isnull=False).count())
     counts = dict(recipients.filter(notification_id__isnull=True).values_list("status").annotate(n=Count("id")))
     linked = recipients.filter(notification_id__isnull=False)
-    if linked.exists():
-        try:
-            from notifications.models import Notification
-        except ImportError:
-            Notification = None
-        if Notification is not None:
-            for status, n in (Notification.objects.filter(pk__in=linked.values("notification_id"))
-                              .values_list("status").annotate(n=Count("id"))):
-                key = NOTIFICATION_STATUS.get(status, "pending")
-                counts[key] = counts.get(key, 0) + n
+    for key, n in messages.outcomes(linked.values("notification_id")).items():
+        counts[key] = counts.get(key, 0) + n
     for key in ("pending", "sent", "failed", "blocked", "skipped"):
         setattr(stats, key, int(counts.get(key, 0)))
     window = timedelta(days=campaign.conversion_days)

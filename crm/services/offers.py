@@ -12,6 +12,9 @@ from django.db.models import Exists, OuterRef, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from vpnbot.shop import messaging
+from vpnbot.shop.services import format_date
+
 from ..models import CustomerJourney, PersonalizedOffer, UserActivity, UserProfile
 
 log = logging.getLogger(__name__)
@@ -214,39 +217,19 @@ def _offer_send_winback(*, customer, now: datetime) -> tuple[PersonalizedOffer, 
 
 
 def offer_notify(*, offer: PersonalizedOffer) -> None:
-    """Tell the customer about an offer (through the notifications queue when installed)."""
-    from django.utils import translation
-
-    from vpnbot.shop.services import format_date
-
+    """Tell the customer about an offer (through the message port, in their language)."""
     customer = offer.customer
-    with translation.override(customer.effective_language):
+
+    def text() -> str:
         values = {"percent": f"{offer.percent_bp / 100:g}", "code": offer.code,
                   "date": format_date(offer.valid_until, customer)}
         if offer.code:
-            text = _("🎁 A gift for you: %(percent)s%% off with code %(code)s until %(date)s. See /my_offers.") % values
-        else:
-            text = _("💎 A gift for you: %(percent)s%% cashback on your purchases until %(date)s.") % values
+            return _("🎁 A gift for you: %(percent)s%% off with code %(code)s until %(date)s. See /my_offers.") % values
+        return _("💎 A gift for you: %(percent)s%% cashback on your purchases until %(date)s.") % values
+
+    def buttons():
         action = offer_buy_action(offer)
-        buttons = [[(_("🛒 Buy %(plan)s") % {"plan": offer.plan.name}, action)]] if action else None
-    try:
-        from notifications import services as notification_services
-    except ImportError:
-        notification_services = None
-    if notification_services is not None and hasattr(notification_services, "notification_enqueue"):
-        notification_services.notification_enqueue(
-            customer=customer, type="new_discount", context={"code": offer.code}, dedup_key=f"crm:offer:{offer.pk}",
-            text=text, buttons=buttons, source="crm:offer")
-        return
-    from functools import partial
+        return [[(_("🛒 Buy %(plan)s") % {"plan": offer.plan.name}, action)]] if action else None
 
-    from vpnbot.transport.bot import inline_keyboard
-    from vpnbot.transport.sender import TelegramError, get_sender
-
-    def send(chat_id, text, markup):
-        try:
-            get_sender().send_message(chat_id, text, reply_markup=markup)
-        except TelegramError as exc:
-            log.info("offer message not sent: %s", exc)
-
-    transaction.on_commit(partial(send, customer.telegram_id, text, inline_keyboard(buttons) if buttons else None))
+    messaging.notify_customer(customer, kind="new_discount", text=text, buttons=buttons, context={"code": offer.code},
+                              dedup_key=f"crm:offer:{offer.pk}", source="crm:offer")

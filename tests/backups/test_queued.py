@@ -27,11 +27,6 @@ def queued(monkeypatch):
     return calls
 
 
-@pytest.fixture
-def direct_alerts(monkeypatch):
-    monkeypatch.setattr(services, "_notifications_alert", lambda: None)
-
-
 def _click(client, action, backup):
     url = reverse("admin:backups_backup_changelist")
     return client.post(url, {"action": action, "_selected_action": [backup.pk], "confirm": "yes"}, follow=True)
@@ -54,7 +49,7 @@ def test_an_admin_verification_queued_while_a_backup_runs_retries_later_then_run
 
 
 def test_an_admin_restore_that_never_gets_the_lock_is_noted_and_the_admins_are_told(
-        staff_client, queued, fake_telegram, direct_alerts, django_capture_on_commit_callbacks):
+        staff_client, queued, fake_telegram, direct_messages, django_capture_on_commit_callbacks):
     backup = BackupFactory()
     _click(staff_client, "restore_action", backup)
     with services.backup_lock(holder="daily backup for schedule"), \
@@ -79,7 +74,7 @@ def test_an_admin_restore_that_never_gets_the_lock_is_noted_and_the_admins_are_t
 
 
 def test_an_admin_restore_that_fails_is_noted_and_the_admins_are_told(
-        staff_client, queued, fake_telegram, direct_alerts, django_capture_on_commit_callbacks):
+        staff_client, queued, fake_telegram, direct_messages, django_capture_on_commit_callbacks):
     backup = BackupFactory()  # its file does not match its (empty) checksum
     _click(staff_client, "restore_action", backup)
     with django_capture_on_commit_callbacks(execute=True):
@@ -110,7 +105,7 @@ def test_a_bot_request_is_still_answered_at_once_when_busy(bot, fake_telegram, t
     assert backup.notes == ""
 
 
-def test_the_note_is_written_in_the_shops_language(settings, direct_alerts, fake_telegram):
+def test_the_note_is_written_in_the_shops_language(settings, direct_messages, fake_telegram):
     settings.LANGUAGE_CODE = "fa"
     backup = BackupFactory()
     with services.backup_lock(holder="daily backup for schedule"):

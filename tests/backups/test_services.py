@@ -116,7 +116,7 @@ def test_a_failed_scheduled_backup_may_be_retried(monkeypatch):
 def test_the_beat_entries_exist():
     from django_celery_beat.models import PeriodicTask
 
-    from vpnbot.schedules import ensure_schedules
+    from vpnbot.core.schedules import ensure_schedules
 
     ensure_schedules()
     names = set(PeriodicTask.objects.filter(name__startswith="backups:").values_list("name", flat=True))
@@ -126,9 +126,8 @@ def test_the_beat_entries_exist():
 
 # --- alerts ------------------------------------------------------------------------------------------
 
-def test_a_failure_alerts_the_admins_directly_without_notifications(monkeypatch, fake_telegram,
+def test_a_failure_alerts_the_admins_directly_without_notifications(monkeypatch, fake_telegram, direct_messages,
                                                                      django_capture_on_commit_callbacks):
-    monkeypatch.setattr(services, "_notifications_alert", lambda: None)
     monkeypatch.setattr(engines.MySQLEngine, "check_tools", lambda self: (_ for _ in ()).throw(
         engines.ToolMissing("mariadb-dump is not installed: install the Debian package mariadb-client")))
     monkeypatch.setattr(engines.PostgresEngine, "check_tools", engines.MySQLEngine.check_tools)
@@ -140,19 +139,21 @@ def test_a_failure_alerts_the_admins_directly_without_notifications(monkeypatch,
         assert "mariadb-client" in fake_telegram.last_text(admin)
 
 
-def test_alerts_go_through_the_notifications_system_when_present(monkeypatch, fake_telegram):
-    calls = []
-    monkeypatch.setattr(services, "_notifications_alert", lambda: lambda **kw: calls.append(kw))
+def test_alerts_go_through_the_notifications_outbox_when_installed(fake_telegram):
+    from notifications.models import Notification
+
     services.backup_alert_admins(kind="backup_stale", text="late", dedup_key="k1")
-    assert calls == [{"kind": "backup_stale", "text": "late", "dedup_key": "k1"}]
-    assert fake_telegram.calls == []
+    services.backup_alert_admins(kind="backup_stale", text="late", dedup_key="k1")
+    alerts = Notification.objects.filter(type="admin_alert", context__kind="backup_stale")
+    assert sorted(alerts.values_list("chat_id", flat=True)) == [9001, 9002]
+    assert set(alerts.values_list("text", flat=True)) == {"late"}
+    assert fake_telegram.calls == []  # queued in the caller's transaction, sent after commit
 
 
-def test_stale_backups_alert_once_a_day(monkeypatch, fake_telegram, django_capture_on_commit_callbacks):
-    from vpnbot.schedules import ensure_schedules
+def test_stale_backups_alert_once_a_day(monkeypatch, fake_telegram, direct_messages, django_capture_on_commit_callbacks):
+    from vpnbot.core.schedules import ensure_schedules
 
     ensure_schedules()
-    monkeypatch.setattr(services, "_notifications_alert", lambda: None)
     BackupFactory(kind="daily", age=days(2))
     BackupFactory(kind="weekly", age=days(1))
     BackupFactory(kind="monthly", age=days(3))
@@ -379,9 +380,8 @@ def test_the_weekly_job_verifies_the_newest_backup():
     assert older.status == "succeeded"
 
 
-def test_a_verification_that_finds_differences_alerts_and_does_not_mark_verified(monkeypatch, fake_telegram,
+def test_a_verification_that_finds_differences_alerts_and_does_not_mark_verified(monkeypatch, fake_telegram, direct_messages,
                                                                                   django_capture_on_commit_callbacks):
-    monkeypatch.setattr(services, "_notifications_alert", lambda: None)
     backup = services.backup_create(kind="manual")
     backup.metadata["tables"]["django_migrations"]["rows"] += 5
     backup.save()

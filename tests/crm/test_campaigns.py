@@ -318,3 +318,16 @@ def test_a_stop_racing_the_delivery_leaves_no_message_waiting(clock):
         assert results[0] == added < 30 or added == 30
         assert not Notification.objects.filter(pk__in=CampaignRecipient.objects.filter(campaign=campaign)
                                                .values("notification_id"), status="pending").exists()
+
+
+def test_without_an_outbox_a_campaign_goes_straight_to_the_sender(clock, fake_telegram, direct_messages,
+                                                                   django_capture_on_commit_callbacks):
+    _plan, risky, happy = population()
+    campaign = campaign_create(name="Direct", text="Hi {first_name}", segments=["at_risk"])
+    with django_capture_on_commit_callbacks(execute=True):
+        campaign_start(campaign_id=campaign.pk)
+    for customer in risky:
+        assert fake_telegram.sent_texts(customer.telegram_id) == [f"Hi {customer.first_name}"]
+    assert set(CampaignRecipient.objects.filter(campaign=campaign).values_list("status", flat=True)) == {"sent"}
+    stats = campaign_stats(campaign=Campaign.objects.get(pk=campaign.pk))
+    assert (stats.targeted, stats.sent, stats.pending) == (2, 2, 0)

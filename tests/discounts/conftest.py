@@ -1,15 +1,17 @@
 import pytest
 
-from vpnbot.shop import messaging
+from vpnbot.transport import messages
 
 
 @pytest.fixture
 def notices(monkeypatch):
-    """What discounts told customers through the shop's notify_customer (whoever delivers it)."""
+    """What discounts told customers through the message port (whoever delivers it)."""
     recorded = []
 
-    def notifier(*, customer, kind, context, text, buttons, dedup_key):
-        recorded.append({"customer": customer, "kind": kind, "context": context, "text": text, "dedup_key": dedup_key})
+    class Recorder:
+        def notify_chat(self, chat_id, text, *, kind, buttons, photo, dedup_key, context, urgent, source, parse_mode):
+            recorded.append({"chat_id": chat_id, "kind": kind, "context": context, "text": text, "dedup_key": dedup_key})
+            return messages.Queued()
 
-    monkeypatch.setattr(messaging, "_notifier", notifier)
+    monkeypatch.setattr(messages, "_outbox", Recorder())
     return recorded

@@ -16,6 +16,8 @@ from django.db.models import F, ProtectedError, Q, RestrictedError
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from vpnbot.transport import messages
+
 from . import events, messaging, pricing
 from .models import CheckoutCode, Customer, Order, Payment, Plan, ReferralReward, Subscription, WalletTransaction
 from .provisioning import get_provisioner
@@ -212,9 +214,6 @@ def payment_review_send(*, payment_id: int, chat_id: int) -> bool:
     recorded as soon as Telegram accepts the message, so a retry skips them. Returns whether
     a message was sent; raises the sender's TelegramError (the task decides on retrying).
     A decided payment is not sent any more (nothing left to review)."""
-    from vpnbot.transport.bot import inline_keyboard
-    from vpnbot.transport.sender import get_sender
-
     chat_id = int(chat_id)
     payment = Payment.objects.select_related("customer").filter(pk=payment_id).first()
     if payment is None or payment.status != Payment.Status.PENDING:
@@ -223,10 +222,8 @@ def payment_review_send(*, payment_id: int, chat_id: int) -> bool:
         return False
     with translation.override(messaging.admin_language(chat_id)):
         caption = _payment_review_text(payment)
-        markup = inline_keyboard([[(_("✅ Approve"), f"pay:ok:{payment.pk}"), (_("❌ Reject"), f"pay:no:{payment.pk}")]])
-    message = get_sender().send_photo(chat_id, payment.receipt_file_id, caption=caption, reply_markup=markup,
-                                      parse_mode="HTML")
-    message_id = (message or {}).get("message_id") if isinstance(message, dict) else None
+        buttons = [[(_("✅ Approve"), f"pay:ok:{payment.pk}"), (_("❌ Reject"), f"pay:no:{payment.pk}")]]
+    message_id = messages.send_now(chat_id, caption, photo=payment.receipt_file_id, buttons=buttons)
     with transaction.atomic():
         payment = Payment.objects.select_for_update().get(pk=payment_id)
         pairs = list(payment.admin_messages or [])
@@ -240,12 +237,9 @@ def payment_review_send(*, payment_id: int, chat_id: int) -> bool:
 
 
 def _clear_review_buttons(chat_id: int, message_id: int) -> None:
-    from vpnbot.transport.sender import TelegramError, get_sender
-
     try:
-        get_sender().call("editMessageReplyMarkup", {"chat_id": chat_id, "message_id": message_id,
-                                                     "reply_markup": {"inline_keyboard": []}})
-    except TelegramError as exc:
+        messages.edit_message(chat_id, message_id, clear_buttons=True)
+    except messages.TelegramError as exc:
         log.info("review buttons not cleared: %s", exc.description)
 
 
@@ -302,8 +296,6 @@ def payment_reject(*, payment_id: int, reviewer: str, reason: str) -> Decision:
 
 def _mark_review_messages(payment: Payment, verdict) -> None:
     """Edit every admin's copy of the receipt so nobody reviews it again."""
-    from vpnbot.transport.sender import TelegramError, get_sender
-
     pairs = list(payment.admin_messages or [])
 
     def edit():
@@ -313,11 +305,9 @@ def _mark_review_messages(payment: Payment, verdict) -> None:
             with translation.override(messaging.admin_language(chat_id)):
                 caption = _("Top-up #%(id)s: %(amount)s\n%(verdict)s") % {
                     "id": payment.pk, "amount": money(payment.amount), "verdict": verdict()}
-            try:
-                get_sender().call("editMessageCaption", {
-                    "chat_id": chat_id, "message_id": message_id, "caption": caption,
-                    "reply_markup": {"inline_keyboard": []}})
-            except TelegramError as exc:
+            try:  # plain text: the reviewer's name and reason are not HTML
+                messages.edit_message(chat_id, message_id, caption=caption, clear_buttons=True, parse_mode="")
+            except messages.TelegramError as exc:
                 log.info("review message not edited: %s", exc.description)
 
     transaction.on_commit(edit)
@@ -490,7 +480,7 @@ def subscription_provision(*, subscription_id: int) -> None:
             return
         except ShopError as exc:  # e.g. too long for a message: an operator pastes one that fits
             log.warning("config of subscription %s not delivered: %s", subscription.pk, exc)
-    messaging.notify_admins(text=lambda: _(
+    messages.notify_admins(dedup_key=f"needs-config:{subscription.pk}", text=lambda: _(
         "🛠 Order #%(order)s needs a VPN config: %(plan)s for %(customer)s. Paste it in the admin "
         "(Subscriptions → #%(id)s).") % {"order": subscription.order_id, "plan": subscription.plan,
                                           "customer": subscription.customer, "id": subscription.pk})

@@ -2,7 +2,7 @@ import logging
 
 from celery import shared_task
 
-from vpnbot.transport.sender import ChatUnreachable, RetryLater, TelegramError
+from vpnbot.transport.messages import ChatUnreachable, RetryLater, TelegramError
 
 from . import services
 
