@@ -16,6 +16,7 @@ from django.db.models import F, ProtectedError, Q, RestrictedError
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from vpnbot.core.numbers import latin_digits
 from vpnbot.transport import messages
 
 from . import events, messaging, pricing
@@ -165,8 +166,7 @@ def wallet_history(*, customer: Customer, limit: int = 10) -> list[WalletTransac
 
 def topup_parse_amount(text: str) -> int:
     """A whole number within the shop's limits (Persian or Latin digits, commas allowed)."""
-    digits = (text or "").strip().translate(str.maketrans("۰۱۲۳۴۵۶۷۸۹٠١٢٣٤٥٦٧٨٩", "01234567890123456789"))
-    digits = digits.replace(",", "").replace("٬", "").replace(" ", "")
+    digits = latin_digits(text).strip().replace(",", "").replace(" ", "")
     if not (digits.isascii() and digits.isdigit()) or len(digits) > 15:  # "²".isdigit(), yet int("²") fails
         raise ShopError(_("Please send the amount as a whole number, for example %(example)s.")
                         % {"example": f"{settings.TOPUP_MIN_AMOUNT * 5:,}"})

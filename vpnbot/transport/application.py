@@ -13,12 +13,12 @@ from asgiref.sync import async_to_sync, sync_to_async
 from django.conf import settings
 from django.utils.translation import gettext as _
 from telegram import Update
-from telegram.ext import Application, ApplicationBuilder, MessageHandler, filters
+from telegram.ext import Application, ApplicationBuilder, CallbackQueryHandler, MessageHandler, filters
 
 from vpnbot.core.autodiscover import autodiscover
 
 from . import dialog
-from .bot import BotContext, add_command, handler
+from .bot import BotContext, add_command, handler, stale_button
 from .redact import redact
 from .request import SenderRequest
 
@@ -50,6 +50,7 @@ def register_handlers(application: Application) -> None:
     for module in autodiscover("handlers"):
         if hasattr(module, "register"):
             module.register(application)
+    application.add_handler(CallbackQueryHandler(handler(stale_button)))
     application.add_handler(MessageHandler(filters.COMMAND & filters.UpdateType.MESSAGE, handler(unknown_command)))
     application.add_handler(MessageHandler(~filters.COMMAND & filters.UpdateType.MESSAGE, handler(route_message)))
     application.add_error_handler(_record_error)

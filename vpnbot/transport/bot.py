@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import functools
 import logging
+import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from asgiref.sync import sync_to_async
+from django.conf import settings
 from django.utils import translation
 from django.utils.translation import gettext as _
 
@@ -65,6 +68,10 @@ class BotContext:
         self.text: str = (self.message.text or "") if self.message and not self.callback else ""
         self.args: list[str] = list(getattr(context, "args", None) or [])
         self.callback_data: str = self.callback.data or "" if self.callback else ""
+        # the regex match of the callback's pattern (add_callback), so a handler reads its groups
+        # (PTB stores True there for a press without data: not a match)
+        matches = getattr(context, "matches", None)
+        self.match: re.Match | None = matches[0] if matches and isinstance(matches[0], re.Match) else None
         self.language: str = translation.get_language() or "fa"
         self.customer = None
         self.answered = False
@@ -73,9 +80,25 @@ class BotContext:
     def is_admin(self) -> bool:
         return is_admin(self.user_id)
 
+    @property
+    def actor(self) -> str:
+        """Who did it, for the records (reviewer, requested by, created by): @username or tg:<id>."""
+        if self.user is not None and self.user.username:
+            return f"@{self.user.username}"
+        return f"tg:{self.user_id}"
+
     def reply(self, text: str, *, buttons=None, keyboard: dict | None = None, parse_mode: str | None = "HTML") -> dict:
         markup = inline_keyboard(buttons) if buttons else keyboard
         return self.send(self.chat_id, text, reply_markup=markup, parse_mode=parse_mode)
+
+    def reply_photo(self, photo, *, caption: str = "", buttons=None, parse_mode: str | None = None) -> dict:
+        """A photo (file_id, URL, or (filename, bytes)) with an optional caption."""
+        params = {"reply_markup": inline_keyboard(buttons) if buttons else None, "parse_mode": parse_mode}
+        return get_sender().send_photo(self.chat_id, photo, caption=caption,
+                                       **{k: v for k, v in params.items() if v is not None})
+
+    def reply_document(self, filename: str, content, *, caption: str = "") -> dict:
+        return get_sender().send_document(self.chat_id, filename, content, caption)
 
     def send(self, chat_id: int, text: str, **params) -> dict:
         params = {k: v for k, v in params.items() if v is not None}
@@ -105,16 +128,47 @@ class BotContext:
                                                   "show_alert": alert or None})
 
 
-def _run(fn: Callable, admin: bool, update: Update, context: Any) -> None:
+@dataclass(frozen=True)
+class Feature:
+    """A switch a handler obeys: while enabled() is false the handler does not run and the
+    customer reads off_text (an alert on a button, a reply to a command)."""
+
+    enabled: Callable[[], bool]
+    off_text: Callable[[], str] = lambda: _("This feature is switched off.")
+
+    @classmethod
+    def setting(cls, name: str, off_text: Callable[[], str] | None = None) -> Feature:
+        """A switch read from a boolean setting (e.g. "ENABLE_CRM") at every update."""
+        enabled = lambda: bool(getattr(settings, name))  # noqa: E731
+        return cls(enabled, off_text) if off_text else cls(enabled)
+
+
+def stale_button(ctx: BotContext) -> None:
+    """A button no handler knows (from an old message, or data nobody sent): say so, so it
+    does not spin."""
+    ctx.answer(_("This button is no longer valid. Please start again."), alert=True)
+
+
+def _run(fn: Callable, admin: bool, feature: Feature | None, needs_match: bool, update: Update, context: Any) -> None:
     ctx = BotContext(update, context)
     for hook in _context_hooks:
         hook(ctx)
     with translation.override(ctx.language):
         try:
+            if needs_match and ctx.match is None:
+                # PTB hands a press without callback_data to every pattern handler
+                stale_button(ctx)
+                return
             if admin and not ctx.is_admin:
                 ctx.answer(_("This action is for the shop's admins."), alert=True)
                 if not ctx.callback:
                     ctx.reply(_("Sorry, this command is for the shop's admins."))
+                return
+            if feature is not None and not feature.enabled():
+                if ctx.callback:
+                    ctx.answer(feature.off_text(), alert=True)
+                else:
+                    ctx.reply(feature.off_text(), parse_mode=None)
                 return
             fn(ctx)
         except Exception:
@@ -135,11 +189,15 @@ def _apologise(ctx: BotContext) -> None:
         log.warning("could not send the apology")
 
 
-def handler(fn: Callable | None = None, *, admin: bool = False):
-    """Make a sync fn(ctx) a PTB callback; admin=True refuses everyone but admins."""
+def handler(fn: Callable | None = None, *, admin: bool = False, feature: Feature | str | None = None,
+            needs_match: bool = False):
+    """Make a sync fn(ctx) a PTB callback; admin=True refuses everyone but admins; feature
+    (a Feature, or the name of a boolean setting) switches it off."""
+    if isinstance(feature, str):
+        feature = Feature.setting(feature)
 
     def wrap(fn: Callable):
-        run = sync_to_async(functools.partial(_run, fn, admin))
+        run = sync_to_async(functools.partial(_run, fn, admin, feature, needs_match))
 
         async def callback(update: Update, context: Any) -> None:
             await run(update, context)
@@ -151,14 +209,20 @@ def handler(fn: Callable | None = None, *, admin: bool = False):
     return wrap(fn) if fn is not None else wrap
 
 
-def add_command(application, name: str, fn: Callable, *, admin: bool = False) -> None:
+def add_command(application, name: str, fn: Callable, *, admin: bool = False,
+                feature: Feature | str | None = None) -> None:
     """A command in a new message (edited messages do not re-run commands)."""
     from telegram.ext import CommandHandler, filters
 
-    application.add_handler(CommandHandler(name, handler(fn, admin=admin), filters=filters.UpdateType.MESSAGE))
+    application.add_handler(CommandHandler(name, handler(fn, admin=admin, feature=feature),
+                                           filters=filters.UpdateType.MESSAGE))
 
 
-def add_callback(application, pattern: str, fn: Callable, *, admin: bool = False) -> None:
+def add_callback(application, pattern: str, fn: Callable, *, admin: bool = False,
+                 feature: Feature | str | None = None) -> None:
+    """A button press whose callback_data matches pattern (one handler per shape: anchor it
+    with ^…$); the handler reads the groups from ctx.match."""
     from telegram.ext import CallbackQueryHandler
 
-    application.add_handler(CallbackQueryHandler(handler(fn, admin=admin), pattern=pattern))
+    callback = handler(fn, admin=admin, feature=feature, needs_match=True)
+    application.add_handler(CallbackQueryHandler(callback, pattern=pattern))
