@@ -1,3 +1,6 @@
+"""The Celery app: configured from Django's settings (CELERY_*), tasks found in every app's
+tasks.py; creates the file-system broker's folders when that broker is used."""
+
 import os
 
 from celery import Celery

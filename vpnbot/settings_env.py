@@ -1,3 +1,6 @@
+"""Where settings come from: BASE_DIR and a django-environ reader of the environment and
+of the optional .env file beside manage.py."""
+
 from pathlib import Path
 
 import environ

@@ -1,3 +1,6 @@
+"""The WSGI entry point: Telegram's webhook POSTs are answered by a fast path before
+Django's middleware; every other request goes to Django."""
+
 import os
 
 from django.core.wsgi import get_wsgi_application

@@ -14,8 +14,10 @@ def _answers(fake):
 
 
 @pytest.mark.parametrize("data", ["nonsense:1", ""])
-def test_a_button_nobody_handles_is_answered_and_the_update_ends_done(bot, tg_user, fake_telegram, data):
-    bot.post(bot.callback_update(tg_user, data))
+def test_a_button_nobody_handles_is_answered_and_the_update_ends_done(bot, fake_telegram, data):
+    from tests.conftest import TelegramUser
+
+    bot.post(bot.callback_update(TelegramUser(31338, language_code="en"), data))
     assert _answers(fake_telegram) == ["This button is no longer valid. Please start again."]
     assert set(TelegramUpdate.objects.values_list("status", flat=True)) == {"done"}
 

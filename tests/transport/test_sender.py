@@ -187,6 +187,16 @@ def test_a_burst_of_200_stays_within_the_global_limit(fake_telegram, settings, r
 
     settings.TELEGRAM_MAX_MESSAGES_PER_SECOND = 100
     sender = Sender(api_url=fake_telegram.url, token=fake_telegram.token, limiter=redis_limiter)
+    slots = []  # when the limiter let each message go (time.monotonic(), like the fake's .at)
+    reserve = redis_limiter.reserve
+
+    def recording_reserve(key, interval):
+        wait = reserve(key, interval)
+        if key.startswith("global:"):
+            slots.append(time.monotonic() + max(wait, 0.0))
+        return wait
+
+    redis_limiter.reserve = recording_reserve
 
     def run(offset):
         for i in range(50):
@@ -198,8 +208,11 @@ def test_a_burst_of_200_stays_within_the_global_limit(fake_telegram, settings, r
     for t in threads:
         t.join()
     times = [c.at for c in fake_telegram.calls_to("sendMessage")]
-    assert len(times) == 200
-    assert max_in_any_window(times) <= 101
+    assert len(times) == 200 and len(slots) == 200
+    assert max_in_any_window(slots) <= 101  # the limiter's own schedule: exact
+    # at the server, a thread that overslept its slot can land next to an on-time one; on a
+    # loaded machine that bunches a few messages (a few tens of ms), never more
+    assert max_in_any_window(times) <= 105
     assert times[-1] - times[0] >= 1.9  # 200 messages at 100/s cannot take less
 
 

@@ -1,9 +1,14 @@
+"""Admin pages of the transport: the update inbox (inspect, retry failed updates) and the
+dialog states of users in a multi-step conversation."""
+
 import json
 from functools import partial
 
 from django.contrib import admin, messages
 from django.db import transaction
 from django.utils.html import format_html
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from . import services, tasks
 from .models import ChatState, TelegramUpdate
@@ -22,18 +27,19 @@ class TelegramUpdateAdmin(admin.ModelAdmin):
     def has_add_permission(self, request):
         return False
 
-    @admin.display(description="payload")
+    @admin.display(description=gettext_lazy("payload"))
     def pretty_payload(self, obj):
         return format_html("<pre>{}</pre>", json.dumps(obj.payload, ensure_ascii=False, indent=2))
 
-    @admin.action(description="Retry the selected failed updates")
+    @admin.action(description=gettext_lazy("Retry the selected failed updates"))
     def retry(self, request, queryset):
         ids = services.inbox_retry(inbox_ids=list(queryset.values_list("pk", flat=True)))
         transaction.on_commit(partial(tasks.queue_in_batches, ids))
         skipped = queryset.count() - len(ids)
-        self.message_user(request, f"{len(ids)} update(s) queued again.", messages.SUCCESS)
+        self.message_user(request, _("%(n)s update(s) queued again.") % {"n": len(ids)}, messages.SUCCESS)
         if skipped:
-            self.message_user(request, f"{skipped} update(s) were not failed and were left alone.", messages.WARNING)
+            self.message_user(request, _("%(n)s update(s) were not failed and were left alone.") % {"n": skipped},
+                              messages.WARNING)
 
 
 @admin.register(ChatState)

@@ -1,3 +1,6 @@
+"""Keeps the bot token out of texts and logs: `redact(text)` and a logging filter that
+applies it to every record."""
+
 import logging
 import re
 

@@ -1,3 +1,6 @@
+"""manage.py delete_webhook: remove the webhook at Telegram (e.g. before long polling with
+runbot), optionally dropping the updates waiting there."""
+
 from django.core.management.base import BaseCommand, CommandError
 
 from vpnbot.transport.sender import TelegramError, get_sender

@@ -1,3 +1,6 @@
+"""manage.py runbot: receive updates by long polling (development), through the same inbox
+and handlers as the webhook."""
+
 import time
 
 from django.core.management.base import BaseCommand, CommandError

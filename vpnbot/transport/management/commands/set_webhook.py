@@ -1,3 +1,6 @@
+"""manage.py set_webhook URL: point Telegram at this server's /telegram/webhook/ with the
+secret token and the update types the bot handles."""
+
 from django.core.management.base import BaseCommand, CommandError
 
 from vpnbot.transport.sender import TelegramError, get_sender
