@@ -10,6 +10,7 @@ import json
 
 from django.apps import apps
 from django.conf import settings
+from django_celery_beat.models import CrontabSchedule, IntervalSchedule, PeriodicTask
 
 from .autodiscover import autodiscover
 
@@ -22,8 +23,6 @@ def collect() -> list[dict]:
 
 
 def ensure_schedules(**kwargs) -> int:
-    from django_celery_beat.models import CrontabSchedule, IntervalSchedule, PeriodicTask
-
     created = 0
     for job in collect():
         if PeriodicTask.objects.filter(name=job["name"]).exists():

@@ -212,7 +212,7 @@ def handler(fn: Callable | None = None, *, admin: bool = False, feature: Feature
 def add_command(application, name: str, fn: Callable, *, admin: bool = False,
                 feature: Feature | str | None = None) -> None:
     """A command in a new message (edited messages do not re-run commands)."""
-    from telegram.ext import CommandHandler, filters
+    from telegram.ext import CommandHandler, filters  # PTB loads only where an Application is built
 
     application.add_handler(CommandHandler(name, handler(fn, admin=admin, feature=feature),
                                            filters=filters.UpdateType.MESSAGE))
@@ -222,7 +222,7 @@ def add_callback(application, pattern: str, fn: Callable, *, admin: bool = False
                  feature: Feature | str | None = None) -> None:
     """A button press whose callback_data matches pattern (one handler per shape: anchor it
     with ^…$); the handler reads the groups from ctx.match."""
-    from telegram.ext import CallbackQueryHandler
+    from telegram.ext import CallbackQueryHandler  # PTB loads only where an Application is built
 
     callback = handler(fn, admin=admin, feature=feature, needs_match=True)
     application.add_handler(CallbackQueryHandler(callback, pattern=pattern))

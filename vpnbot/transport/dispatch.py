@@ -25,7 +25,10 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 
+from celery import current_app
 from django.conf import settings
+
+from . import tasks
 
 log = logging.getLogger(__name__)
 
@@ -101,14 +104,10 @@ class Dispatcher:
 
 
 def _publish(ids: list[int]) -> None:
-    from . import tasks
-
     tasks.process_updates.delay(ids)
 
 
 def _inline() -> bool:
-    from celery import current_app
-
     return bool(current_app.conf.task_always_eager)
 
 

@@ -54,7 +54,7 @@ class RedisLimiter:
     """All processes: the same reservation, atomic in a Lua script on the Redis clock."""
 
     def __init__(self, url: str, prefix: str = "vpnbot:tg:rl:"):
-        import redis
+        import redis  # only when a Redis limiter is configured
 
         self._redis = redis.Redis.from_url(url)
         self._reserve = self._redis.register_script(_RESERVE)

@@ -211,7 +211,7 @@ def _pg_insert(conn, batch: list[_Waiting]) -> None:
     """One prepared INSERT with server-side parameters: the ORM's compilation and psycopg's
     client-side quoting of the payload cost more CPU than the database's work. A duplicate
     returns no id instead of raising."""
-    from psycopg import Cursor
+    from psycopg import Cursor  # PostgreSQL only: a MariaDB or SQLite shop never loads psycopg
     from psycopg.types.json import Jsonb
     from psycopg.types.numeric import Int8
 
@@ -251,7 +251,7 @@ def inbox_process_many(*, inbox_ids: list[int]) -> dict[int, str | None]:
     event loop. Returns each id's final status, None for one another worker has or that is
     already done. One failing update does not stop the others: a handler's error marks its
     row failed; a row whose outcome could not be recorded is left for the requeue job."""
-    from .application import process_payloads
+    from .application import process_payloads  # PTB loads in the worker only, never in the web process
 
     results: dict[int, str | None] = dict.fromkeys(inbox_ids)
     claimed = _inbox_claim(inbox_ids)
