@@ -16,3 +16,4 @@ ADMIN_TELEGRAM_IDS = [9001, 9002]
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 BACKUP_DIR = VAR_DIR / "test-backups"  # noqa: F405
 STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}  # noqa: F405
+TELEGRAM_RETRY_BACKOFF = 0.01  # retries without the production pauses

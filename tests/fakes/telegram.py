@@ -12,7 +12,9 @@ import email.policy
 import html
 import itertools
 import json
+import random
 import re
+import socket
 import threading
 import time
 from collections import deque
@@ -68,6 +70,11 @@ class FakeTelegram:
         self._window: deque = deque()
         self.rejected_429 = 0
         self.latency = 0.0
+        # a bad day at Telegram: this share of calls answered 500 (seeded, so runs repeat)
+        self.error_rate = 0.0
+        self._random = random.Random(7)
+        self.answered_500 = 0
+        self._lost: dict[str, int] = {}
         server = _Server(("127.0.0.1", 0), self._handler_class())
         server.daemon_threads = True
         self.server = server
@@ -82,6 +89,12 @@ class FakeTelegram:
             for _ in range(times):
                 queue.append((status, retry_after, description))
 
+    def lose_answer(self, method: str, *, times: int = 1):
+        """Carry out the next call(s) of method, then close the connection without answering
+        (an answer lost on the way back: the client cannot know it was done)."""
+        with self.lock:
+            self._lost[method] = self._lost.get(method, 0) + times
+
     def block(self, chat_id: int):
         self.blocked_chats.add(int(chat_id))
 
@@ -93,6 +106,10 @@ class FakeTelegram:
             self.rate_limit = None
             self._window.clear()
             self.rejected_429 = 0
+            self.error_rate = 0.0
+            self._random = random.Random(7)
+            self.answered_500 = 0
+            self._lost.clear()
 
     def stop(self):
         self.server.shutdown()
@@ -133,6 +150,9 @@ class FakeTelegram:
                                  "description": description or f"Too Many Requests: retry after {retry_after}",
                                  "parameters": {"retry_after": retry_after}}
                 return status, {"ok": False, "error_code": status, "description": description or "Error"}
+            if self.error_rate and method != "getMe" and self._random.random() < self.error_rate:
+                self.answered_500 += 1
+                return 500, {"ok": False, "error_code": 500, "description": "Internal Server Error"}
             if self.rate_limit and method.startswith("send"):
                 now = time.monotonic()
                 while self._window and now - self._window[0] > 1.0:
@@ -196,6 +216,14 @@ class FakeTelegram:
                 if fake.latency:
                     time.sleep(fake.latency)
                 status, payload = fake._answer(method, params)
+                with fake.lock:
+                    lost = fake._lost.get(method, 0)
+                    if lost:
+                        fake._lost[method] = lost - 1
+                if lost:
+                    self.close_connection = True
+                    self.connection.shutdown(socket.SHUT_RDWR)
+                    return
                 self._reply(status, payload)
 
             do_GET = do_POST  # noqa: N815

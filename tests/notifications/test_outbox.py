@@ -97,7 +97,8 @@ def test_errors_retry_with_backoff_then_fail_visibly(fake_telegram, settings):
     settings.NOTIFICATION_MAX_ATTEMPTS = 3
     customer = CustomerFactory()
     n = services.notification_enqueue(customer=customer, type="campaign", dedup_key="e", text="x")
-    fake_telegram.fail_next("sendMessage", status=500, description="Internal", times=3)
+    # each attempt is a send that the sender itself retries TELEGRAM_MAX_RETRIES times
+    fake_telegram.fail_next("sendMessage", status=500, description="Internal", times=3 * (1 + settings.TELEGRAM_MAX_RETRIES))
     delays = []
     for _ in range(3):
         before = timezone.now()

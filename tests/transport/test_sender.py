@@ -17,7 +17,16 @@ from hypothesis import strategies as st
 from tests.conftest import TEST_REDIS_URL
 from vpnbot.shop.models import Customer, DomainEvent
 from vpnbot.transport.limiter import LocalLimiter, RedisLimiter
-from vpnbot.transport.sender import ChatUnreachable, RetryLater, Sender, TelegramError, get_sender, split_html, split_text
+from vpnbot.transport.sender import (
+    ChatUnreachable,
+    RetryLater,
+    Sender,
+    TelegramError,
+    TelegramNetworkError,
+    get_sender,
+    split_html,
+    split_text,
+)
 
 
 def max_in_any_window(times: list[float], window: float = 1.0) -> int:
@@ -270,3 +279,110 @@ def test_celery_worker_processes_an_update_through_a_real_redis_broker(fake_tele
         client = redis.Redis.from_url(broker)
         for key in client.scan_iter(f"{queue}*"):
             client.delete(key)
+
+
+# --- retries on Telegram's bad days ------------------------------------------------------------
+
+def _sender(fake, url=None):
+    return Sender(api_url=url or fake.url, token=fake.token, limiter=LocalLimiter())
+
+
+def test_a_5xx_is_retried_and_the_message_goes_once(fake_telegram):
+    fake_telegram.fail_next("sendMessage", status=500, times=2)
+    assert _sender(fake_telegram).send_message(42, "hi")["text"] == "hi"
+    assert len(fake_telegram.calls_to("sendMessage", 42)) == 3
+
+
+def test_a_5xx_that_persists_fails_after_the_bounded_retries(fake_telegram, settings):
+    fake_telegram.fail_next("sendMessage", status=502, times=20)
+    with pytest.raises(TelegramError) as info:
+        _sender(fake_telegram).send_message(42, "hi")
+    assert info.value.status == 502
+    assert len(fake_telegram.calls_to("sendMessage", 42)) == 1 + settings.TELEGRAM_MAX_RETRIES
+
+
+@pytest.mark.parametrize("status", [400, 404, 409])
+def test_a_4xx_other_than_429_is_final(fake_telegram, status):
+    fake_telegram.fail_next("sendMessage", status=status, description="Bad Request: chat not found")
+    with pytest.raises(TelegramError):
+        _sender(fake_telegram).send_message(42, "hi")
+    assert len(fake_telegram.calls_to("sendMessage", 42)) == 1
+
+
+def test_the_pauses_grow_and_are_bounded(fake_telegram, settings, monkeypatch):
+    settings.TELEGRAM_RETRY_BACKOFF = 0.5
+    sleeps = []
+    monkeypatch.setattr("vpnbot.transport.sender.time.sleep", sleeps.append)
+    fake_telegram.fail_next("sendMessage", status=500, times=20)
+    with pytest.raises(TelegramError):
+        _sender(fake_telegram).send_message(42, "hi")
+    assert len(sleeps) == settings.TELEGRAM_MAX_RETRIES
+    for n, pause in enumerate(sleeps):
+        assert 0.5 * 2 ** n <= pause <= 0.5 * 2 ** n * 1.25
+
+
+def test_a_refused_connection_is_retried_then_reported(fake_telegram, monkeypatch, settings):
+    import socket
+
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{s.getsockname()[1]}"
+    pauses = []
+    sender = _sender(fake_telegram, url=url)
+    monkeypatch.setattr(sender, "_pause", lambda failures, problem: pauses.append(failures))
+    with pytest.raises(TelegramNetworkError) as info:
+        sender.send_message(42, "hi")
+    assert pauses == list(range(1, settings.TELEGRAM_MAX_RETRIES + 1))
+    assert fake_telegram.token not in str(info.value)
+
+
+def test_a_lost_answer_is_retried_so_that_message_alone_may_show_twice(fake_telegram):
+    fake_telegram.lose_answer("sendMessage")
+    sender = _sender(fake_telegram)
+    sender.send_message(42, "first")
+    sender.send_message(42, "second")
+    assert fake_telegram.sent_texts(42) == ["first", "first", "second"]
+
+
+def test_an_upload_is_sent_whole_again_after_a_5xx(fake_telegram):
+    import io
+
+    content = b"backup-bytes" * 1000
+    fake_telegram.fail_next("sendDocument", status=503)
+    _sender(fake_telegram).send_document(42, "b.zst", io.BytesIO(content), "copy")
+    calls = fake_telegram.calls_to("sendDocument", 42)
+    assert len(calls) == 2 and calls[-1].files["document"] == ("b.zst", content)
+
+
+def test_only_streams_that_can_seek_are_rewound_for_a_retry():
+    import io
+
+    from vpnbot.transport.sender import _Uploads
+
+    seekable = io.BytesIO(b"abcdef")
+    seekable.seek(2)
+    uploads = _Uploads({"document": ("a.bin", seekable), "thumb": ("t.jpg", b"raw bytes")})
+    seekable.read()
+    assert uploads.rewind() and seekable.tell() == 2
+
+    class OneWay:
+        def read(self, n=-1):
+            return b""
+
+    assert not _Uploads({"document": ("b.bin", OneWay())}).rewind()
+    assert _Uploads(None).rewind()
+
+
+@pytest.mark.django_db
+def test_with_a_third_of_the_replies_answered_500_every_customer_is_answered(bot, fake_telegram):
+    from tests.conftest import TelegramUser
+    from vpnbot.transport.models import TelegramUpdate
+
+    fake_telegram.error_rate = 0.3
+    users = [TelegramUser(700_000 + i, language_code="en") for i in range(40)]
+    for user in users:
+        bot.send(user, "/start")
+    assert fake_telegram.answered_500 >= 10  # the bad day happened
+    for user in users:
+        assert fake_telegram.sent_texts(user.id), f"{user.id} got no answer"
+    assert set(TelegramUpdate.objects.values_list("status", flat=True)) == {"done"}

@@ -13,6 +13,7 @@ import html
 import json
 import logging
 import os
+import random
 import re
 import threading
 import time
@@ -176,6 +177,8 @@ class Sender:
         self.chat_interval = settings.TELEGRAM_PER_CHAT_INTERVAL
         self.group_interval = 60.0 / max(settings.TELEGRAM_PER_GROUP_PER_MINUTE, 1)
         self.max_inline_retry_after = settings.TELEGRAM_MAX_INLINE_RETRY_AFTER
+        self.max_retries = max(0, settings.TELEGRAM_MAX_RETRIES)
+        self.retry_backoff = max(0.0, settings.TELEGRAM_RETRY_BACKOFF)
         self.bot_key = token.split(":", 1)[0] or "bot"
 
     # -- limits --------------------------------------------------------------------
@@ -194,13 +197,22 @@ class Sender:
     # -- transport -------------------------------------------------------------------
     def raw(self, method: str, *, data: dict | None = None, json_body: dict | None = None,
             files: dict | None = None, timeout: float | None = None) -> tuple[int, bytes]:
-        """POST one Bot API method; returns (status, body) after limits and 429 retries."""
+        """POST one Bot API method; returns (status, body) after limits and retries.
+
+        A 429 waits Telegram's retry_after (inline when short, else RetryLater). A 5xx, or a
+        connection that failed or timed out before an answer, is tried again up to
+        TELEGRAM_MAX_RETRIES times with a growing pause; after that the last 5xx is returned
+        (call() raises it) or TelegramNetworkError is raised. Any other answer is final.
+        Telegram has no idempotency key: a message whose answer was lost in a timeout may
+        have been delivered, and its retry then shows it twice (that one message only)."""
         params = json_body if json_body is not None else (data or {})
         chat_id = params.get("chat_id")
         limited = chat_id not in (None, "") and method.startswith(_LIMITED_PREFIXES)
         paid = str(params.get("allow_paid_broadcast", "")).lower() == "true"
         url = f"{self.api_url}/bot{self._token}/{method}"
-        for attempt in range(1, 6):
+        uploads = _Uploads(files)
+        rate_limited = failures = 0
+        while True:
             if limited:
                 self._throttle(chat_id, paid=paid)
             try:
@@ -208,21 +220,39 @@ class Sender:
                     url, json=json_body, data=data, files=files, timeout=timeout or self.timeout
                 )
             except httpx.HTTPError as exc:
-                raise TelegramNetworkError(f"{method}: {type(exc).__name__}: {exc}") from None
+                failures += 1
+                problem = f"{method}: {type(exc).__name__}: {exc}"
+                if failures > self.max_retries or not uploads.rewind():
+                    raise TelegramNetworkError(problem) from None
+                self._pause(failures, problem)
+                continue
             if response.status_code == 429:
+                rate_limited += 1
                 retry_after = _retry_after(response)
                 if chat_id not in (None, ""):
                     self.limiter.push_back(f"chat:{self.bot_key}:{chat_id}", retry_after)
-                if retry_after > self.max_inline_retry_after or attempt == 5:
+                if retry_after > self.max_inline_retry_after or rate_limited >= 5 or not uploads.rewind():
                     raise RetryLater(retry_after)
                 log.info("Telegram 429 on %s, waiting %.1fs", method, retry_after)
                 time.sleep(retry_after)
                 continue
+            if response.status_code >= 500:
+                failures += 1
+                if failures <= self.max_retries and uploads.rewind():
+                    self._pause(failures, f"{method}: HTTP {response.status_code}")
+                    continue
             if response.status_code == 403 and chat_id not in (None, ""):
                 description = _description(response)
                 chat_blocked.send(sender=self.__class__, chat_id=_as_int(chat_id), description=description)
             return response.status_code, response.content
-        raise AssertionError("unreachable")
+
+    def _pause(self, failures: int, problem: str) -> None:
+        """Before retry number `failures`: base, 2×base, 4×base … seconds, plus up to a quarter
+        more at random so that many senders do not retry in step."""
+        delay = self.retry_backoff * 2 ** (failures - 1)
+        delay += random.uniform(0, delay / 4)
+        log.warning("%s; retry %s of %s in %.1fs", redact(problem), failures, self.max_retries, delay)
+        time.sleep(delay)
 
     def call(self, method: str, params: dict | None = None, *, files: dict | None = None,
              timeout: float | None = None) -> Any:
@@ -278,6 +308,27 @@ class Sender:
         self._client.close()
 
 
+class _Uploads:
+    """The files of a multipart call, rewound to where they started before a retry. A
+    stream that cannot seek cannot be sent twice: no retry then."""
+
+    def __init__(self, files: dict | None):
+        self.streams = []
+        for value in (files or {}).values():
+            candidates = value if isinstance(value, tuple | list) else (value,)
+            for item in candidates:
+                if hasattr(item, "read"):
+                    start = item.tell() if hasattr(item, "tell") and hasattr(item, "seek") else None
+                    self.streams.append((item, start))
+
+    def rewind(self) -> bool:
+        for stream, start in self.streams:
+            if start is None:
+                return False
+            stream.seek(start)
+        return True
+
+
 def _as_int(value):
     try:
         return int(value)
@@ -312,7 +363,8 @@ def get_sender() -> Sender:
     key = (os.getpid(), settings.TELEGRAM_API_URL, settings.TELEGRAM_BOT_TOKEN, settings.REDIS_URL,
            settings.TELEGRAM_RATE_LIMIT_REDIS_URL, settings.TELEGRAM_MAX_MESSAGES_PER_SECOND,
            settings.TELEGRAM_PER_CHAT_INTERVAL, settings.TELEGRAM_PER_GROUP_PER_MINUTE,
-           settings.TELEGRAM_MAX_INLINE_RETRY_AFTER, settings.TELEGRAM_REQUEST_TIMEOUT)
+           settings.TELEGRAM_MAX_INLINE_RETRY_AFTER, settings.TELEGRAM_REQUEST_TIMEOUT,
+           settings.TELEGRAM_MAX_RETRIES, settings.TELEGRAM_RETRY_BACKOFF)
     with _lock:
         if _sender is None or _sender_key != key:
             _sender = Sender(api_url=settings.TELEGRAM_API_URL, token=settings.TELEGRAM_BOT_TOKEN or "0:unset",
