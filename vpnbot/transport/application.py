@@ -111,7 +111,14 @@ async def _process(payload: dict) -> str | None:
     errors: list[str] = []
     token = _errors.set(errors)
     try:
-        await app.process_update(Update.de_json(payload, app.bot))
+        try:
+            update = Update.de_json(payload, app.bot)
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            # a shape Telegram does not send (e.g. a message without `date`): nothing to answer
+            log.warning("update %s ignored: not a valid Telegram update (%s: %s)",
+                        payload.get("update_id"), type(exc).__name__, exc)
+            return None
+        await app.process_update(update)
     finally:
         _errors.reset(token)
     return redact("\n".join(errors)) if errors else None

@@ -65,9 +65,11 @@ class BotContext:
         self.callback = update.callback_query
         self.user_id: int | None = self.user.id if self.user else None
         self.chat_id: int | None = self.chat.id if self.chat else self.user_id
-        self.text: str = (self.message.text or "") if self.message and not self.callback else ""
+        text = self.message.text if self.message and not self.callback else None
+        self.text: str = text if isinstance(text, str) else ""  # Telegram's types are not checked by PTB
         self.args: list[str] = list(getattr(context, "args", None) or [])
-        self.callback_data: str = self.callback.data or "" if self.callback else ""
+        data = self.callback.data if self.callback else None
+        self.callback_data: str = data if isinstance(data, str) else ""
         # the regex match of the callback's pattern (add_callback), so a handler reads its groups
         # (PTB stores True there for a press without data: not a match)
         matches = getattr(context, "matches", None)
@@ -151,6 +153,11 @@ def stale_button(ctx: BotContext) -> None:
 
 def _run(fn: Callable, admin: bool, feature: Feature | None, needs_match: bool, update: Update, context: Any) -> None:
     ctx = BotContext(update, context)
+    if ctx.user is None or ctx.user.is_bot:
+        # every handler serves a person: a message without `from` (a channel's or an anonymous
+        # group admin's) or one from a bot is not for the shop
+        log.info("update %s without a person ignored", update.update_id)
+        return
     for hook in _context_hooks:
         hook(ctx)
     with translation.override(ctx.language):
