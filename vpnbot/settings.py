@@ -22,6 +22,7 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "axes",
     "django_celery_beat",
     "vpnbot.core",
     "vpnbot.transport",
@@ -42,7 +43,18 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "axes.middleware.AxesMiddleware",  # last: turns a locked-out login into its lockout page
 ]
+
+# --- Admin login: repeated failures lock the username from that address (django-axes) ---
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+AXES_FAILURE_LIMIT = env.int("ADMIN_LOGIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = env.float("ADMIN_LOGIN_LOCKOUT_HOURS", default=0.25)  # hours
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "admin/locked_out.html"
+AXES_IPWARE_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)  # proxies in front (X-Forwarded-For)
+AXES_SENSITIVE_PARAMETERS = []  # the password is always masked; the username and address are logged
 
 ROOT_URLCONF = "vpnbot.urls"
 WSGI_APPLICATION = "vpnbot.wsgi.application"
@@ -157,21 +169,32 @@ PAYMENT_CARD_HOLDER = env("PAYMENT_CARD_HOLDER", default="")
 VPN_PROVISIONER = env("VPN_PROVISIONER", default="vpnbot.shop.provisioning.ManualProvisioner")
 
 # --- REST API -------------------------------------------------------------------------
+API_MAX_PAGE_SIZE = env.int("API_MAX_PAGE_SIZE", default=500)
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "vpnbot.core.throttling.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAdminUser"],
+    "DEFAULT_PERMISSION_CLASSES": ["vpnbot.core.throttling.AnonymousFirst", "rest_framework.permissions.IsAdminUser"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    "DEFAULT_PAGINATION_CLASS": "vpnbot.core.pagination.Pagination",
     "PAGE_SIZE": 50,
+    # per token (its user); requests without credentials and wrong tokens per address
+    "DEFAULT_THROTTLE_CLASSES": ["vpnbot.core.throttling.TokenThrottle", "vpnbot.core.throttling.AddressThrottle"],
+    "DEFAULT_THROTTLE_RATES": {"user": env("API_THROTTLE_USER", default="1200/min"),
+                               "anon": env("API_THROTTLE_ANON", default="30/min"),
+                               "auth_failures": env("API_THROTTLE_WRONG_TOKENS", default="10/hour")},
+    "NUM_PROXIES": AXES_IPWARE_PROXY_COUNT or None,
 }
+# The OpenAPI schema and its documentation page are for staff unless opened on purpose.
+API_DOCS_PUBLIC = env.bool("API_DOCS_PUBLIC", default=False)
 SPECTACULAR_SETTINGS = {
     "TITLE": "VPN Shop Bot API",
     "DESCRIPTION": "Operate the VPN shop: customers, plans, orders, payments and the feature systems.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny" if API_DOCS_PUBLIC
+                          else "rest_framework.permissions.IsAdminUser"],
     # Swagger UI and ReDoc from this server's static files, not a CDN: shops often run offline
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
