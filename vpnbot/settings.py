@@ -214,6 +214,7 @@ LOGGING = {
     "loggers": {
         "httpx": {"level": "WARNING"},
         "telegram": {"level": "WARNING"},
+        "axes": {"level": "WARNING"},  # failed logins and lockouts, without its start-up banner
     },
 }
 
