@@ -1,13 +1,15 @@
 """The notifications app: its outbox takes over the transport's message port."""
 
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class NotificationsConfig(AppConfig):
     name = "notifications"
-    verbose_name = "Notifications"
+    verbose_name = _("Notifications")
 
     def ready(self):
+        # models (which services import) cannot load before the app registry is ready
         from vpnbot.shop import events
         from vpnbot.transport import messages
 

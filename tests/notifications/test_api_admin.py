@@ -116,13 +116,14 @@ def test_api_broadcast_create_and_start_is_one_transaction(api, fake_telegram, m
     from django.db import DatabaseError
 
     from notifications import audiences
+    from notifications.services import broadcasts
 
     CustomerFactory()
 
     def refuse(**kwargs):
         raise services.NotificationError("cannot start now")
 
-    monkeypatch.setattr(services, "broadcast_start", refuse)
+    monkeypatch.setattr(broadcasts, "broadcast_start", refuse)  # where broadcast_create looks it up
     response = api.post("/api/v1/broadcasts/", {"text": "Hi all"}, format="json")
     assert response.status_code == 400 and "cannot start now" in response.json()["detail"]
     assert not Broadcast.objects.exists()

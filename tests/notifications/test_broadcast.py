@@ -5,7 +5,8 @@ import pytest
 import time_machine
 from django.utils import timezone
 
-from notifications import audiences, services
+from notifications import audiences, selectors, services
+from notifications.services import delivery
 from notifications.models import Broadcast, Notification
 from tests.conftest import run_threads
 from tests.factories import CustomerFactory
@@ -22,7 +23,7 @@ def test_a_broadcast_interrupted_midway_resumes_without_duplicates(fake_telegram
     services.broadcast_start(broadcast_id=b.pk)
     services.notification_process(broadcast_id=b.pk, batch_size=4, max_batches=1)
     # a worker claims three more and dies before sending them
-    crashed = services._claim(batch_size=3, ids=None, broadcast_id=b.pk)
+    crashed = delivery._claim(batch_size=3, ids=None, broadcast_id=b.pk)
     assert len(crashed) == 3
     assert services.broadcast_run(broadcast_id=b.pk).sent == 3  # the claimed ones wait for their claim to lapse
     assert Broadcast.objects.get(pk=b.pk).status == "running"
@@ -46,7 +47,7 @@ def test_registered_audiences_and_blocked_customers(fake_telegram):
     audiences.register_audience("test_vip", "VIPs", lambda: __import__("vpnbot.shop.models", fromlist=["Customer"])
                                 .Customer.objects.filter(first_name="VIP"))
     b = services.broadcast_create(created_by=9001, text="For VIPs", audience="test_vip")
-    assert services.broadcast_audience_count(broadcast=b) == 2
+    assert selectors.broadcast_audience_count(broadcast=b) == 2
     services.broadcast_start(broadcast_id=b.pk)
     services.broadcast_run(broadcast_id=b.pk)
     assert set(_deliveries(fake_telegram, "For VIPs")) == {c.telegram_id for c in vip}
