@@ -3,15 +3,16 @@
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 
+from vpnbot.transport import messages
+
 
 class NotificationsConfig(AppConfig):
     name = "notifications"
     verbose_name = _("Notifications")
 
     def ready(self):
-        # models (which services import) cannot load before the app registry is ready
+        # both import models, which cannot load before the app registry is ready
         from vpnbot.shop import events
-        from vpnbot.transport import messages
 
         from . import services
 
