@@ -2,9 +2,8 @@
 limit, spacing, types turned off, as delivery applies them (Asia/Tehran, frozen clock)."""
 
 import threading
-import zoneinfo
-from datetime import datetime, timedelta
 from datetime import time as dtime
+from datetime import timedelta
 
 import pytest
 import time_machine
@@ -17,14 +16,10 @@ from tests.conftest import run_threads
 from tests.factories import CustomerFactory
 from vpnbot.shop.models import Customer
 
+from .clock import tehran
 from .factories import NotificationSettingsFactory
 
 pytestmark = pytest.mark.django_db
-TEHRAN = zoneinfo.ZoneInfo("Asia/Tehran")
-
-
-def tehran(*args) -> datetime:
-    return datetime(*args, tzinfo=TEHRAN)
 
 
 def enqueue(customer, key, **kwargs):

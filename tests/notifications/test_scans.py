@@ -1,24 +1,18 @@
 """The scans: expiry reminders at 3 days, 1 day and the end, each once and set-based; none for a
 renewed subscription or a blocked customer; low-balance warnings at most once per N days."""
 
-import zoneinfo
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 import pytest
-import time_machine
 
 from notifications import services
 from notifications.models import Notification
 from tests.factories import CustomerFactory, PlanFactory, SubscriptionFactory
 from vpnbot.shop import services as shop
 
+from .clock import T0, at
+
 pytestmark = pytest.mark.django_db
-TEHRAN = zoneinfo.ZoneInfo("Asia/Tehran")
-T0 = datetime(2026, 3, 1, 12, 0, tzinfo=TEHRAN)
-
-
-def at(hours: float):
-    return time_machine.travel(T0 + timedelta(hours=hours), tick=False)
 
 
 def test_expiry_reminders_fire_at_3_days_1_day_and_expiry_each_once(fake_telegram):

@@ -1,11 +1,9 @@
 """Templates: rendering from context in the customer's language, placeholders checked on save,
 the shipped defaults (valid, installable, Persian for Persian customers), the fallback to the shop's text."""
 
-import zoneinfo
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 import pytest
-import time_machine
 from django.core.exceptions import ValidationError
 
 from notifications import services, types
@@ -14,13 +12,9 @@ from tests.factories import CustomerFactory, SubscriptionFactory
 from vpnbot.shop import services as shop
 from vpnbot.shop.models import Subscription
 
+from .clock import T0, at
+
 pytestmark = pytest.mark.django_db
-TEHRAN = zoneinfo.ZoneInfo("Asia/Tehran")
-T0 = datetime(2026, 3, 1, 12, 0, tzinfo=TEHRAN)
-
-
-def at(hours: float):
-    return time_machine.travel(T0 + timedelta(hours=hours), tick=False)
 
 
 def test_template_renders_from_context_in_the_customers_language(fake_telegram):
