@@ -79,19 +79,19 @@ def _setting_changed(fn):
 
 
 @_setting_changed
-def settings_toggle_type(ctx: BotContext) -> None:
+def type_pressed(ctx: BotContext) -> None:
     services.settings_toggle_type(customer=ctx.customer, type=ctx.match.group(1))
 
 
 @_setting_changed
-def settings_quiet_hours(ctx: BotContext) -> None:
+def quiet_hours_pressed(ctx: BotContext) -> None:
     window = services.QUIET_PRESETS[ctx.match.group(1)]
     services.settings_set_quiet_hours(customer=ctx.customer, start=window[0] if window else None,
                                       end=window[1] if window else None)
 
 
 @_setting_changed
-def settings_daily_limit(ctx: BotContext) -> None:
+def daily_limit_pressed(ctx: BotContext) -> None:
     services.settings_set_daily_limit(customer=ctx.customer, limit=int(ctx.match.group(1)))
 
 
@@ -188,7 +188,7 @@ def _show_progress(ctx: BotContext, b: Broadcast) -> None:
 
 
 @_broadcast_pressed
-def broadcast_audience(ctx: BotContext, b: Broadcast) -> None:
+def audience_pressed(ctx: BotContext, b: Broadcast) -> None:
     """The audience chosen: show the preview and ask for confirmation with the count."""
     b = services.broadcast_configure(broadcast_id=b.pk, audience=ctx.match.group("audience"))
     count = selectors.broadcast_audience_count(broadcast=b)
@@ -207,7 +207,7 @@ def broadcast_audience(ctx: BotContext, b: Broadcast) -> None:
 
 
 @_broadcast_pressed
-def broadcast_go(ctx: BotContext, b: Broadcast) -> None:
+def go_pressed(ctx: BotContext, b: Broadcast) -> None:
     """Start it (gp: as a paid broadcast); the pressed message becomes the progress message."""
     if ctx.match.group("how") == "gp":
         services.broadcast_configure(broadcast_id=b.pk, paid=True)
@@ -219,35 +219,35 @@ def broadcast_go(ctx: BotContext, b: Broadcast) -> None:
 
 
 @_broadcast_pressed
-def broadcast_pause(ctx: BotContext, b: Broadcast) -> None:
+def pause_pressed(ctx: BotContext, b: Broadcast) -> None:
     _show_progress(ctx, services.broadcast_pause(broadcast_id=b.pk))
 
 
 @_broadcast_pressed
-def broadcast_resume(ctx: BotContext, b: Broadcast) -> None:
+def resume_pressed(ctx: BotContext, b: Broadcast) -> None:
     b = services.broadcast_resume(broadcast_id=b.pk)
     _show_progress(ctx, b)
     services.broadcast_run_later(b.pk)
 
 
 @_broadcast_pressed
-def broadcast_show(ctx: BotContext, b: Broadcast) -> None:
+def show_pressed(ctx: BotContext, b: Broadcast) -> None:
     _show_progress(ctx, b)
 
 
 @_broadcast_pressed
-def broadcast_ask_cancel(ctx: BotContext, b: Broadcast) -> None:
+def cancel_pressed(ctx: BotContext, b: Broadcast) -> None:
     ctx.edit(_("Cancel broadcast #%(id)s? Messages already sent stay sent.") % {"id": b.pk},
              buttons=[[(_("Yes, cancel it"), f"bc:cc:{b.pk}"), (_("No, go back"), f"bc:s:{b.pk}")]], parse_mode=None)
 
 
 @_broadcast_pressed
-def broadcast_cancel(ctx: BotContext, b: Broadcast) -> None:
+def cancel_confirmed(ctx: BotContext, b: Broadcast) -> None:
     _show_progress(ctx, services.broadcast_cancel(broadcast_id=b.pk))
 
 
 @_broadcast_pressed
-def broadcast_discard(ctx: BotContext, b: Broadcast) -> None:
+def discard_pressed(ctx: BotContext, b: Broadcast) -> None:
     services.broadcast_cancel(broadcast_id=b.pk)
     ctx.edit(_("Broadcast discarded."), parse_mode=None)
 
@@ -255,20 +255,20 @@ def broadcast_discard(ctx: BotContext, b: Broadcast) -> None:
 def register(application) -> None:
     add_command(application, "notifications", my_notifications)
     add_command(application, "notification_settings", notification_settings)
-    add_callback(application, r"^ns:t:(\w+)$", settings_toggle_type)
+    add_callback(application, r"^ns:t:(\w+)$", type_pressed)
     quiet = "|".join(re.escape(key) for key in services.QUIET_PRESETS)
-    add_callback(application, rf"^ns:q:({quiet})$", settings_quiet_hours)
-    add_callback(application, r"^ns:l:(\d+)$", settings_daily_limit)
+    add_callback(application, rf"^ns:q:({quiet})$", quiet_hours_pressed)
+    add_callback(application, r"^ns:l:(\d+)$", daily_limit_pressed)
     add_command(application, "process_notifications", process_notifications, admin=True)
     add_command(application, "check_expiries", check_expiries, admin=True)
     add_command(application, "check_wallets", check_wallets, admin=True)
     add_command(application, "notification_stats", notification_stats, admin=True)
     add_command(application, "send_broadcast", send_broadcast, admin=True)
-    add_callback(application, r"^bc:a:(?P<id>\d+):(?P<audience>[^:]+)$", broadcast_audience, admin=True)
-    add_callback(application, r"^bc:(?P<how>go|gp):(?P<id>\d+)$", broadcast_go, admin=True)
-    add_callback(application, r"^bc:p:(?P<id>\d+)$", broadcast_pause, admin=True)
-    add_callback(application, r"^bc:r:(?P<id>\d+)$", broadcast_resume, admin=True)
-    add_callback(application, r"^bc:s:(?P<id>\d+)$", broadcast_show, admin=True)
-    add_callback(application, r"^bc:c:(?P<id>\d+)$", broadcast_ask_cancel, admin=True)
-    add_callback(application, r"^bc:cc:(?P<id>\d+)$", broadcast_cancel, admin=True)
-    add_callback(application, r"^bc:x:(?P<id>\d+)$", broadcast_discard, admin=True)
+    add_callback(application, r"^bc:a:(?P<id>\d+):(?P<audience>[^:]+)$", audience_pressed, admin=True)
+    add_callback(application, r"^bc:(?P<how>go|gp):(?P<id>\d+)$", go_pressed, admin=True)
+    add_callback(application, r"^bc:p:(?P<id>\d+)$", pause_pressed, admin=True)
+    add_callback(application, r"^bc:r:(?P<id>\d+)$", resume_pressed, admin=True)
+    add_callback(application, r"^bc:s:(?P<id>\d+)$", show_pressed, admin=True)
+    add_callback(application, r"^bc:c:(?P<id>\d+)$", cancel_pressed, admin=True)
+    add_callback(application, r"^bc:cc:(?P<id>\d+)$", cancel_confirmed, admin=True)
+    add_callback(application, r"^bc:x:(?P<id>\d+)$", discard_pressed, admin=True)
