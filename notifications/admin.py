@@ -1,10 +1,13 @@
+"""The notifications admin: the outbox and its delivery logs (resend, cancel), templates with a
+preview, customers' settings, and broadcasts (start, pause, resume, cancel); calls services."""
+
 from django import forms
 from django.contrib import admin, messages
 from django.utils.html import format_html, linebreaks
 
 from vpnbot.core.admin_tools import confirm_action
 
-from . import services, types
+from . import selectors, services, types
 from .models import Broadcast, Notification, NotificationLog, NotificationSettings, NotificationTemplate
 
 
@@ -142,7 +145,7 @@ class BroadcastAdmin(admin.ModelAdmin):
     def progress(self, obj):
         if not obj or not obj.started_at:
             return "—"
-        p = services.broadcast_progress(broadcast=obj)
+        p = selectors.broadcast_progress(broadcast=obj)
         return f"sent {p.sent}, failed {p.failed}, blocked {p.blocked}, remaining {p.remaining}"
 
     def has_change_permission(self, request, obj=None):
@@ -163,7 +166,7 @@ class BroadcastAdmin(admin.ModelAdmin):
         def perform(rows, data):
             self._each(request, rows, services.broadcast_start, "started (the every-minute job sends them)")
 
-        counts = ", ".join(f"#{b.pk}: {services.broadcast_audience_count(broadcast=b)} recipients" for b in queryset)
+        counts = ", ".join(f"#{b.pk}: {selectors.broadcast_audience_count(broadcast=b)} recipients" for b in queryset)
         return confirm_action(self, request, queryset, action="start", title="Start broadcasts",
                               question=f"These broadcasts will be sent ({counts}).", confirm_label="Send", perform=perform)
 

@@ -1,4 +1,6 @@
-from django.db import transaction
+"""The staff API of the notifications app: the outbox (read-only), broadcasts (create, status,
+cancel, pause, resume) and delivery statistics; thin callers of services and selectors."""
+
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field, inline_serializer
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
@@ -6,7 +8,7 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from . import audiences, selectors, services, tasks, types
+from . import audiences, selectors, services, types
 from .models import Broadcast, Notification
 
 
@@ -43,7 +45,7 @@ class BroadcastSerializer(serializers.ModelSerializer):
     def get_progress(self, obj):
         if not obj.started_at:
             return None
-        return ProgressSerializer(services.broadcast_progress(broadcast=obj)).data
+        return ProgressSerializer(selectors.broadcast_progress(broadcast=obj)).data
 
 
 class BroadcastCreateSerializer(serializers.Serializer):
@@ -67,15 +69,9 @@ class NotificationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, view
     serializer_class = NotificationSerializer
 
     def get_queryset(self):
-        qs = Notification.objects.all().order_by("-id")
         params = self.request.query_params
-        if params.get("status"):
-            qs = qs.filter(status=params["status"])
-        if params.get("type"):
-            qs = qs.filter(type=params["type"])
-        if params.get("customer", "").isdigit():
-            qs = qs.filter(customer_id=int(params["customer"]))
-        return qs
+        return selectors.notification_list(status=params.get("status", ""), type=params.get("type", ""),
+                                           customer=params.get("customer", ""))
 
     @extend_schema(parameters=[
         OpenApiParameter("status", str, enum=[s for s, _l in Notification.Status.choices]),
@@ -122,7 +118,7 @@ class BroadcastViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
     @action(detail=True, methods=["post"])
     def resume(self, request, pk=None):
         response = self._change(services.broadcast_resume, pk)
-        transaction.on_commit(lambda: tasks.run_broadcast.delay(int(pk)))
+        services.broadcast_run_later(int(pk))
         return response
 
 

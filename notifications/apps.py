@@ -1,15 +1,18 @@
 """The notifications app: its outbox takes over the transport's message port."""
 
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+from vpnbot.transport import messages
 
 
 class NotificationsConfig(AppConfig):
     name = "notifications"
-    verbose_name = "Notifications"
+    verbose_name = _("Notifications")
 
     def ready(self):
+        # both import models, which cannot load before the app registry is ready
         from vpnbot.shop import events
-        from vpnbot.transport import messages
 
         from . import services
 

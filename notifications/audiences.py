@@ -8,6 +8,8 @@ from dataclasses import dataclass
 
 from django.utils.translation import gettext_lazy as _
 
+from vpnbot.shop.models import Customer
+
 
 @dataclass(frozen=True)
 class Audience:
@@ -43,8 +45,6 @@ def audience_queryset(key: str):
 
 
 def _everyone():
-    from vpnbot.shop.models import Customer
-
     return Customer.objects.filter(blocked_at__isnull=True)
 
 

@@ -3,18 +3,17 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import zoneinfo
 
 from django.conf import settings
-from django.db import transaction
 from django.utils.translation import gettext as _
 
 from vpnbot.transport import dialog
-from vpnbot.transport.bot import BotContext, add_callback, add_command, inline_keyboard
-from vpnbot.transport.sender import get_sender
+from vpnbot.transport.bot import BotContext, add_callback, add_command
 
-from . import audiences, selectors, services, tasks, types
+from . import audiences, selectors, services, types
 from .models import Broadcast
 from .services import NotificationError
 
@@ -61,30 +60,39 @@ def notification_settings(ctx: BotContext) -> None:
     ctx.reply(text, buttons=buttons, parse_mode=None)
 
 
-def settings_pressed(ctx: BotContext) -> None:
-    parts = ctx.callback_data.split(":")
-    if len(parts) != 3:
-        ctx.answer(_("This button is out of date."), alert=True)
-        return
-    _prefix, what, value = parts
-    try:
-        if what == "t":
-            services.settings_toggle_type(customer=ctx.customer, type=value)
-        elif what == "q" and value in services.QUIET_PRESETS:
-            window = services.QUIET_PRESETS[value]
-            services.settings_set_quiet_hours(customer=ctx.customer, start=window[0] if window else None,
-                                              end=window[1] if window else None)
-        elif what == "l" and value.isdigit():
-            services.settings_set_daily_limit(customer=ctx.customer, limit=int(value))
-        else:
-            ctx.answer(_("This button is out of date."), alert=True)
+def _setting_changed(fn):
+    """A settings button: run fn(ctx) (it changes one setting), then show the settings again;
+    a refusal from the services becomes an alert."""
+
+    @functools.wraps(fn)
+    def run(ctx: BotContext) -> None:
+        try:
+            fn(ctx)
+        except NotificationError as exc:
+            ctx.answer(str(exc), alert=True)
             return
-    except NotificationError as exc:
-        ctx.answer(str(exc), alert=True)
-        return
-    ctx.answer(_("Saved."))
-    text, buttons = _settings_view(ctx.customer)
-    ctx.edit(text, buttons=buttons, parse_mode=None)
+        ctx.answer(_("Saved."))
+        text, buttons = _settings_view(ctx.customer)
+        ctx.edit(text, buttons=buttons, parse_mode=None)
+
+    return run
+
+
+@_setting_changed
+def type_pressed(ctx: BotContext) -> None:
+    services.settings_toggle_type(customer=ctx.customer, type=ctx.match.group(1))
+
+
+@_setting_changed
+def quiet_hours_pressed(ctx: BotContext) -> None:
+    window = services.QUIET_PRESETS[ctx.match.group(1)]
+    services.settings_set_quiet_hours(customer=ctx.customer, start=window[0] if window else None,
+                                      end=window[1] if window else None)
+
+
+@_setting_changed
+def daily_limit_pressed(ctx: BotContext) -> None:
+    services.settings_set_daily_limit(customer=ctx.customer, limit=int(ctx.match.group(1)))
 
 
 # --- admins: processing and scans -----------------------------------------------------------------------
@@ -119,7 +127,7 @@ def notification_stats(ctx: BotContext) -> None:
         lines.append(_("(sent/failed/deferred/blocked)"))
     ctx.reply("\n".join(lines), parse_mode=None)
     if data["rows"]:
-        get_sender().send_photo(ctx.chat_id, ("stats.png", selectors.stats_chart(data)), caption=_("Notifications per day"))
+        ctx.reply_photo(("stats.png", selectors.stats_chart(data)), caption=_("Notifications per day"))
 
 
 # --- admins: broadcasts -------------------------------------------------------------------------------------
@@ -156,19 +164,22 @@ def broadcast_message(ctx: BotContext, data: dict) -> None:
     ctx.reply(_("Who should receive it?"), buttons=rows)
 
 
-def _broadcast_from(ctx: BotContext, parts: list[str]) -> Broadcast | None:
-    b = services.broadcast_get(broadcast_id=parts[2]) if len(parts) > 2 else None
-    if b is None:
-        ctx.answer(_("This broadcast no longer exists."), alert=True)
-    return b
+def _broadcast_pressed(fn):
+    """A broadcast button: fn(ctx, broadcast) for the broadcast of the pattern's id group, or an
+    alert when it no longer exists; a refusal from the services becomes an alert."""
 
+    @functools.wraps(fn)
+    def run(ctx: BotContext) -> None:
+        b = selectors.broadcast_get(broadcast_id=ctx.match.group("id"))
+        if b is None:
+            ctx.answer(_("This broadcast no longer exists."), alert=True)
+            return
+        try:
+            fn(ctx, b)
+        except NotificationError as exc:
+            ctx.answer(str(exc), alert=True)
 
-def _preview(ctx: BotContext, b: Broadcast) -> None:
-    markup = inline_keyboard([[tuple(x) for x in row] for row in b.buttons]) if b.buttons else None
-    if b.photo:
-        get_sender().send_photo(ctx.chat_id, b.photo, caption=b.text, reply_markup=markup)
-    else:
-        ctx.send(ctx.chat_id, b.text, reply_markup=markup)
+    return run
 
 
 def _show_progress(ctx: BotContext, b: Broadcast) -> None:
@@ -176,61 +187,88 @@ def _show_progress(ctx: BotContext, b: Broadcast) -> None:
     ctx.edit(text, buttons=buttons or None, parse_mode=None)
 
 
-def broadcast_pressed(ctx: BotContext) -> None:
-    parts = ctx.callback_data.split(":")
-    action = parts[1] if len(parts) > 1 else ""
-    b = _broadcast_from(ctx, parts)
-    if b is None:
-        return
-    try:
-        if action == "a":
-            b = services.broadcast_configure(broadcast_id=b.pk, audience=parts[3] if len(parts) > 3 else "")
-            count = services.broadcast_audience_count(broadcast=b)
-            ctx.edit(_("Audience: %(audience)s. Here is the preview:") % {"audience": audiences.get_audience(b.audience).label},
-                     parse_mode=None)
-            _preview(ctx, b)
-            rows = [[(_("✅ Send to %(n)s recipients") % {"n": count}, f"bc:go:{b.pk}")]]
-            if settings.NOTIFICATION_ALLOW_PAID_BROADCAST:
-                rows.append([(_("💎 Send fast (paid broadcast)"), f"bc:gp:{b.pk}")])
-            rows.append([(_("✖️ Discard"), f"bc:x:{b.pk}")])
-            ctx.reply(_("Send this broadcast to %(n)s recipients?") % {"n": count}, buttons=rows)
-        elif action in ("go", "gp"):
-            if action == "gp":
-                services.broadcast_configure(broadcast_id=b.pk, paid=True)
-            message_id = ctx.callback.message.message_id if ctx.callback and ctx.callback.message else None
-            b = services.broadcast_start(broadcast_id=b.pk, progress_chat_id=ctx.chat_id, progress_message_id=message_id)
-            ctx.answer(_("Started."))
-            _show_progress(ctx, b)
-            transaction.on_commit(lambda: tasks.run_broadcast.delay(b.pk))
-        elif action == "p":
-            _show_progress(ctx, services.broadcast_pause(broadcast_id=b.pk))
-        elif action == "r":
-            b = services.broadcast_resume(broadcast_id=b.pk)
-            _show_progress(ctx, b)
-            transaction.on_commit(lambda: tasks.run_broadcast.delay(b.pk))
-        elif action == "s":
-            _show_progress(ctx, b)
-        elif action == "c":
-            ctx.edit(_("Cancel broadcast #%(id)s? Messages already sent stay sent.") % {"id": b.pk},
-                     buttons=[[(_("Yes, cancel it"), f"bc:cc:{b.pk}"), (_("No, go back"), f"bc:s:{b.pk}")]], parse_mode=None)
-        elif action == "cc":
-            _show_progress(ctx, services.broadcast_cancel(broadcast_id=b.pk))
-        elif action == "x":
-            services.broadcast_cancel(broadcast_id=b.pk)
-            ctx.edit(_("Broadcast discarded."), parse_mode=None)
-        else:
-            ctx.answer(_("This button is out of date."), alert=True)
-    except NotificationError as exc:
-        ctx.answer(str(exc), alert=True)
+@_broadcast_pressed
+def audience_pressed(ctx: BotContext, b: Broadcast) -> None:
+    """The audience chosen: show the preview and ask for confirmation with the count."""
+    b = services.broadcast_configure(broadcast_id=b.pk, audience=ctx.match.group("audience"))
+    count = selectors.broadcast_audience_count(broadcast=b)
+    ctx.edit(_("Audience: %(audience)s. Here is the preview:") % {"audience": audiences.get_audience(b.audience).label},
+             parse_mode=None)
+    buttons = [[tuple(x) for x in row] for row in b.buttons] or None
+    if b.photo:
+        ctx.reply_photo(b.photo, caption=b.text, buttons=buttons)
+    else:
+        ctx.reply(b.text, buttons=buttons, parse_mode=None)
+    rows = [[(_("✅ Send to %(n)s recipients") % {"n": count}, f"bc:go:{b.pk}")]]
+    if settings.NOTIFICATION_ALLOW_PAID_BROADCAST:
+        rows.append([(_("💎 Send fast (paid broadcast)"), f"bc:gp:{b.pk}")])
+    rows.append([(_("✖️ Discard"), f"bc:x:{b.pk}")])
+    ctx.reply(_("Send this broadcast to %(n)s recipients?") % {"n": count}, buttons=rows)
+
+
+@_broadcast_pressed
+def go_pressed(ctx: BotContext, b: Broadcast) -> None:
+    """Start it (gp: as a paid broadcast); the pressed message becomes the progress message."""
+    if ctx.match.group("how") == "gp":
+        services.broadcast_configure(broadcast_id=b.pk, paid=True)
+    message_id = ctx.callback.message.message_id if ctx.callback and ctx.callback.message else None
+    b = services.broadcast_start(broadcast_id=b.pk, progress_chat_id=ctx.chat_id, progress_message_id=message_id)
+    ctx.answer(_("Started."))
+    _show_progress(ctx, b)
+    services.broadcast_run_later(b.pk)
+
+
+@_broadcast_pressed
+def pause_pressed(ctx: BotContext, b: Broadcast) -> None:
+    _show_progress(ctx, services.broadcast_pause(broadcast_id=b.pk))
+
+
+@_broadcast_pressed
+def resume_pressed(ctx: BotContext, b: Broadcast) -> None:
+    b = services.broadcast_resume(broadcast_id=b.pk)
+    _show_progress(ctx, b)
+    services.broadcast_run_later(b.pk)
+
+
+@_broadcast_pressed
+def show_pressed(ctx: BotContext, b: Broadcast) -> None:
+    _show_progress(ctx, b)
+
+
+@_broadcast_pressed
+def cancel_pressed(ctx: BotContext, b: Broadcast) -> None:
+    ctx.edit(_("Cancel broadcast #%(id)s? Messages already sent stay sent.") % {"id": b.pk},
+             buttons=[[(_("Yes, cancel it"), f"bc:cc:{b.pk}"), (_("No, go back"), f"bc:s:{b.pk}")]], parse_mode=None)
+
+
+@_broadcast_pressed
+def cancel_confirmed(ctx: BotContext, b: Broadcast) -> None:
+    _show_progress(ctx, services.broadcast_cancel(broadcast_id=b.pk))
+
+
+@_broadcast_pressed
+def discard_pressed(ctx: BotContext, b: Broadcast) -> None:
+    services.broadcast_cancel(broadcast_id=b.pk)
+    ctx.edit(_("Broadcast discarded."), parse_mode=None)
 
 
 def register(application) -> None:
     add_command(application, "notifications", my_notifications)
     add_command(application, "notification_settings", notification_settings)
-    add_callback(application, r"^ns:", settings_pressed)
+    add_callback(application, r"^ns:t:(\w+)$", type_pressed)
+    quiet = "|".join(re.escape(key) for key in services.QUIET_PRESETS)
+    add_callback(application, rf"^ns:q:({quiet})$", quiet_hours_pressed)
+    add_callback(application, r"^ns:l:(\d+)$", daily_limit_pressed)
     add_command(application, "process_notifications", process_notifications, admin=True)
     add_command(application, "check_expiries", check_expiries, admin=True)
     add_command(application, "check_wallets", check_wallets, admin=True)
     add_command(application, "notification_stats", notification_stats, admin=True)
     add_command(application, "send_broadcast", send_broadcast, admin=True)
-    add_callback(application, r"^bc:", broadcast_pressed, admin=True)
+    add_callback(application, r"^bc:a:(?P<id>\d+):(?P<audience>[^:]+)$", audience_pressed, admin=True)
+    add_callback(application, r"^bc:(?P<how>go|gp):(?P<id>\d+)$", go_pressed, admin=True)
+    add_callback(application, r"^bc:p:(?P<id>\d+)$", pause_pressed, admin=True)
+    add_callback(application, r"^bc:r:(?P<id>\d+)$", resume_pressed, admin=True)
+    add_callback(application, r"^bc:s:(?P<id>\d+)$", show_pressed, admin=True)
+    add_callback(application, r"^bc:c:(?P<id>\d+)$", cancel_pressed, admin=True)
+    add_callback(application, r"^bc:cc:(?P<id>\d+)$", cancel_confirmed, admin=True)
+    add_callback(application, r"^bc:x:(?P<id>\d+)$", discard_pressed, admin=True)

@@ -1,9 +1,11 @@
-"""Read-only queries: a customer's recent notifications, delivery statistics, the chart."""
+"""Read-only queries: a customer's recent notifications, the outbox list, delivery statistics and
+their chart, what became of queued messages, a broadcast, its audience size and its progress."""
 
 from __future__ import annotations
 
 import io
 import zoneinfo
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from datetime import time as dtime
 
@@ -11,14 +13,78 @@ from django.conf import settings
 from django.db.models import Count, Q
 from django.utils import timezone
 
-from .models import Notification
+from . import audiences
+from .models import Broadcast, Notification
 
+Status = Notification.Status
 STAT_FIELDS = ("sent", "failed", "deferred", "blocked")
+# Notification status -> the message port's outcome names.
+OUTCOME = {Status.PENDING: "pending", Status.SENT: "sent", Status.FAILED: "failed", Status.BLOCKED: "blocked",
+           Status.CANCELLED: "skipped"}
 
 
 def recent_for(*, customer, limit: int = 10) -> list[Notification]:
     return list(Notification.objects.filter(customer=customer).exclude(type="admin_alert")
                 .exclude(status="cancelled").order_by("-id")[:limit])
+
+
+def notification_list(*, status: str = "", type: str = "", customer: str = ""):  # noqa: A002
+    """The outbox, newest first, filtered by status, type and customer id (ignored unless digits)."""
+    qs = Notification.objects.all().order_by("-id")
+    if status:
+        qs = qs.filter(status=status)
+    if type:
+        qs = qs.filter(type=type)
+    if customer.isdigit():
+        qs = qs.filter(customer_id=int(customer))
+    return qs
+
+
+def notification_outcomes(*, message_ids) -> dict[str, int]:
+    """How the queued messages fared, counted by the message port's outcome names."""
+    counts: dict[str, int] = {}
+    rows = Notification.objects.filter(pk__in=message_ids).values_list("status").annotate(n=Count("id"))
+    for status, n in rows:
+        key = OUTCOME.get(status, "pending")
+        counts[key] = counts.get(key, 0) + n
+    return counts
+
+
+def broadcast_get(*, broadcast_id) -> Broadcast | None:
+    """The broadcast with this id (an int or its text), None when there is none."""
+    text = str(broadcast_id)
+    if not (text.isascii() and text.isdigit() and len(text) <= 18):
+        return None
+    return Broadcast.objects.filter(pk=int(text)).first()
+
+
+def broadcast_audience_count(*, broadcast: Broadcast) -> int:
+    return audiences.audience_queryset(broadcast.audience).count()
+
+
+@dataclass
+class Progress:
+    total: int
+    sent: int
+    failed: int
+    blocked: int
+    cancelled: int
+    remaining: int
+    rate: float
+    eta_seconds: int | None
+
+
+def broadcast_progress(*, broadcast: Broadcast) -> Progress:
+    """Counts by status, the send rate since the start and the time left at that rate."""
+    counts = dict(Notification.objects.filter(broadcast=broadcast).values_list("status").annotate(n=Count("id")))
+    sent = counts.get(Status.SENT, 0)
+    remaining = counts.get(Status.PENDING, 0)
+    elapsed = (timezone.now() - broadcast.started_at).total_seconds() if broadcast.started_at else 0
+    rate = sent / elapsed if elapsed > 0 else 0.0
+    eta = int(remaining / rate) if rate > 0 and remaining else (0 if not remaining else None)
+    return Progress(total=broadcast.total, sent=sent, failed=counts.get(Status.FAILED, 0),
+                    blocked=counts.get(Status.BLOCKED, 0), cancelled=counts.get(Status.CANCELLED, 0),
+                    remaining=remaining, rate=rate, eta_seconds=eta)
 
 
 def stats(*, days: int = 7, now: datetime | None = None) -> dict:
@@ -52,7 +118,7 @@ def stats(*, days: int = 7, now: datetime | None = None) -> dict:
 
 def stats_chart(data: dict) -> bytes:
     """A PNG bar chart of the stats per day."""
-    import matplotlib
+    import matplotlib  # heavy (tens of MB): loaded only when a chart is drawn
 
     matplotlib.use("Agg")
     from matplotlib import pyplot as plt

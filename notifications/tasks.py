@@ -1,3 +1,6 @@
+"""Celery tasks of the notifications app: each takes ids and calls one service (send what is
+due, one notification, the scans, a broadcast). Their names are in beat rows: never rename them."""
+
 from celery import shared_task
 
 from . import services

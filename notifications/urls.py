@@ -1,3 +1,6 @@
+"""The notifications app's staff API routes (collected under /api/v1/ by the core): the outbox,
+broadcasts and delivery statistics."""
+
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 

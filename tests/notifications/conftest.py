@@ -1,4 +1,5 @@
 import pytest
+from django.contrib.auth.models import User
 
 
 @pytest.fixture(autouse=True)
@@ -8,3 +9,8 @@ def _notification_defaults(settings):
     settings.NOTIFICATION_DEFAULT_MIN_INTERVAL_MINUTES = 0
     settings.ENABLE_AUTO_NOTIFICATIONS = True
     settings.TIME_ZONE = "Asia/Tehran"
+
+
+@pytest.fixture
+def staff():
+    return User.objects.create_superuser("ops", "ops@example.com", "pw")

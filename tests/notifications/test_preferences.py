@@ -1,25 +1,25 @@
-"""Per-customer settings: quiet hours, the daily limit, spacing, types turned off (Asia/Tehran, frozen clock)."""
+"""Per-customer settings: the row made once (also by two workers at once), quiet hours, the daily
+limit, spacing, types turned off, as delivery applies them (Asia/Tehran, frozen clock)."""
 
-import zoneinfo
-from datetime import datetime, timedelta
+import threading
 from datetime import time as dtime
+from datetime import timedelta
 
 import pytest
 import time_machine
+from django.db import connection, transaction
 from django.utils import timezone
 
 from notifications import services
-from notifications.models import Notification
+from notifications.models import Notification, NotificationSettings
+from tests.conftest import run_threads
 from tests.factories import CustomerFactory
+from vpnbot.shop.models import Customer
 
+from .clock import tehran
 from .factories import NotificationSettingsFactory
 
 pytestmark = pytest.mark.django_db
-TEHRAN = zoneinfo.ZoneInfo("Asia/Tehran")
-
-
-def tehran(*args) -> datetime:
-    return datetime(*args, tzinfo=TEHRAN)
 
 
 def enqueue(customer, key, **kwargs):
@@ -155,8 +155,6 @@ def test_two_workers_never_exceed_the_daily_limit_or_spacing(fake_telegram, sett
     """Four workers, each with one of the customer's four messages, decide at once: one is
     sent and three wait (before, each worker counted only messages already recorded as
     sent, so several went out)."""
-    from tests.conftest import run_threads
-
     settings.NOTIFICATION_SEND_THREADS = 1
     for attempt in range(3):
         row = NotificationSettingsFactory(**limits)
@@ -170,3 +168,54 @@ def test_two_workers_never_exceed_the_daily_limit_or_spacing(fake_telegram, sett
         assert mine.filter(status="sent").count() == 1
         assert mine.filter(status="pending").exclude(deferred_reason="").count() == 3
         assert len(fake_telegram.calls_to("sendMessage", row.customer.telegram_id)) == 1
+
+
+def test_settings_get_makes_the_row_once():
+    customer = CustomerFactory()
+    first = services.settings_get(customer=customer)
+    assert services.settings_get(customer=customer).pk == first.pk
+    assert NotificationSettings.objects.filter(customer=customer).count() == 1
+
+
+@pytest.mark.concurrency
+@pytest.mark.django_db(transaction=True)
+def test_a_row_made_by_another_worker_meanwhile_is_used_not_an_integrity_error():
+    """The double tap on first use: worker A has begun its transaction when worker B makes
+    the row; A's INSERT then hits the unique customer. Under READ COMMITTED (Django's default
+    on MariaDB, and PostgreSQL's) get_or_create's retry SELECT sees B's row; under REPEATABLE
+    READ (MariaDB's own default, which a deployment may configure) it read A's old snapshot,
+    found nothing and raised IntegrityError. The locking read sees B's row."""
+    customer = CustomerFactory()
+    a_started, b_done = threading.Event(), threading.Event()
+
+    def worker(i):
+        if i == 0:  # A: a transaction already under way when B commits
+            if connection.vendor == "mysql":
+                with connection.cursor() as cursor:
+                    cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")  # the next transaction
+            with transaction.atomic():
+                list(Customer.objects.filter(pk=customer.pk))  # the snapshot starts here
+                a_started.set()
+                assert b_done.wait(10)
+                return services.settings_toggle_type(customer=customer, type="campaign")
+        assert a_started.wait(10)  # B
+        try:
+            return services.settings_get(customer=customer).pk
+        finally:
+            b_done.set()
+
+    results = run_threads(worker, 2)
+    assert results[0] is False, results  # A turned campaigns off on B's row
+    assert isinstance(results[1], int), results
+    row = NotificationSettings.objects.get(customer=customer)
+    assert row.pk == results[1] and row.disabled_types == ["campaign"]
+
+
+@pytest.mark.concurrency
+@pytest.mark.django_db(transaction=True)
+def test_double_tap_on_first_use_makes_one_row():
+    customer = CustomerFactory()
+    results = run_threads(lambda i: services.settings_toggle_type(customer=customer, type=("campaign", "new_discount")[i]), 2)
+    assert results == [False, False], results
+    row = NotificationSettings.objects.get(customer=customer)
+    assert row.disabled_types == ["campaign", "new_discount"]

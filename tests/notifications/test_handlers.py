@@ -130,8 +130,15 @@ def test_pause_resume_and_cancel_with_confirmation(bot, tg_admin, fake_telegram)
     assert "cancelled" in fake_telegram.calls_to("editMessageText", tg_admin.id)[-1].params["text"]
 
 
-@pytest.mark.parametrize("data", ["bc:s:999999", "bc:go:x", "bc:s:" + "9" * 30, "bc:s"])
+@pytest.mark.parametrize("data", ["bc:s:999999", "bc:go:999999", "bc:s:" + "9" * 30])
 def test_a_button_of_a_broadcast_that_does_not_exist(bot, tg_admin, fake_telegram, data):
     bot.press(tg_admin, data)
     answer = fake_telegram.calls_to("answerCallbackQuery")[-1].params
     assert answer["text"] == "This broadcast no longer exists." and answer.get("show_alert") is True
+
+
+@pytest.mark.parametrize("data", ["bc:go:x", "bc:s", "bc:zz:1", "ns:q:nonsense", "ns:l:x"])
+def test_a_button_of_no_known_shape_is_answered_as_no_longer_valid(bot, tg_admin, fake_telegram, data):
+    bot.press(tg_admin, data)
+    answer = fake_telegram.calls_to("answerCallbackQuery")[-1].params
+    assert "no longer valid" in answer["text"] and answer.get("show_alert") is True

@@ -1,3 +1,6 @@
+"""Broadcasts: resumed without duplicates after a crash, registered audiences without blocked
+customers, paid delivery only when enabled, parallel workers never sending twice."""
+
 from collections import Counter
 from datetime import timedelta
 
@@ -5,10 +8,12 @@ import pytest
 import time_machine
 from django.utils import timezone
 
-from notifications import audiences, services
+from notifications import audiences, selectors, services
 from notifications.models import Broadcast, Notification
+from notifications.services import delivery
 from tests.conftest import run_threads
 from tests.factories import CustomerFactory
+from vpnbot.shop.models import Customer
 
 
 def _deliveries(fake, text):
@@ -22,7 +27,7 @@ def test_a_broadcast_interrupted_midway_resumes_without_duplicates(fake_telegram
     services.broadcast_start(broadcast_id=b.pk)
     services.notification_process(broadcast_id=b.pk, batch_size=4, max_batches=1)
     # a worker claims three more and dies before sending them
-    crashed = services._claim(batch_size=3, ids=None, broadcast_id=b.pk)
+    crashed = delivery._claim(batch_size=3, ids=None, broadcast_id=b.pk)
     assert len(crashed) == 3
     assert services.broadcast_run(broadcast_id=b.pk).sent == 3  # the claimed ones wait for their claim to lapse
     assert Broadcast.objects.get(pk=b.pk).status == "running"
@@ -43,10 +48,9 @@ def test_registered_audiences_and_blocked_customers(fake_telegram):
     vip = CustomerFactory.create_batch(2, first_name="VIP")
     CustomerFactory.create_batch(2)
     CustomerFactory(first_name="VIP", blocked_at=timezone.now())
-    audiences.register_audience("test_vip", "VIPs", lambda: __import__("vpnbot.shop.models", fromlist=["Customer"])
-                                .Customer.objects.filter(first_name="VIP"))
+    audiences.register_audience("test_vip", "VIPs", lambda: Customer.objects.filter(first_name="VIP"))
     b = services.broadcast_create(created_by=9001, text="For VIPs", audience="test_vip")
-    assert services.broadcast_audience_count(broadcast=b) == 2
+    assert selectors.broadcast_audience_count(broadcast=b) == 2
     services.broadcast_start(broadcast_id=b.pk)
     services.broadcast_run(broadcast_id=b.pk)
     assert set(_deliveries(fake_telegram, "For VIPs")) == {c.telegram_id for c in vip}
@@ -93,3 +97,18 @@ def test_two_processors_in_parallel_never_send_the_same_notification(fake_telegr
     assert len(_deliveries(fake_telegram, "Parallel")) == 40
     assert not Notification.objects.exclude(status="sent").exists()
     assert sum(results) == Notification.objects.filter(status="sent").count() == 40 + b.total
+
+
+@pytest.mark.django_db
+def test_the_every_minute_job_finishes_a_broadcast_and_edits_its_progress_message(fake_telegram, settings):
+    """Delivery knows nothing of broadcasts; the hook progress registers refreshes them after each batch."""
+    settings.LANGUAGE_CODE = "en"  # the admin 9001 has no customer record: the shop's language
+    CustomerFactory.create_batch(3)
+    b = services.broadcast_create(created_by=9001, text="Via the beat job")
+    services.broadcast_start(broadcast_id=b.pk, progress_chat_id=9001, progress_message_id=77)
+    assert services.notification_process().sent == 3
+    b.refresh_from_db()
+    assert b.status == "done"
+    edited = fake_telegram.calls_to("editMessageText", 9001)[-1].params
+    assert edited["message_id"] == 77 and "Sent: 3" in edited["text"] and "Remaining: 0" in edited["text"]
+    assert edited["reply_markup"] == {"inline_keyboard": []}
