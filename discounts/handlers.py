@@ -344,7 +344,7 @@ def smart_discount_stats(ctx: BotContext) -> None:
             ctx.reply(str(exc), parse_mode=None)
             return
     now = timezone.now()
-    stats = services.discount_stats(since=now - timedelta(days=days), until=now)
+    stats = selectors.discount_stats(since=now - timedelta(days=days), until=now)
     labels = dict(Kind.choices)
     lines = [_("📊 Smart discounts, last %(days)s days") % {"days": days},
              _("Uses: %(uses)s · Revenue: %(revenue)s · Discounted: %(discounted)s") % {
@@ -364,7 +364,7 @@ def smart_discount_stats(ctx: BotContext) -> None:
     else:
         lines.append(_("No discount was used in this period."))
     ctx.reply("\n".join(lines), parse_mode=None)
-    png = services.stats_chart(stats)
+    png = selectors.stats_chart(stats)
     try:
         get_sender().send_photo(ctx.chat_id, ("stats.png", png), caption=_("Revenue and amount discounted per kind"))
     except TelegramError:

@@ -1,6 +1,6 @@
 """Smart discounts, their uses, cashback rules and transactions, and discount profiles.
 
-Rules live in discounts/services.py; `clean()` only delegates validation there so the admin,
+Rules live in discounts/services/validation.py; `clean()` only delegates validation there so the admin,
 the API and the bot refuse the same bad input with the same message.
 """
 
@@ -71,7 +71,7 @@ class SmartDiscount(models.Model):
         super().save(*args, **kwargs)
 
     def clean(self):
-        from .services import discount_validate
+        from .services import discount_validate  # not at the top: the services import these models
 
         discount_validate(self)
 
@@ -118,7 +118,7 @@ class CashbackRule(models.Model):
         return f"cashback #{self.pk}" + (f" «{self.title}»" if self.title else "")
 
     def clean(self):
-        from .services import cashback_rule_validate
+        from .services import cashback_rule_validate  # not at the top: the services import these models
 
         cashback_rule_validate(self)
 

@@ -1,5 +1,14 @@
-import pytest
+"""Fixtures shared by the discounts tests: the message-port recorder, a plan and a customer,
+a staff user and API client, and a use counted while an edit is being saved."""
 
+import pytest
+from django.contrib.auth.models import User
+from django.db.models import F
+from django.db.models.signals import pre_save
+from rest_framework.test import APIClient
+
+from discounts.models import SmartDiscount
+from tests.discounts.factories import CustomerFactory, PlanFactory
 from vpnbot.transport import messages
 
 
@@ -15,3 +24,37 @@ def notices(monkeypatch):
 
     monkeypatch.setattr(messages, "_outbox", Recorder())
     return recorded
+
+
+@pytest.fixture
+def plan():
+    return PlanFactory(price_amount=100_000)
+
+
+@pytest.fixture
+def customer():
+    return CustomerFactory(language="en")
+
+
+@pytest.fixture
+def staff():
+    return User.objects.create_user("staff", password="pw-123456", is_staff=True, is_superuser=True)
+
+
+@pytest.fixture
+def api(staff):
+    client = APIClient()
+    client.force_authenticate(staff)
+    return client
+
+
+@pytest.fixture
+def concurrent_use():
+    """A checkout counting a use between the edit reading the discount and saving it."""
+    def bump(sender, instance, **kwargs):
+        if instance.pk:
+            SmartDiscount.objects.filter(pk=instance.pk).update(used_count=F("used_count") + 1)
+
+    pre_save.connect(bump, sender=SmartDiscount, dispatch_uid="test-concurrent-use")
+    yield
+    pre_save.disconnect(sender=SmartDiscount, dispatch_uid="test-concurrent-use")

@@ -1,12 +1,21 @@
+"""Smart discounts in the bot (discounts/handlers/), end to end: updates POSTed to the webhook,
+the Bot API calls the fake Telegram received."""
+
+from datetime import timedelta
+
 import pytest
+from django.utils import timezone
 
 from discounts.models import SmartDiscount
 from tests.conftest import TelegramUser
 from tests.discounts.factories import CustomerFactory, PlanFactory, SmartDiscountFactory
+from tests.discounts.helpers import refunded_orders_with_cashback
 from vpnbot.shop.models import Customer
+from vpnbot.shop.services import order_checkout
 from vpnbot.transport.models import TelegramUpdate
 
 pytestmark = pytest.mark.django_db
+Kind = SmartDiscount.Kind
 
 
 @pytest.fixture(autouse=True)
@@ -28,6 +37,7 @@ def alerts(fake, chat_id=None):
 def assert_all_done():
     failed = TelegramUpdate.objects.exclude(status="done")
     assert not failed.exists(), [u.error for u in failed]
+
 
 
 def test_available_discounts_then_buy_shows_the_discount(bot, fake_telegram, english_user):
@@ -170,8 +180,6 @@ def test_list_pause_resume_delete_with_confirmation(bot, fake_telegram, tg_admin
 
 
 def test_stats_send_a_chart(bot, fake_telegram, tg_admin):
-    from vpnbot.shop.services import order_checkout
-
     plan = PlanFactory(price_amount=100_000)
     SmartDiscountFactory(percent_bp=1000)
     customer = CustomerFactory.with_balance(500_000)
@@ -188,9 +196,7 @@ def test_stats_send_a_chart(bot, fake_telegram, tg_admin):
 
 
 def test_stats_show_the_same_cashback_figures_as_the_api(bot, fake_telegram, tg_admin):
-    from tests.discounts.test_api_admin import _refunded_orders_with_cashback
-
-    _refunded_orders_with_cashback()
+    refunded_orders_with_cashback()
     bot.send(tg_admin, "/smart_discount_stats 7")
     assert any("Cashback paid: 9,000 Toman · Taken back: 5,500 Toman · Not recovered: 3,500 Toman · Net: 3,500 Toman"
                in t for t in fake_telegram.sent_texts(tg_admin.id))
@@ -219,10 +225,6 @@ def test_commands_say_the_feature_is_off(bot, fake_telegram, english_user, tg_ad
 
 
 def test_available_discounts_shows_what_comes_soon(bot, fake_telegram, english_user):
-    from datetime import timedelta
-
-    from django.utils import timezone
-
     SmartDiscountFactory(kind="conditional", percent_bp=1000, title="Weekend sale",
                          starts_at=timezone.now() + timedelta(days=3))
     bot.send(english_user, "/available_discounts")
@@ -284,3 +286,4 @@ def test_add_smart_discount_refuses_too_deep_json_conditions(bot, fake_telegram,
     bot.send(tg_admin, "-")
     assert "create this discount?" in fake_telegram.last_text(tg_admin.id)
     assert_all_done()
+
