@@ -3,11 +3,12 @@ the event receivers into the shop's seams, and keeps the quote cache fresh on ch
 
 from django.apps import AppConfig
 from django.db.models.signals import m2m_changed, post_delete, post_save
+from django.utils.translation import gettext_lazy as _
 
 
 class DiscountsConfig(AppConfig):
     name = "discounts"
-    verbose_name = "Smart discounts"
+    verbose_name = _("Smart discounts")
 
     def ready(self):
         # imported here, not at the top: they load models, which needs the app registry ready
