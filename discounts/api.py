@@ -1,4 +1,5 @@
-"""REST API: discounts and cashback rules (CRUD), a price quote with its breakdown, statistics."""
+"""The staff REST API of smart discounts: discounts and cashback rules (CRUD, validated by the
+same rules as the bot and the admin), a price quote with its breakdown, and statistics."""
 
 from datetime import timedelta
 

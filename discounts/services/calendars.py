@@ -21,7 +21,7 @@ from vpnbot.shop.services import format_date
 from ..models import SmartDiscount
 from .rules import ALL_DAYS, MIDNIGHT, TIME_RE, DiscountError
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # for the annotation only: facts imports this module
     from .facts import Facts
 
 JALALI_MONTHS = [gettext_lazy("Farvardin"), gettext_lazy("Ordibehesht"), gettext_lazy("Khordad"), gettext_lazy("Tir"),

@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 
 from vpnbot.shop.services import money
 
+from ..conditions import LEVELS
 from ..errors import DiscountError
 from ..models import SmartDiscount, UserDiscountProfile
 
@@ -19,7 +20,6 @@ __all__ = ["ALL_DAYS", "CODE_RE", "KIND_LABELS", "Kind", "LEVELS", "MD_RE", "MID
 
 Kind = SmartDiscount.Kind
 KIND_LABELS = dict(Kind.choices)
-LEVELS = ("bronze", "silver", "gold", "platinum")
 CODE_RE = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
 TIME_RE = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$|^24:00$")
 MD_RE = re.compile(r"^(\d{1,2})-(\d{1,2})$")
