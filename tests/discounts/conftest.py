@@ -1,5 +1,5 @@
-"""Fixtures shared by the discounts tests: the message-port recorder, a plan and a customer,
-a staff user and API client, and a use counted while an edit is being saved."""
+"""Fixtures shared by the discounts tests: the settings they start from, the message-port
+recorder, a plan and a customer, a staff user and API client, a use counted during an edit."""
 
 import pytest
 from django.contrib.auth.models import User
@@ -10,6 +10,22 @@ from rest_framework.test import APIClient
 from discounts.models import SmartDiscount
 from tests.discounts.factories import CustomerFactory, PlanFactory
 from vpnbot.transport import messages
+
+
+@pytest.fixture(autouse=True)
+def _smart_discounts_on(settings):
+    """Every discounts test starts with the feature on, no price floor, cashback credited at
+    once and no default cashback (see default_cashback_5)."""
+    settings.ENABLE_SMART_DISCOUNTS = True
+    settings.MIN_PRICE_PERCENT = 0
+    settings.DEFAULT_CASHBACK_DELAY_DAYS = 0
+    settings.DEFAULT_CASHBACK_PERCENT = 0
+
+
+@pytest.fixture
+def default_cashback_5(settings):
+    """5% cashback where no cashback rule matches (the shipped default)."""
+    settings.DEFAULT_CASHBACK_PERCENT = 5
 
 
 @pytest.fixture

@@ -8,15 +8,7 @@ from discounts import services
 from discounts.models import SmartDiscount
 from tests.discounts.factories import SmartDiscountFactory
 
-pytestmark = pytest.mark.django_db
-Kind = SmartDiscount.Kind
-
-
-@pytest.fixture(autouse=True)
-def _settings(settings):
-    settings.ENABLE_SMART_DISCOUNTS = True
-    settings.DEFAULT_CASHBACK_PERCENT = 5
-    settings.MIN_PRICE_PERCENT = 0
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("default_cashback_5")]
 
 
 def test_admin_refuses_a_bad_condition_tree_and_saves_a_good_one(client, staff):

@@ -10,15 +10,7 @@ from tests.discounts.factories import CustomerFactory, PlanFactory, SmartDiscoun
 from tests.discounts.helpers import refunded_orders_with_cashback
 from vpnbot.shop.services import order_checkout
 
-pytestmark = pytest.mark.django_db
-Kind = SmartDiscount.Kind
-
-
-@pytest.fixture(autouse=True)
-def _settings(settings):
-    settings.ENABLE_SMART_DISCOUNTS = True
-    settings.DEFAULT_CASHBACK_PERCENT = 5
-    settings.MIN_PRICE_PERCENT = 0
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("default_cashback_5")]
 
 
 def test_api_needs_staff():

@@ -16,13 +16,6 @@ pytestmark = pytest.mark.django_db
 Kind = SmartDiscount.Kind
 
 
-@pytest.fixture(autouse=True)
-def _settings(settings):
-    settings.DEFAULT_CASHBACK_PERCENT = 0
-    settings.MIN_PRICE_PERCENT = 0
-    settings.ENABLE_SMART_DISCOUNTS = True
-
-
 @pytest.mark.parametrize("moment, applies", [
     (local(2026, 3, 2, 19, 59, 59), False),
     (local(2026, 3, 2, 20, 0), True),

@@ -15,13 +15,6 @@ pytestmark = pytest.mark.django_db
 Kind = SmartDiscount.Kind
 
 
-@pytest.fixture(autouse=True)
-def _settings(settings):
-    settings.DEFAULT_CASHBACK_PERCENT = 0
-    settings.MIN_PRICE_PERCENT = 0
-    settings.ENABLE_SMART_DISCOUNTS = True
-
-
 def test_process_cache_sees_changes_made_elsewhere(customer, plan):
     """Changes that fire no signal here (another process, bulk writes) still reach the quote."""
     d = SmartDiscountFactory(percent_bp=1000)

@@ -8,22 +8,13 @@ import time_machine
 from django.utils import timezone
 
 from discounts import services, tasks
-from discounts.models import CashbackTransaction, SmartDiscount, UserDiscountProfile
+from discounts.models import CashbackTransaction, UserDiscountProfile
 from tests.discounts.factories import CashbackRuleFactory, CustomerFactory
 from tests.discounts.helpers import buy
 from vpnbot.shop.models import Customer, Order, WalletTransaction
 from vpnbot.shop.services import order_refund, wallet_apply
 
 pytestmark = pytest.mark.django_db
-Kind = SmartDiscount.Kind
-
-
-@pytest.fixture(autouse=True)
-def _settings(settings):
-    settings.ENABLE_SMART_DISCOUNTS = True
-    settings.DEFAULT_CASHBACK_PERCENT = 0
-    settings.DEFAULT_CASHBACK_DELAY_DAYS = 0
-    settings.MIN_PRICE_PERCENT = 0
 
 
 def test_reversal_never_drives_the_balance_negative(plan, settings):

@@ -6,18 +6,9 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from discounts import services
-from discounts.models import SmartDiscount
 from tests.discounts.factories import CustomerFactory
 
 pytestmark = pytest.mark.django_db
-Kind = SmartDiscount.Kind
-
-
-@pytest.fixture(autouse=True)
-def _settings(settings):
-    settings.ENABLE_SMART_DISCOUNTS = True
-    settings.DEFAULT_CASHBACK_PERCENT = 5
-    settings.MIN_PRICE_PERCENT = 0
 
 
 def test_crm_interfaces():

@@ -14,15 +14,7 @@ from vpnbot.shop.models import Customer
 from vpnbot.shop.services import order_checkout
 from vpnbot.transport.models import TelegramUpdate
 
-pytestmark = pytest.mark.django_db
-Kind = SmartDiscount.Kind
-
-
-@pytest.fixture(autouse=True)
-def _settings(settings):
-    settings.ENABLE_SMART_DISCOUNTS = True
-    settings.DEFAULT_CASHBACK_PERCENT = 5
-    settings.MIN_PRICE_PERCENT = 0
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("default_cashback_5")]
 
 
 @pytest.fixture
@@ -37,7 +29,6 @@ def alerts(fake, chat_id=None):
 def assert_all_done():
     failed = TelegramUpdate.objects.exclude(status="done")
     assert not failed.exists(), [u.error for u in failed]
-
 
 
 def test_available_discounts_then_buy_shows_the_discount(bot, fake_telegram, english_user):
@@ -144,6 +135,7 @@ def test_add_smart_discount_conversation(bot, fake_telegram, tg_admin):
     assert discount.params == {"weekdays": [5, 6], "ranges": [["20:00", "23:00"]]}
     assert discount.conditions == {"quantity": {"gte": 3}}
     assert discount.ends_at is not None
+    assert (discount.source, discount.created_by) == ("bot", "@boss")
     assert f"Discount #{discount.pk} created" in fake_telegram.last_text(tg_admin.id)
     assert_all_done()
 
@@ -222,6 +214,25 @@ def test_commands_say_the_feature_is_off(bot, fake_telegram, english_user, tg_ad
     assert "switched off" in fake_telegram.last_text(english_user.id)
     bot.send(tg_admin, "/add_smart_discount")
     assert "switched off" in fake_telegram.last_text(tg_admin.id)
+
+
+def test_buttons_say_the_feature_is_off(bot, fake_telegram, english_user, tg_admin, settings):
+    discount = SmartDiscountFactory()
+    settings.ENABLE_SMART_DISCOUNTS = False
+    bot.press(english_user, "disc:bd:3")
+    bot.press(tg_admin, f"disc:delok:{discount.pk}:1")
+    assert alerts(fake_telegram) == ["Smart discounts are switched off."] * 2
+    assert Customer.objects.get(telegram_id=english_user.id).birth_month is None
+    assert SmartDiscount.objects.filter(pk=discount.pk).exists()
+    assert_all_done()
+
+
+def test_a_button_of_no_known_shape_is_answered_as_stale(bot, fake_telegram, tg_admin):
+    bot.send(tg_admin, "/add_smart_discount")
+    bot.press(tg_admin, "disc:new:nonsense")
+    bot.press(tg_admin, "disc:pause:abc")
+    assert all("no longer valid" in a for a in alerts(fake_telegram)) and len(alerts(fake_telegram)) == 2
+    assert_all_done()
 
 
 def test_available_discounts_shows_what_comes_soon(bot, fake_telegram, english_user):

@@ -14,13 +14,6 @@ pytestmark = pytest.mark.django_db
 Kind = SmartDiscount.Kind
 
 
-@pytest.fixture(autouse=True)
-def _settings(settings):
-    settings.DEFAULT_CASHBACK_PERCENT = 0
-    settings.MIN_PRICE_PERCENT = 0
-    settings.ENABLE_SMART_DISCOUNTS = True
-
-
 def test_first_purchase_only_without_a_paid_order(customer, plan):
     SmartDiscountFactory(kind=Kind.FIRST_PURCHASE, percent_bp=2000)
     assert price_quote(customer, plan, 1).discount_amount == 20_000

@@ -13,15 +13,6 @@ from vpnbot.shop.models import Customer, Order, WalletTransaction
 from vpnbot.shop.services import QuoteChanged, order_refund, price_quote
 
 pytestmark = pytest.mark.django_db
-Kind = SmartDiscount.Kind
-
-
-@pytest.fixture(autouse=True)
-def _settings(settings):
-    settings.ENABLE_SMART_DISCOUNTS = True
-    settings.DEFAULT_CASHBACK_PERCENT = 0
-    settings.DEFAULT_CASHBACK_DELAY_DAYS = 0
-    settings.MIN_PRICE_PERCENT = 0
 
 
 def test_checkout_records_the_usage_and_the_counter(plan):

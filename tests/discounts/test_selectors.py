@@ -8,19 +8,10 @@ import time_machine
 from django.utils import timezone
 
 from discounts import selectors, services
-from discounts.models import SmartDiscount
 from tests.discounts.factories import CustomerFactory, PlanFactory
 from vpnbot.shop.services import order_checkout
 
-pytestmark = pytest.mark.django_db
-Kind = SmartDiscount.Kind
-
-
-@pytest.fixture(autouse=True)
-def _settings(settings):
-    settings.ENABLE_SMART_DISCOUNTS = True
-    settings.DEFAULT_CASHBACK_PERCENT = 5
-    settings.MIN_PRICE_PERCENT = 0
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("default_cashback_5")]
 
 
 def test_stats_count_a_reversal_in_the_period_it_happened():
