@@ -10,7 +10,7 @@ from django.utils.translation import ngettext
 
 from vpnbot.core.admin_tools import ReadOnlyAdmin
 
-from . import services
+from . import selectors, services
 from .models import CashbackRule, CashbackTransaction, DiscountUsage, SmartDiscount, UserDiscountProfile
 
 
@@ -76,7 +76,7 @@ class SmartDiscountAdmin(admin.ModelAdmin):
         """Through discounts.services.discount_set_status, one discount at a time; the ones
         already in that status are left alone, an archived one is refused with its reason."""
         changed = 0
-        for pk in queryset.exclude(status=status).values_list("pk", flat=True):
+        for pk in selectors.discount_ids_to_change(queryset, status=status):
             try:
                 services.discount_set_status(discount_id=pk, status=status)
             except services.DiscountError as exc:

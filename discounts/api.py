@@ -1,4 +1,5 @@
-"""REST API: discounts and cashback rules (CRUD), a price quote with its breakdown, statistics."""
+"""The staff REST API of smart discounts: discounts and cashback rules (CRUD, validated by the
+same rules as the bot and the admin), a price quote with its breakdown, and statistics."""
 
 from datetime import timedelta
 
@@ -13,7 +14,7 @@ from rest_framework.views import APIView
 from vpnbot.shop import services as shop_services
 from vpnbot.shop.models import Customer, Plan
 
-from . import services
+from . import selectors, services
 from .models import CashbackRule, SmartDiscount
 
 
@@ -177,7 +178,7 @@ class StatsView(APIView):
         except OverflowError:
             raise serializers.ValidationError({"days": [_("The period starts before year 1.")]}) from None
         try:
-            stats = services.discount_stats(since=since, until=until)
+            stats = selectors.discount_stats(since=since, until=until)
         except services.DiscountError as exc:
             raise serializers.ValidationError({"detail": str(exc)}) from None
         return Response(StatsSerializer({

@@ -9,28 +9,25 @@ import re
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
-from . import conditions
-from .services import LEVELS, DiscountError
+from vpnbot.core.numbers import latin_digits, parse_whole_number
 
-DIGITS = str.maketrans("۰۱۲۳۴۵۶۷۸۹٠١٢٣٤٥٦٧٨٩٫٬", "01234567890123456789.,")
+from . import conditions
+from .services import LEVELS, DiscountError, check_params
+
 DAYS = {"mon": 0, "tue": 1, "wed": 2, "thu": 3, "fri": 4, "sat": 5, "sun": 6}
 MAX_AMOUNT = 10**12
 
 
 def normalize(text: str) -> str:
-    return (text or "").translate(DIGITS).strip()
-
-
-def is_number(text: str) -> bool:
-    """Only ASCII digits: "²".isdigit() is true, yet int("²") fails."""
-    return text.isascii() and text.isdigit()
+    return latin_digits(text).strip()
 
 
 def _amount(text: str) -> int:
     text = text.replace(",", "").replace("_", "")
-    if not is_number(text) or len(text) > 13 or not 1 <= int(text) <= MAX_AMOUNT:
+    number = parse_whole_number(text, max_digits=13)
+    if number is None or not 1 <= number <= MAX_AMOUNT:
         raise DiscountError(_("%(text)s is not a valid amount (a positive whole number).") % {"text": text[:20]})
-    return int(text)
+    return number
 
 
 def _percent_bp(text: str) -> int:
@@ -98,9 +95,10 @@ def parse_levels(text: str) -> list[str]:
 def _limit(text: str) -> int | None:
     if text in ("-", "0"):
         return None
-    if not is_number(text) or len(text) > 9:
+    number = parse_whole_number(text, max_digits=9)
+    if number is None:
         raise DiscountError(_("A limit is a whole number, or - for unlimited."))
-    return int(text)
+    return number
 
 
 def parse_limits(text: str) -> tuple[int | None, int | None]:
@@ -147,27 +145,34 @@ def parse_season(text: str) -> dict:
     return params
 
 
+def _days(text: str) -> int | None:
+    """A number of days 1-3650 (at most 6 digits), else None."""
+    number = parse_whole_number(text, max_digits=6)
+    return number if number is not None and 1 <= number <= 3650 else None
+
+
 def parse_days(text: str) -> int | None:
     text = normalize(text)
     if text == "-":
         return None
-    if not is_number(text) or len(text) > 6 or not 1 <= int(text) <= 3650:
+    days = _days(text)
+    if days is None:
         raise DiscountError(_("Send a number of days between 1 and 3650, or -."))
-    return int(text)
+    return days
 
 
 def parse_period_days(text: str) -> int:
     """The period of /smart_discount_stats: 1-3650 days."""
-    text = normalize(text)
-    if not is_number(text) or len(text) > 6 or not 1 <= int(text) <= 3650:
+    days = _days(text)
+    if days is None:
         raise DiscountError(_("Give the period in days (1-3650), e.g. /smart_discount_stats 7"))
-    return int(text)
+    return days
 
 
 def parse_page(text: str) -> int:
     """A page number for /list_smart_discounts; anything else is page 1."""
-    text = normalize(text)
-    return int(text) if is_number(text) and len(text) < 6 else 1
+    number = parse_whole_number(text, max_digits=5)
+    return 1 if number is None else number
 
 
 def parse_conditions(text: str) -> dict:
@@ -185,9 +190,7 @@ def parse_conditions(text: str) -> dict:
 
 
 def _check(kind: str, params: dict) -> None:
-    from .services import _check_params
-
     try:
-        _check_params(kind, params)
+        check_params(kind, params)
     except ValidationError as exc:
         raise DiscountError("; ".join(exc.messages)) from None

@@ -1,4 +1,5 @@
-"""Celery tasks: thin callers of discounts.services."""
+"""Celery tasks of the discounts app: thin callers of discounts.services, each run by beat and
+safe to run twice (crediting due cashback, catching up stale discount profiles)."""
 
 from celery import shared_task
 

@@ -1,3 +1,6 @@
+"""The discounts' staff API routes, collected under /api/v1/ by core: discounts and cashback
+rules (CRUD), a price quote with its breakdown, and the statistics."""
+
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 

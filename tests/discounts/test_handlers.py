@@ -1,19 +1,20 @@
+"""Smart discounts in the bot (discounts/handlers/), end to end: updates POSTed to the webhook,
+the Bot API calls the fake Telegram received."""
+
+from datetime import timedelta
+
 import pytest
+from django.utils import timezone
 
 from discounts.models import SmartDiscount
 from tests.conftest import TelegramUser
 from tests.discounts.factories import CustomerFactory, PlanFactory, SmartDiscountFactory
+from tests.discounts.helpers import refunded_orders_with_cashback
 from vpnbot.shop.models import Customer
+from vpnbot.shop.services import order_checkout
 from vpnbot.transport.models import TelegramUpdate
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _settings(settings):
-    settings.ENABLE_SMART_DISCOUNTS = True
-    settings.DEFAULT_CASHBACK_PERCENT = 5
-    settings.MIN_PRICE_PERCENT = 0
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("default_cashback_5")]
 
 
 @pytest.fixture
@@ -134,6 +135,7 @@ def test_add_smart_discount_conversation(bot, fake_telegram, tg_admin):
     assert discount.params == {"weekdays": [5, 6], "ranges": [["20:00", "23:00"]]}
     assert discount.conditions == {"quantity": {"gte": 3}}
     assert discount.ends_at is not None
+    assert (discount.source, discount.created_by) == ("bot", "@boss")
     assert f"Discount #{discount.pk} created" in fake_telegram.last_text(tg_admin.id)
     assert_all_done()
 
@@ -170,8 +172,6 @@ def test_list_pause_resume_delete_with_confirmation(bot, fake_telegram, tg_admin
 
 
 def test_stats_send_a_chart(bot, fake_telegram, tg_admin):
-    from vpnbot.shop.services import order_checkout
-
     plan = PlanFactory(price_amount=100_000)
     SmartDiscountFactory(percent_bp=1000)
     customer = CustomerFactory.with_balance(500_000)
@@ -188,9 +188,7 @@ def test_stats_send_a_chart(bot, fake_telegram, tg_admin):
 
 
 def test_stats_show_the_same_cashback_figures_as_the_api(bot, fake_telegram, tg_admin):
-    from tests.discounts.test_api_admin import _refunded_orders_with_cashback
-
-    _refunded_orders_with_cashback()
+    refunded_orders_with_cashback()
     bot.send(tg_admin, "/smart_discount_stats 7")
     assert any("Cashback paid: 9,000 Toman · Taken back: 5,500 Toman · Not recovered: 3,500 Toman · Net: 3,500 Toman"
                in t for t in fake_telegram.sent_texts(tg_admin.id))
@@ -218,11 +216,26 @@ def test_commands_say_the_feature_is_off(bot, fake_telegram, english_user, tg_ad
     assert "switched off" in fake_telegram.last_text(tg_admin.id)
 
 
+def test_buttons_say_the_feature_is_off(bot, fake_telegram, english_user, tg_admin, settings):
+    discount = SmartDiscountFactory()
+    settings.ENABLE_SMART_DISCOUNTS = False
+    bot.press(english_user, "disc:bd:3")
+    bot.press(tg_admin, f"disc:delok:{discount.pk}:1")
+    assert alerts(fake_telegram) == ["Smart discounts are switched off."] * 2
+    assert Customer.objects.get(telegram_id=english_user.id).birth_month is None
+    assert SmartDiscount.objects.filter(pk=discount.pk).exists()
+    assert_all_done()
+
+
+def test_a_button_of_no_known_shape_is_answered_as_stale(bot, fake_telegram, tg_admin):
+    bot.send(tg_admin, "/add_smart_discount")
+    bot.press(tg_admin, "disc:new:nonsense")
+    bot.press(tg_admin, "disc:pause:abc")
+    assert all("no longer valid" in a for a in alerts(fake_telegram)) and len(alerts(fake_telegram)) == 2
+    assert_all_done()
+
+
 def test_available_discounts_shows_what_comes_soon(bot, fake_telegram, english_user):
-    from datetime import timedelta
-
-    from django.utils import timezone
-
     SmartDiscountFactory(kind="conditional", percent_bp=1000, title="Weekend sale",
                          starts_at=timezone.now() + timedelta(days=3))
     bot.send(english_user, "/available_discounts")
@@ -284,3 +297,4 @@ def test_add_smart_discount_refuses_too_deep_json_conditions(bot, fake_telegram,
     bot.send(tg_admin, "-")
     assert "create this discount?" in fake_telegram.last_text(tg_admin.id)
     assert_all_done()
+

@@ -1,0 +1,91 @@
+"""The admin site (discounts/admin.py): validated JSON, read-only history, edits that keep the
+uses counted meanwhile, and pause/resume/delete through the services."""
+
+
+import pytest
+
+from discounts import services
+from discounts.models import SmartDiscount
+from tests.discounts.factories import SmartDiscountFactory
+
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("default_cashback_5")]
+
+
+def test_admin_refuses_a_bad_condition_tree_and_saves_a_good_one(client, staff):
+    client.force_login(staff)
+    form = {"kind": "conditional", "title": "x", "percent_bp": "1000", "params": "{}", "conditions": '{"all": [{"hour": 5}]}',
+            "starts_at_0": "2026-01-01", "starts_at_1": "00:00:00", "per_customer_limit": "1", "priority": "0",
+            "status": "active", "source": "admin",
+            "usages-TOTAL_FORMS": "0", "usages-INITIAL_FORMS": "0"}
+    response = client.post("/admin/discounts/smartdiscount/add/", form)
+    assert response.status_code == 200
+    assert "conditions.all[0].hour" in response.content.decode()
+    assert not SmartDiscount.objects.exists()
+    form["conditions"] = '{"all": [{"hour": {"from": 20, "to": 23}}]}'
+    response = client.post("/admin/discounts/smartdiscount/add/", form)
+    assert response.status_code == 302, response.content.decode()[:3000]
+    assert SmartDiscount.objects.get().conditions == {"all": [{"hour": {"from": 20, "to": 23}}]}
+
+
+def test_admin_usages_are_read_only(client, staff):
+    client.force_login(staff)
+    assert client.get("/admin/discounts/discountusage/").status_code == 200
+    assert client.get("/admin/discounts/discountusage/add/").status_code == 403
+    assert client.get("/admin/discounts/cashbacktransaction/add/").status_code == 403
+
+
+def test_admin_edit_keeps_uses_counted_meanwhile(client, staff, concurrent_use):
+    client.force_login(staff)
+    discount = SmartDiscountFactory(kind="conditional", percent_bp=1000, max_uses=10, used_count=3)
+    form = {"kind": "conditional", "title": "renamed", "percent_bp": "1000", "params": "{}", "conditions": "{}",
+            "starts_at_0": "2026-01-01", "starts_at_1": "00:00:00", "max_uses": "10", "per_customer_limit": "1",
+            "priority": "0", "status": "active", "source": "admin",
+            "usages-TOTAL_FORMS": "0", "usages-INITIAL_FORMS": "0"}
+    response = client.post(f"/admin/discounts/smartdiscount/{discount.pk}/change/", form)
+    assert response.status_code == 302, response.content.decode()[:3000]
+    discount.refresh_from_db()
+    assert (discount.title, discount.used_count) == ("renamed", 4)
+
+
+def test_admin_deleting_an_archived_discount_says_so(client, staff):
+    client.force_login(staff)
+    archived = SmartDiscountFactory(status="archived")
+    other = SmartDiscountFactory()
+    response = client.post(f"/admin/discounts/smartdiscount/{archived.pk}/delete/", {"post": "yes"}, follow=True,
+                           HTTP_ACCEPT_LANGUAGE="en")
+    assert response.status_code == 200
+    assert "does not exist any more" in response.content.decode()
+    assert SmartDiscount.objects.filter(pk=archived.pk, status="archived").exists()
+    response = client.post("/admin/discounts/smartdiscount/", {"action": "delete_selected", "post": "yes",
+                                                               "_selected_action": [archived.pk, other.pk]})
+    assert response.status_code == 302
+    assert not SmartDiscount.objects.filter(pk=other.pk).exists()
+    assert SmartDiscount.objects.filter(pk=archived.pk).exists()
+
+
+def test_admin_pause_and_resume_go_through_the_service_with_translated_messages(client, staff, monkeypatch):
+    client.force_login(staff)
+    active, paused, archived = (SmartDiscountFactory(status=s) for s in ("active", "paused", "archived"))
+    calls = []
+    real = services.discount_set_status
+
+    def spy(**kwargs):
+        calls.append(kwargs)
+        return real(**kwargs)
+
+    monkeypatch.setattr(services, "discount_set_status", spy)
+    selected = [active.pk, paused.pk, archived.pk]
+    response = client.post("/admin/discounts/smartdiscount/", {"action": "pause", "_selected_action": selected},
+                           follow=True, HTTP_ACCEPT_LANGUAGE="en")
+    page = response.content.decode()
+    assert "1 discount paused." in page
+    assert f"#{archived.pk}: This discount does not exist any more." in page
+    assert calls == [{"discount_id": active.pk, "status": "paused"}, {"discount_id": archived.pk, "status": "paused"}]
+    assert dict(SmartDiscount.objects.values_list("pk", "status")) == {
+        active.pk: "paused", paused.pk: "paused", archived.pk: "archived"}
+    response = client.post("/admin/discounts/smartdiscount/", {"action": "resume", "_selected_action": selected},
+                           follow=True, HTTP_ACCEPT_LANGUAGE="fa")
+    assert "2 تخفیف دوباره فعال شد." in response.content.decode()
+    assert dict(SmartDiscount.objects.values_list("pk", "status")) == {
+        active.pk: "active", paused.pk: "active", archived.pk: "archived"}
+
