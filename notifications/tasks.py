@@ -28,4 +28,4 @@ def check_wallets() -> None:
 
 @shared_task(ignore_result=True)
 def run_broadcast(broadcast_id: int) -> None:
-    services.broadcast_run(broadcast_id=broadcast_id)
+    services.broadcast_run(broadcast_id=broadcast_id, continue_later=True)

@@ -156,15 +156,24 @@ def broadcast_cancel(*, broadcast_id: int) -> Broadcast:
                        to=Broadcast.Status.CANCELLED)
 
 
-def broadcast_run(*, broadcast_id: int, time_budget: float = 3600.0) -> ProcessResult:
-    """Send a running broadcast until it is done, paused or cancelled (or the budget ends;
-    the every-minute job continues it, also after a restart)."""
+def broadcast_run(*, broadcast_id: int, time_budget: float | None = None, continue_later: bool = False) -> ProcessResult:
+    """Send a running broadcast until it is done, paused or cancelled, or the time budget
+    (NOTIFICATION_PROCESS_TIME_BUDGET by default) is spent. With continue_later, a run that
+    spent its budget queues the next one: a worker's task never runs longer than the budget,
+    so a stopping worker finishes it within its grace period (the every-minute job also
+    continues a broadcast, e.g. after a restart)."""
+    budget = settings.NOTIFICATION_PROCESS_TIME_BUDGET if time_budget is None else time_budget
     total = ProcessResult()
     started = time.monotonic()
-    while time.monotonic() - started < time_budget:
+    while True:
+        if time.monotonic() - started >= budget:
+            if continue_later and Broadcast.objects.filter(pk=broadcast_id, status=Broadcast.Status.RUNNING).exists():
+                broadcast_run_later(broadcast_id)
+            break
         if not Broadcast.objects.filter(pk=broadcast_id, status=Broadcast.Status.RUNNING).exists():
             break
-        result = notification_process(broadcast_id=broadcast_id, max_batches=1, time_budget=time_budget)
+        left = budget - (time.monotonic() - started)
+        result = notification_process(broadcast_id=broadcast_id, max_batches=1, time_budget=left)
         total.add(result)
         if not result.batches:
             now = timezone.now()

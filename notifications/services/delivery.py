@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import logging
 import secrets
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import partial
 
 from django.conf import settings
 from django.db import OperationalError, connection, connections, transaction
@@ -179,13 +181,6 @@ def _send_one(job: _Job) -> _Outcome:
         return _Outcome("error", error=f"{type(exc).__name__}: {exc}", duration_ms=took())
 
 
-def _send_threaded(job: _Job) -> _Outcome:
-    try:
-        return _send_one(job)
-    finally:
-        connections.close_all()  # a 403 makes the shop write in this thread
-
-
 def _job_for(n: Notification) -> _Job:
     text = notification_render(n)
     paid = bool(n.broadcast_id and n.broadcast and n.broadcast.paid and settings.NOTIFICATION_ALLOW_PAID_BROADCAST)
@@ -240,52 +235,100 @@ def _process_batch(rows: list[Notification]) -> ProcessResult:
         return logs, to_send, counts
 
     logs, to_send, result = _retrying(decide)
+    if logs:
+        NotificationLog.objects.bulk_create(logs, batch_size=500)
+    if not to_send:
+        return result
+    deliver = partial(_deliver, result=result, lock=threading.Lock())
     threads = min(settings.NOTIFICATION_SEND_THREADS, len(to_send))
-    if threads > 1 and not connection.in_atomic_block:
-        with ThreadPoolExecutor(max_workers=threads) as pool:
-            outcomes = list(pool.map(_send_threaded, [job for _n, job in to_send]))
-    else:
-        outcomes = [_send_one(job) for _n, job in to_send]
-    _retrying(lambda: _record(to_send, outcomes, logs, result))
+    try:
+        if threads > 1 and not connection.in_atomic_block:
+            with _SenderPool(threads) as pool:
+                list(pool.map(deliver, to_send))
+        else:
+            for item in to_send:
+                deliver(item)
+    finally:
+        _release_unsent([n for n, _job in to_send])
     return result
 
 
-def _record(to_send, outcomes, logs, result) -> None:
-    """Write the outcomes of a batch (all or nothing, retried on deadlock)."""
-    logs = list(logs)
+def _deliver(item: tuple[Notification, _Job], *, result: ProcessResult, lock: threading.Lock) -> None:
+    """Send one notification and record its outcome at once, in its own transaction: a
+    worker that dies repeats at most the message it had in flight (Telegram has no
+    idempotency key), and loses none."""
+    n, job = item
+    outcome = _send_one(job)
+    counts = _retrying(lambda: _record(n, job, outcome))
+    with lock:
+        result.add(counts)
+
+
+class _SenderPool(ThreadPoolExecutor):
+    """Threads that send and record; each keeps its database connection for the batch and
+    closes it at the end (one connection per message would cost more than the message)."""
+
+    def __init__(self, threads: int):
+        super().__init__(max_workers=threads)
+        self.threads = threads
+
+    def __exit__(self, *exc_info):
+        barrier = threading.Barrier(self.threads)  # one closing job per thread, each waits for the others
+
+        def close(_):
+            try:
+                barrier.wait(timeout=30)
+            except threading.BrokenBarrierError:
+                pass
+            connections.close_all()
+
+        list(self.map(close, range(self.threads)))
+        return super().__exit__(*exc_info)
+
+
+def _release_unsent(rows: list[Notification]) -> None:
+    """Rows this worker claimed to send and did not record (a send or a write raised): free
+    them at once for the next run, instead of when their claim expires."""
+    unsent = [n for n in rows if not getattr(n, "_recorded", False)]
+    for n in unsent:
+        _retrying(lambda n=n: Notification.objects.filter(pk=n.pk, claim_token=n.claim_token, status=Status.PENDING)
+                  .update(claimed_until=None, claim_token="", sent_at=None))
+
+
+def _record(n: Notification, job: _Job, outcome: _Outcome) -> ProcessResult:
+    """Write one outcome and its log row (retried on deadlock by the caller)."""
     counts = ProcessResult()
     now = timezone.now()
+    attempt = n.attempts + 1
+    mine = Notification.objects.filter(pk=n.pk, claim_token=n.claim_token)
     _read_committed()
     with transaction.atomic():
-        for (n, job), outcome in zip(to_send, outcomes, strict=True):
-            mine = Notification.objects.filter(pk=n.pk, claim_token=n.claim_token)
-            attempt = n.attempts + 1
-            logs.append(NotificationLog(notification=n, attempt=attempt, status=outcome.kind if outcome.kind != "fatal" else "error",
-                                        error=outcome.error[:500], telegram_message_id=outcome.message_id,
-                                        duration_ms=outcome.duration_ms))
-            if outcome.kind == "sent":
-                mine.update(status=Status.SENT, sent_at=now, finished_at=now, attempts=attempt, text=job.text,
-                            telegram_message_id=outcome.message_id, claimed_until=None, last_error="")
-                counts.sent += 1
-            elif outcome.kind == "retry_later":
-                mine.update(scheduled_for=now + timedelta(seconds=outcome.retry_after), claimed_until=None,
-                            claim_token="", last_error=outcome.error[:500], sent_at=None)
-                counts.retried += 1
-            elif outcome.kind == "blocked":
-                mine.update(status=Status.BLOCKED, finished_at=now, attempts=attempt, last_error=outcome.error[:500],
-                            claimed_until=None, sent_at=None)
-                counts.blocked += 1
-            elif outcome.kind == "fatal" or attempt >= settings.NOTIFICATION_MAX_ATTEMPTS:
-                mine.update(status=Status.FAILED, finished_at=now, attempts=attempt, last_error=outcome.error[:500],
-                            claimed_until=None, sent_at=None)
-                counts.failed += 1
-            else:
-                backoff = settings.NOTIFICATION_RETRY_BASE_SECONDS * 2 ** (attempt - 1)
-                mine.update(attempts=attempt, scheduled_for=now + timedelta(seconds=backoff), claimed_until=None,
-                            claim_token="", last_error=outcome.error[:500], sent_at=None)
-                counts.retried += 1
-        NotificationLog.objects.bulk_create(logs, batch_size=500)
-    result.add(counts)
+        NotificationLog.objects.create(notification=n, attempt=attempt, status=outcome.kind if outcome.kind != "fatal" else "error",
+                                       error=outcome.error[:500], telegram_message_id=outcome.message_id,
+                                       duration_ms=outcome.duration_ms)
+        if outcome.kind == "sent":
+            mine.update(status=Status.SENT, sent_at=now, finished_at=now, attempts=attempt, text=job.text,
+                        telegram_message_id=outcome.message_id, claimed_until=None, last_error="")
+            counts.sent += 1
+        elif outcome.kind == "retry_later":
+            mine.update(scheduled_for=now + timedelta(seconds=outcome.retry_after), claimed_until=None,
+                        claim_token="", last_error=outcome.error[:500], sent_at=None)
+            counts.retried += 1
+        elif outcome.kind == "blocked":
+            mine.update(status=Status.BLOCKED, finished_at=now, attempts=attempt, last_error=outcome.error[:500],
+                        claimed_until=None, sent_at=None)
+            counts.blocked += 1
+        elif outcome.kind == "fatal" or attempt >= settings.NOTIFICATION_MAX_ATTEMPTS:
+            mine.update(status=Status.FAILED, finished_at=now, attempts=attempt, last_error=outcome.error[:500],
+                        claimed_until=None, sent_at=None)
+            counts.failed += 1
+        else:
+            backoff = settings.NOTIFICATION_RETRY_BASE_SECONDS * 2 ** (attempt - 1)
+            mine.update(attempts=attempt, scheduled_for=now + timedelta(seconds=backoff), claimed_until=None,
+                        claim_token="", last_error=outcome.error[:500], sent_at=None)
+            counts.retried += 1
+    n._recorded = True
+    return counts
 
 
 def notification_process(*, ids: list[int] | None = None, broadcast_id: int | None = None,

@@ -266,8 +266,9 @@ def test_celery_worker_processes_an_update_through_a_real_redis_broker(fake_tele
                                "--without-gossip", "--without-mingle", "-l", "WARNING", "-Q", queue], env=env)
     try:
         row, _ = services.inbox_receive(payload=bot.message_update(tg_user, "/start"))
+        # send_task publishes even in eager mode (apply_async would run the task in this process)
         with app.connection_for_write(broker) as conn:
-            tasks.process_update.apply_async(args=[row.pk], connection=conn, queue=queue)
+            app.send_task(tasks.process_update.name, args=[row.pk], connection=conn, queue=queue)
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline and TelegramUpdate.objects.get(pk=row.pk).status != "done":
             time.sleep(0.2)
