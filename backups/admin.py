@@ -11,7 +11,7 @@ from django.utils.html import format_html
 
 from vpnbot.core.admin_tools import confirm_action
 
-from . import services, tasks
+from . import reporting, services, tasks
 from .models import Backup
 from .storage import StorageError, get_storage
 
@@ -51,7 +51,7 @@ class BackupAdmin(admin.ModelAdmin):
 
     @admin.display(description="size")
     def size(self, obj):
-        return services.fmt_size(obj.size_bytes)
+        return reporting.fmt_size(obj.size_bytes)
 
     @admin.display(description="notes")
     def last_note(self, obj):

@@ -124,7 +124,7 @@ def cleanup_backups(ctx: BotContext) -> None:
         ctx.reply(_("Nothing to clean up: every backup is within the retention rules."), parse_mode=None)
         return
     lines = [_("🗑 <b>These %(n)s backups would be deleted</b> (%(size)s):") % {
-        "n": len(plan), "size": services.fmt_size(sum(b.size_bytes for b in plan))}, ""]
+        "n": len(plan), "size": reporting.fmt_size(sum(b.size_bytes for b in plan))}, ""]
     lines += [reporting.backup_line(b) for b in plan[:30]]
     if len(plan) > 30:
         lines.append(_("… and %(n)s more") % {"n": len(plan) - 30})

@@ -51,7 +51,11 @@ class Backup(models.Model):
 
     @property
     def is_usable(self) -> bool:
-        return self.status in (self.Status.SUCCEEDED, self.Status.VERIFIED) and bool(self.file_name)
+        return self.status in OK_STATUSES and bool(self.file_name)
+
+
+# the statuses of a backup that was made (its file can be verified, restored, downloaded)
+OK_STATUSES = (Backup.Status.SUCCEEDED, Backup.Status.VERIFIED)
 
 
 class BackupLock(models.Model):

@@ -1,7 +1,7 @@
 from django.core import checks
 from django.core.management.base import BaseCommand, CommandError
 
-from backups import services
+from backups import reporting, services
 
 
 class BackupCommand(BaseCommand):
@@ -19,7 +19,7 @@ class BackupCommand(BaseCommand):
 
     def progress(self, stage: str, done: int) -> None:
         if self.verbosity > 1:
-            self.stderr.write(f"{stage}: {services.fmt_size(done)}")
+            self.stderr.write(f"{stage}: {reporting.fmt_size(done)}")
 
     def handle(self, *args, **options):
         self.verbosity = options.get("verbosity", 1)

@@ -1,6 +1,6 @@
 from django.utils import timezone
 
-from backups import services
+from backups import reporting, services
 from backups.models import Backup
 
 from ._base import BackupCommand
@@ -17,5 +17,5 @@ class Command(BackupCommand):
             raise services.BackupError("--limit must be at least 1")
         for b in Backup.objects.order_by("-created_at", "-id")[:limit]:
             when = timezone.localtime(b.created_at).strftime("%Y-%m-%d %H:%M")
-            self.stdout.write(f"{b.pk:>6}  {when}  {b.kind:<8} {b.status:<9} {services.fmt_size(b.size_bytes):>10}  "
+            self.stdout.write(f"{b.pk:>6}  {when}  {b.kind:<8} {b.status:<9} {reporting.fmt_size(b.size_bytes):>10}  "
                               f"{'enc ' if b.encrypted else ''}{b.file_name or b.error[:60]}")
