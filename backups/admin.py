@@ -4,14 +4,13 @@ confirmation page. The work itself is queued as Celery tasks."""
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, Http404, HttpResponseRedirect
-from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
 from vpnbot.core.admin_tools import confirm_action
 
-from . import reporting, services, tasks
+from . import reporting, selectors, services, tasks
 from .models import Backup
 from .storage import StorageError, get_storage
 
@@ -74,8 +73,8 @@ class BackupAdmin(admin.ModelAdmin):
     def download_view(self, request, pk):
         if not self.has_operate_permission(request):
             raise PermissionDenied
-        backup = get_object_or_404(Backup, pk=pk)
-        if not backup.is_usable:
+        backup = selectors.backup_usable(pk)
+        if backup is None:
             raise Http404
         try:
             fh = get_storage().open_read(backup.file_name)

@@ -14,8 +14,7 @@ from django.utils.translation import gettext as _
 
 from vpnbot.transport.bot import BotContext, add_callback, add_command
 
-from . import reporting, services, tasks
-from .models import Backup
+from . import reporting, selectors, services, tasks
 
 PAGE = 10
 RESTORE_CONFIRM_SECONDS = 60
@@ -65,10 +64,7 @@ def test_backup(ctx: BotContext) -> None:
 
 
 def _list_page(page: int) -> tuple[str, list]:
-    total = Backup.objects.count()
-    pages = max(1, -(-total // PAGE))
-    page = min(max(page, 1), pages)
-    rows = Backup.objects.order_by("-created_at", "-id")[(page - 1) * PAGE:page * PAGE]
+    rows, page, pages, total = selectors.backups_page(page, per_page=PAGE)
     if not total:
         return _("There are no backups yet. Make one with /create_backup."), []
     lines = [_("<b>Backups</b> (page %(page)s of %(pages)s)") % {"page": page, "pages": pages}, ""]
