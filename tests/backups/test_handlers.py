@@ -193,3 +193,17 @@ def test_test_backup_holds_the_lock_once_from_the_dump_to_the_verification(bot, 
     assert len(acquired) == 1  # taken once (the competitor was refused)
     assert released == []
     assert services.lock_holder() is None
+
+
+def test_cancel_and_buttons_of_no_known_shape(bot, fake_telegram, tg_admin):
+    """bk:no cancels; data of no shape the bot sends (an old or forged button) is answered
+    by the transport, and nothing runs."""
+    backup = BackupFactory()
+    bot.send(tg_admin, f"/restore_backup {backup.pk}")
+    bot.press_button(tg_admin, "Cancel")
+    assert fake_telegram.calls_to("editMessageText", tg_admin.id)[-1].text == "Cancelled."
+    for data in ("bk:list:x", "bk:rs:1:2", f"bk:rs:{backup.pk}:1:NOTHEX", "bk:cl:1:2:3:4", "bk:"):
+        bot.press(tg_admin, data)
+    answers = [c.params.get("text") for c in fake_telegram.calls_to("answerCallbackQuery")]
+    assert answers[-5:] == ["This button is no longer valid. Please start again."] * 5
+    assert not Backup.objects.filter(kind="safety").exists()
