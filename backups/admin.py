@@ -7,6 +7,7 @@ from django.http import FileResponse, Http404, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
 
 from vpnbot.core.admin_tools import confirm_action
 
@@ -48,16 +49,16 @@ class BackupAdmin(admin.ModelAdmin):
         return super().changelist_view(request, {**(extra_context or {}),
                                                  "can_operate": self.has_operate_permission(request)})
 
-    @admin.display(description="size")
+    @admin.display(description=_("size"))
     def size(self, obj):
         return reporting.fmt_size(obj.size_bytes)
 
-    @admin.display(description="notes")
+    @admin.display(description=_("notes"))
     def last_note(self, obj):
         """The newest note (a queued verification or restore that could not run); all on the record's page."""
         return obj.notes.split("\n", 1)[0][:200] if obj.notes else ""
 
-    @admin.display(description="file")
+    @admin.display(description=_("file"))
     def download(self, obj):
         if not obj.is_usable:
             return "—"
