@@ -1,3 +1,5 @@
+"""The backups app's configuration (label "backups")."""
+
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 

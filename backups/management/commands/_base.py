@@ -1,3 +1,6 @@
+"""What every backup command shares: only the model and database system checks, a
+BackupError shown as a command error, and progress on stderr with -v 2."""
+
 from django.core import checks
 from django.core.management.base import BaseCommand, CommandError
 

@@ -1,3 +1,5 @@
+"""manage.py backup_cleanup [--yes]: the retention plan, deleted once confirmed."""
+
 from backups import reporting, services
 
 from ._base import BackupCommand

@@ -1,3 +1,6 @@
+"""manage.py backup_create [--kind …] [--checksums] [--no-telegram]: a backup made now, from
+the shell (when the bot is down)."""
+
 from backups import reporting, services
 from backups.models import Backup
 

@@ -1,3 +1,5 @@
+"""manage.py backup_list [--limit 50]: the backups, newest first, one a line."""
+
 from django.utils import timezone
 
 from backups import reporting, selectors, services

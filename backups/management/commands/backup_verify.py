@@ -1,3 +1,6 @@
+"""manage.py backup_verify [<id>] [--test]: restore a backup into a scratch database and
+compare its tables (default: the newest), or make a test backup and verify it."""
+
 from backups import selectors, services
 
 from ._base import BackupCommand
