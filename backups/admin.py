@@ -4,14 +4,14 @@ confirmation page. The work itself is queued as Celery tasks."""
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, Http404, HttpResponseRedirect
-from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
 
 from vpnbot.core.admin_tools import confirm_action
 
-from . import services, tasks
+from . import reporting, selectors, services, tasks
 from .models import Backup
 from .storage import StorageError, get_storage
 
@@ -49,16 +49,16 @@ class BackupAdmin(admin.ModelAdmin):
         return super().changelist_view(request, {**(extra_context or {}),
                                                  "can_operate": self.has_operate_permission(request)})
 
-    @admin.display(description="size")
+    @admin.display(description=_("size"))
     def size(self, obj):
-        return services.fmt_size(obj.size_bytes)
+        return reporting.fmt_size(obj.size_bytes)
 
-    @admin.display(description="notes")
+    @admin.display(description=_("notes"))
     def last_note(self, obj):
         """The newest note (a queued verification or restore that could not run); all on the record's page."""
         return obj.notes.split("\n", 1)[0][:200] if obj.notes else ""
 
-    @admin.display(description="file")
+    @admin.display(description=_("file"))
     def download(self, obj):
         if not obj.is_usable:
             return "—"
@@ -74,8 +74,8 @@ class BackupAdmin(admin.ModelAdmin):
     def download_view(self, request, pk):
         if not self.has_operate_permission(request):
             raise PermissionDenied
-        backup = get_object_or_404(Backup, pk=pk)
-        if not backup.is_usable:
+        backup = selectors.backup_usable(pk)
+        if backup is None:
             raise Http404
         try:
             fh = get_storage().open_read(backup.file_name)

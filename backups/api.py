@@ -5,7 +5,7 @@ from rest_framework import generics, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from . import services, tasks
+from . import selectors, services, tasks
 from .models import Backup
 
 
@@ -44,8 +44,8 @@ class BackupVerify(APIView):
 
     @extend_schema(request=None, responses={202: QueuedSerializer, 404: QueuedSerializer, 409: QueuedSerializer})
     def post(self, request, pk: int):
-        backup = Backup.objects.filter(pk=pk).first()
-        if backup is None or not backup.is_usable:
+        backup = selectors.backup_usable(pk)
+        if backup is None:
             return Response({"queued": False, "detail": "no such usable backup"}, status=status.HTTP_404_NOT_FOUND)
         holder = services.lock_holder()
         if holder:

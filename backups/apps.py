@@ -1,5 +1,9 @@
+"""The backups app's configuration (label "backups")."""
+
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class BackupsConfig(AppConfig):
     name = "backups"
+    verbose_name = _("Backups")

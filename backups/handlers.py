@@ -12,10 +12,10 @@ from django.db import transaction
 from django.utils.crypto import constant_time_compare, salted_hmac
 from django.utils.translation import gettext as _
 
+from vpnbot.core.numbers import parse_whole_number
 from vpnbot.transport.bot import BotContext, add_callback, add_command
 
-from . import reporting, services, tasks
-from .models import Backup
+from . import reporting, selectors, services, tasks
 
 PAGE = 10
 RESTORE_CONFIRM_SECONDS = 60
@@ -65,10 +65,7 @@ def test_backup(ctx: BotContext) -> None:
 
 
 def _list_page(page: int) -> tuple[str, list]:
-    total = Backup.objects.count()
-    pages = max(1, -(-total // PAGE))
-    page = min(max(page, 1), pages)
-    rows = Backup.objects.order_by("-created_at", "-id")[(page - 1) * PAGE:page * PAGE]
+    rows, page, pages, total = selectors.backups_page(page, per_page=PAGE)
     if not total:
         return _("There are no backups yet. Make one with /create_backup."), []
     lines = [_("<b>Backups</b> (page %(page)s of %(pages)s)") % {"page": page, "pages": pages}, ""]
@@ -83,12 +80,10 @@ def _list_page(page: int) -> tuple[str, list]:
 
 
 def list_backups(ctx: BotContext) -> None:
-    page = 1
-    if ctx.args:
-        if not ctx.args[0].isdigit() or len(ctx.args[0]) > 6:
-            ctx.reply(_("Usage: /list_backups [page number]"), parse_mode=None)
-            return
-        page = int(ctx.args[0])
+    page = parse_whole_number(ctx.args[0], max_digits=6) if ctx.args else 1
+    if page is None:
+        ctx.reply(_("Usage: /list_backups [page number]"), parse_mode=None)
+        return
     text, buttons = _list_page(page)
     ctx.reply(text, buttons=buttons or None)
 
@@ -124,7 +119,7 @@ def cleanup_backups(ctx: BotContext) -> None:
         ctx.reply(_("Nothing to clean up: every backup is within the retention rules."), parse_mode=None)
         return
     lines = [_("🗑 <b>These %(n)s backups would be deleted</b> (%(size)s):") % {
-        "n": len(plan), "size": services.fmt_size(sum(b.size_bytes for b in plan))}, ""]
+        "n": len(plan), "size": reporting.fmt_size(sum(b.size_bytes for b in plan))}, ""]
     lines += [reporting.backup_line(b) for b in plan[:30]]
     if len(plan) > 30:
         lines.append(_("… and %(n)s more") % {"n": len(plan) - 30})
@@ -156,27 +151,24 @@ def backup_help(ctx: BotContext) -> None:
 
 
 def _expired(ts: str, seconds: int) -> bool:
-    return not ts.isdigit() or not 0 <= time.time() - int(ts) <= seconds
+    return not 0 <= time.time() - int(ts) <= seconds
 
 
-def on_callback(ctx: BotContext) -> None:
-    parts = ctx.callback_data.split(":")
-    action = parts[1] if len(parts) > 1 else ""
-    if action == "list" and len(parts) == 3 and parts[2].isdigit():
-        text, buttons = _list_page(int(parts[2]))
-        ctx.edit(text, buttons=buttons or None)
-    elif action == "no":
-        ctx.edit(_("Cancelled."), parse_mode=None)
-    elif action == "rs" and len(parts) == 5:
-        _confirm_restore(ctx, parts[2], parts[3], parts[4])
-    elif action == "cl" and len(parts) == 5:
-        _confirm_cleanup(ctx, parts[2], parts[3], parts[4])
-    else:
-        ctx.answer(_("This button is no longer valid."), alert=True)
+def list_page(ctx: BotContext) -> None:
+    """bk:list:<page> (◀️ / ▶️ under /list_backups)."""
+    text, buttons = _list_page(int(ctx.match.group(1)))
+    ctx.edit(text, buttons=buttons or None)
 
 
-def _confirm_restore(ctx: BotContext, backup_id: str, ts: str, sig: str) -> None:
-    if not backup_id.isdigit() or not constant_time_compare(sig, _sign(ctx, "rs", backup_id, ts)):
+def cancel(ctx: BotContext) -> None:
+    """bk:no (Cancel under a restore or cleanup confirmation)."""
+    ctx.edit(_("Cancelled."), parse_mode=None)
+
+
+def confirm_restore(ctx: BotContext) -> None:
+    """bk:rs:<backup id>:<unix time>:<signature> (the restore confirmation button)."""
+    backup_id, ts, sig = ctx.match.groups()
+    if not constant_time_compare(sig, _sign(ctx, "rs", backup_id, ts)):
         ctx.answer(_("This button is no longer valid."), alert=True)
         return
     if _expired(ts, RESTORE_CONFIRM_SECONDS):
@@ -191,7 +183,9 @@ def _confirm_restore(ctx: BotContext, backup_id: str, ts: str, sig: str) -> None
     _queue(ctx, "restore", _("♻️ Restoring backup #%(id)s…") % {"id": backup_id}, int(backup_id), edit=True)
 
 
-def _confirm_cleanup(ctx: BotContext, ts: str, digest: str, sig: str) -> None:
+def confirm_cleanup(ctx: BotContext) -> None:
+    """bk:cl:<unix time>:<plan digest>:<signature> (the cleanup confirmation button)."""
+    ts, digest, sig = ctx.match.groups()
     if not constant_time_compare(sig, _sign(ctx, "cl", digest, ts)[:12]):
         ctx.answer(_("This button is no longer valid."), alert=True)
         return
@@ -218,4 +212,8 @@ def register(application) -> None:
     add_command(application, "cleanup_backups", cleanup_backups, admin=True)
     add_command(application, "backup_help", backup_help, admin=True)
     add_command(application, "test_backup", test_backup, admin=True)
-    add_callback(application, r"^bk:", on_callback, admin=True)
+    # one handler per button shape; the callback_data formats are the ones sent since the start
+    add_callback(application, r"^bk:list:([0-9]+)$", list_page, admin=True)
+    add_callback(application, r"^bk:no$", cancel, admin=True)
+    add_callback(application, r"^bk:rs:([0-9]+):([0-9]+):([0-9a-f]+)$", confirm_restore, admin=True)
+    add_callback(application, r"^bk:cl:([0-9]+):([0-9a-f]+):([0-9a-f]+)$", confirm_cleanup, admin=True)

@@ -13,7 +13,6 @@ from django.utils.translation import gettext as _
 from vpnbot.transport import messages
 
 from .models import Backup
-from .services import fmt_size
 
 STAGES = {
     "dump": lambda: _("⏳ Dumping the database… %(size)s"),
@@ -22,6 +21,18 @@ STAGES = {
     "safety": lambda: _("🛟 Taking a safety backup of the current database…"),
     "restore": lambda: _("♻️ Restoring…"),
 }
+
+
+def fmt_size(size: int | None) -> str:
+    """A size in bytes for people: "512 B", "1.5 MB"; "?" when unknown."""
+    if size is None:
+        return "?"
+    value = float(size)
+    for unit in ("B", "KB", "MB", "GB", "TB"):
+        if value < 1024 or unit == "TB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{size} B"
 
 
 def kind_label(kind: str) -> str:

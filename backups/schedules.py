@@ -1,3 +1,6 @@
+"""The backups' default beat entries, written to django-celery-beat after every migrate
+(editable in the admin afterwards)."""
+
 SCHEDULES = [
     {"name": "backups: daily backup", "task": "backups.tasks.scheduled_backup", "kwargs": {"kind": "daily"},
      "crontab": {"minute": "0", "hour": "3"}},

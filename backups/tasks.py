@@ -1,3 +1,6 @@
+"""Celery tasks of the backups: each takes plain arguments and calls one service; a busy
+lock makes the task try again later (Celery task names are backups.tasks.<name>)."""
+
 from celery import shared_task
 
 from . import services

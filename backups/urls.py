@@ -1,3 +1,5 @@
+"""The backups' staff API routes under /api/v1/ (collected by vpnbot.core.api_urls)."""
+
 from django.urls import path
 
 from . import api

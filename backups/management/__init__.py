@@ -1,0 +1,1 @@
+"""The backup app's management commands (see commands/)."""

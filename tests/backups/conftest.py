@@ -2,7 +2,12 @@ import pytest
 from django.db import connection
 from django.utils import translation
 
+from backups import services
 from backups.engines import engine_for
+from backups.models import Backup
+from backups.storage import get_storage
+from tests.factories import CustomerFactory, PlanFactory
+from vpnbot.shop.models import Customer
 
 BACKUP_TABLES = ("backups_backup", "backups_backuplock")
 
@@ -25,3 +30,34 @@ def snapshot() -> dict:
     catalogue (kept as it was across a restore, by design)."""
     tables = engine_for(connection).inspect(checksums=True)["tables"]
     return {name: stats for name, stats in tables.items() if name not in BACKUP_TABLES}
+
+
+def seed_shop():
+    """Five customers with non-ASCII names, and a plan."""
+    for i in range(5):
+        CustomerFactory(first_name=f"Name {i} ✓ سلام")
+    PlanFactory(name="Gold", price_amount=250_000)
+
+
+@pytest.fixture
+def made(settings):
+    """A real backup of a database with one customer, who was renamed after the backup."""
+    CustomerFactory(first_name="kept")
+    backup = services.backup_create(kind="manual", requested_by="test")
+    Customer.objects.update(first_name="after the backup")
+    return backup
+
+
+def backup_path(backup):
+    return get_storage().local_path(backup.file_name)
+
+
+def assert_untouched(backup):
+    """The database is as `made` left it: nothing restored, no safety backup taken."""
+    assert list(Customer.objects.values_list("first_name", flat=True)) == ["after the backup"]
+    assert Backup.objects.filter(kind=Backup.Kind.SAFETY).count() == 0
+
+
+@pytest.fixture
+def staff(django_user_model):
+    return django_user_model.objects.create_superuser("boss", "boss@example.com", "pw")

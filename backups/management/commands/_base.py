@@ -1,7 +1,10 @@
+"""What every backup command shares: only the model and database system checks, a
+BackupError shown as a command error, and progress on stderr with -v 2."""
+
 from django.core import checks
 from django.core.management.base import BaseCommand, CommandError
 
-from backups import services
+from backups import reporting, services
 
 
 class BackupCommand(BaseCommand):
@@ -19,7 +22,7 @@ class BackupCommand(BaseCommand):
 
     def progress(self, stage: str, done: int) -> None:
         if self.verbosity > 1:
-            self.stderr.write(f"{stage}: {services.fmt_size(done)}")
+            self.stderr.write(f"{stage}: {reporting.fmt_size(done)}")
 
     def handle(self, *args, **options):
         self.verbosity = options.get("verbosity", 1)

@@ -1,4 +1,6 @@
-from backups import services
+"""manage.py backup_cleanup [--yes]: the retention plan, deleted once confirmed."""
+
+from backups import reporting, services
 
 from ._base import BackupCommand
 
@@ -13,7 +15,7 @@ class Command(BackupCommand):
         plan = services.backup_cleanup_plan()
         for b in plan:
             self.stdout.write(f"{'delete' if yes else 'would delete'} #{b.pk} {b.kind} {b.status} "
-                              f"{b.created_at:%Y-%m-%d} {services.fmt_size(b.size_bytes)}")
+                              f"{b.created_at:%Y-%m-%d} {reporting.fmt_size(b.size_bytes)}")
         if not yes:
             self.stdout.write(f"{len(plan)} backups would be deleted; run with --yes to delete them")
             return

@@ -1,4 +1,7 @@
-from backups import services
+"""manage.py backup_create [--kind …] [--checksums] [--no-telegram]: a backup made now, from
+the shell (when the bot is down)."""
+
+from backups import reporting, services
 from backups.models import Backup
 
 from ._base import BackupCommand
@@ -15,7 +18,7 @@ class Command(BackupCommand):
     def run(self, *, kind, checksums, no_telegram, **options):
         backup = services.backup_create(kind=kind, requested_by="cli", checksums=checksums, progress=self.progress,
                                         copy_to_telegram=not no_telegram)
-        self.stdout.write(f"backup #{backup.pk} {backup.file_name} {services.fmt_size(backup.size_bytes)} "
+        self.stdout.write(f"backup #{backup.pk} {backup.file_name} {reporting.fmt_size(backup.size_bytes)} "
                           f"in {backup.duration_ms / 1000:.1f} s sha256 {backup.checksum_sha256}")
         if backup.telegram_error:
             self.stderr.write(f"copy to Telegram failed: {backup.telegram_error}")

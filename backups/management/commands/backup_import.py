@@ -1,3 +1,6 @@
+"""manage.py backup_import <file>: register a backup file made elsewhere (with its .json
+sidecar), e.g. on a fresh server, so it can be verified and restored."""
+
 from backups import services
 
 from ._base import BackupCommand

@@ -1,7 +1,8 @@
+"""manage.py backup_list [--limit 50]: the backups, newest first, one a line."""
+
 from django.utils import timezone
 
-from backups import services
-from backups.models import Backup
+from backups import reporting, selectors, services
 
 from ._base import BackupCommand
 
@@ -15,7 +16,7 @@ class Command(BackupCommand):
     def run(self, *, limit, **options):
         if limit < 1:
             raise services.BackupError("--limit must be at least 1")
-        for b in Backup.objects.order_by("-created_at", "-id")[:limit]:
+        for b in selectors.backups_newest()[:limit]:
             when = timezone.localtime(b.created_at).strftime("%Y-%m-%d %H:%M")
-            self.stdout.write(f"{b.pk:>6}  {when}  {b.kind:<8} {b.status:<9} {services.fmt_size(b.size_bytes):>10}  "
+            self.stdout.write(f"{b.pk:>6}  {when}  {b.kind:<8} {b.status:<9} {reporting.fmt_size(b.size_bytes):>10}  "
                               f"{'enc ' if b.encrypted else ''}{b.file_name or b.error[:60]}")

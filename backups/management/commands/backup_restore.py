@@ -1,3 +1,6 @@
+"""manage.py backup_restore <id> [--yes] [--no-safety-backup]: replace the database with a
+backup, after a confirmation typed at the terminal."""
+
 from django.core.management.base import CommandError
 
 from backups import services

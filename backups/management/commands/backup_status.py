@@ -1,3 +1,5 @@
+"""manage.py backup_status: the status board of /backup_status, as plain text."""
+
 import re
 
 from backups import reporting, services

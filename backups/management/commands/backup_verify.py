@@ -1,4 +1,7 @@
-from backups import services
+"""manage.py backup_verify [<id>] [--test]: restore a backup into a scratch database and
+compare its tables (default: the newest), or make a test backup and verify it."""
+
+from backups import selectors, services
 
 from ._base import BackupCommand
 
@@ -15,9 +18,7 @@ class Command(BackupCommand):
             backup, report = services.backup_test(requested_by="cli", progress=self.progress)
         else:
             if backup_id is None:
-                from backups.models import Backup
-
-                newest = Backup.objects.filter(status__in=services.OK_STATUSES).first()
+                newest = selectors.backup_newest_made()
                 if newest is None:
                     raise services.BackupError("there is no backup to verify")
                 backup_id = newest.pk

@@ -1,46 +1,15 @@
-import pytest
-from django.urls import reverse
-from rest_framework.authtoken.models import Token
+"""The admin: the list, downloads and create / verify / restore behind confirmations, for staff
+who may change backups only."""
 
+import pytest
+from django.contrib.auth.models import Permission
+from django.urls import reverse
+
+from backups import tasks
 from backups.models import Backup
 from tests.backups.factories import BackupFactory
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def staff(django_user_model):
-    return django_user_model.objects.create_superuser("boss", "boss@example.com", "pw")
-
-
-@pytest.fixture
-def api(client, staff):
-    token = Token.objects.create(user=staff)
-    client.defaults["HTTP_AUTHORIZATION"] = f"Token {token.key}"
-    return client
-
-
-def test_api_list_status_create_verify(api):
-    listed = api.get("/api/v1/backups/")
-    assert listed.status_code == 200 and listed.json()["count"] == 0
-    created = api.post("/api/v1/backups/")
-    assert created.status_code == 202
-    backup = Backup.objects.get()
-    assert backup.status == "succeeded" and backup.requested_by == "api:boss"
-    status = api.get("/api/v1/backups/status/").json()
-    assert status["last"]["manual"]["id"] == backup.pk and status["count"] == 1
-    assert api.post(f"/api/v1/backups/{backup.pk}/verify/").status_code == 202
-    backup.refresh_from_db()
-    assert backup.status == "verified"
-    assert api.post("/api/v1/backups/999999/verify/").status_code == 404
-
-
-def test_api_is_for_staff_only(client, django_user_model):
-    assert client.get("/api/v1/backups/").status_code in (401, 403)
-    user = django_user_model.objects.create_user("cust", password="pw")
-    client.force_login(user)
-    assert client.post("/api/v1/backups/").status_code == 403
-    assert not Backup.objects.exists()
 
 
 def test_admin_list_download_and_confirmations(client, staff):
@@ -73,7 +42,6 @@ def test_admin_download_is_staff_only(client, django_user_model):
 @pytest.fixture
 def viewer(client, django_user_model):
     """Staff allowed to see the backups list, nothing more."""
-    from django.contrib.auth.models import Permission
 
     user = django_user_model.objects.create_user("viewer", password="pw", is_staff=True)
     user.user_permissions.add(Permission.objects.get(codename="view_backup"))
@@ -82,7 +50,6 @@ def viewer(client, django_user_model):
 
 
 def test_staff_who_may_only_view_cannot_restore_create_verify_or_download(client, viewer, monkeypatch):
-    from backups import tasks
 
     queued = []
     monkeypatch.setattr(tasks.run_for_chat, "delay", lambda *args: queued.append(args))
@@ -101,7 +68,6 @@ def test_staff_who_may_only_view_cannot_restore_create_verify_or_download(client
 
 
 def test_admin_verify_and_restore_use_the_shared_confirmation_page(client, staff, monkeypatch):
-    from backups import tasks
 
     queued = []
     monkeypatch.setattr(tasks.run_for_chat, "delay", lambda *args: queued.append(args))

@@ -1,10 +1,13 @@
-"""The backup commands end to end through the webhook and the fake Telegram server."""
+"""The backup commands and buttons end to end, through the webhook and the fake Telegram server."""
+
+import time
 
 import pytest
 import time_machine
 
 from backups import services
-from backups.models import Backup
+from backups.models import Backup, BackupLock
+from backups.services import lock, verify
 from tests.backups.conftest import snapshot
 from tests.backups.factories import BackupFactory, days
 from tests.conftest import TelegramUser
@@ -31,7 +34,7 @@ def test_non_admins_are_refused_and_nothing_runs(bot, fake_telegram, command):
 def test_a_non_admin_cannot_press_a_confirmation_button(bot, fake_telegram):
     user = TelegramUser(5550124, language_code="en")
     backup = BackupFactory()
-    bot.press(user, f"bk:rs:{backup.pk}:{int(__import__('time').time())}:0123456789abcdef")
+    bot.press(user, f"bk:rs:{backup.pk}:{int(time.time())}:0123456789abcdef")
     assert fake_telegram.calls_to("answerCallbackQuery")
     assert not Backup.objects.filter(kind="safety").exists()
 
@@ -167,22 +170,22 @@ def test_test_backup_holds_the_lock_once_from_the_dump_to_the_verification(bot, 
                                                                             monkeypatch):
     """No other operation may slip in between making the test backup and verifying it."""
     acquired, released = [], []
-    real_acquire, real_verify = services._lock_acquire, services._verify_locked
+    real_acquire, real_verify = lock._lock_acquire, verify.verify_locked
 
-    def acquire(holder):
+    def counting_acquire(holder):
         token = real_acquire(holder)
         acquired.append(token)
         return token
 
-    def verify(backup, progress):
+    def checking_verify(backup, progress):
         # the lock taken for the dump is still held, by the same holder
-        released.extend(t for t in acquired if not services.BackupLock.objects.filter(token=t).exists())
+        released.extend(t for t in acquired if not BackupLock.objects.filter(token=t).exists())
         with pytest.raises(services.BackupBusy):
             services.backup_create(kind="manual", requested_by="someone else")
         return real_verify(backup, progress)
 
-    monkeypatch.setattr(services, "_lock_acquire", acquire)
-    monkeypatch.setattr(services, "_verify_locked", verify)
+    monkeypatch.setattr(lock, "_lock_acquire", counting_acquire)  # looked up there by backup_lock
+    monkeypatch.setattr(verify, "verify_locked", checking_verify)  # looked up there by backup_test
     bot.send(tg_admin, "/test_backup")
     backup = Backup.objects.get()
     assert backup.kind == "test" and backup.status == Backup.Status.VERIFIED, (backup.error, backup.verification)
@@ -190,3 +193,17 @@ def test_test_backup_holds_the_lock_once_from_the_dump_to_the_verification(bot, 
     assert len(acquired) == 1  # taken once (the competitor was refused)
     assert released == []
     assert services.lock_holder() is None
+
+
+def test_cancel_and_buttons_of_no_known_shape(bot, fake_telegram, tg_admin):
+    """bk:no cancels; data of no shape the bot sends (an old or forged button) is answered
+    by the transport, and nothing runs."""
+    backup = BackupFactory()
+    bot.send(tg_admin, f"/restore_backup {backup.pk}")
+    bot.press_button(tg_admin, "Cancel")
+    assert fake_telegram.calls_to("editMessageText", tg_admin.id)[-1].text == "Cancelled."
+    for data in ("bk:list:x", "bk:rs:1:2", f"bk:rs:{backup.pk}:1:NOTHEX", "bk:cl:1:2:3:4", "bk:"):
+        bot.press(tg_admin, data)
+    answers = [c.params.get("text") for c in fake_telegram.calls_to("answerCallbackQuery")]
+    assert answers[-5:] == ["This button is no longer valid. Please start again."] * 5
+    assert not Backup.objects.filter(kind="safety").exists()
