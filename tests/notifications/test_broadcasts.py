@@ -112,3 +112,18 @@ def test_the_every_minute_job_finishes_a_broadcast_and_edits_its_progress_messag
     edited = fake_telegram.calls_to("editMessageText", 9001)[-1].params
     assert edited["message_id"] == 77 and "Sent: 3" in edited["text"] and "Remaining: 0" in edited["text"]
     assert edited["reply_markup"] == {"inline_keyboard": []}
+
+
+@pytest.mark.django_db
+def test_a_lost_answer_repeats_that_one_message_and_no_other(fake_telegram):
+    """Telegram has no idempotency key: a send whose answer was lost is sent again (it may
+    have been delivered). The broadcast repeats exactly that message, nothing else."""
+    customers = CustomerFactory.create_batch(6)
+    b = services.broadcast_create(created_by=9001, text="Lost answer")
+    services.broadcast_start(broadcast_id=b.pk)
+    fake_telegram.lose_answer("sendMessage")
+    services.broadcast_run(broadcast_id=b.pk)
+    delivered = _deliveries(fake_telegram, "Lost answer")
+    assert set(delivered) == {c.telegram_id for c in customers}
+    assert sorted(delivered.values()) == [1, 1, 1, 1, 1, 2]
+    assert Broadcast.objects.get(pk=b.pk).status == "done"
