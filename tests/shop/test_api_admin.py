@@ -1,14 +1,18 @@
+"""The shop's staff API (api.py) and Django admin (admin.py): permissions, actions, refusals."""
+
 from datetime import timedelta
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.utils import translation
+from django.contrib.auth.models import Permission
+from django.utils import timezone, translation
+from django.utils.html import escape
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from tests.factories import CustomerFactory, PaymentFactory, PlanFactory
 from vpnbot.shop import services
-from vpnbot.shop.models import Customer, Order, Payment, Plan
+from vpnbot.shop.models import Customer, Order, Payment, Plan, Subscription
 
 pytestmark = pytest.mark.django_db
 
@@ -137,8 +141,6 @@ def test_admin_pages_render(admin_client):
 
 
 def test_admin_pasting_a_config_delivers_it_once(admin_client, fake_telegram, django_capture_on_commit_callbacks):
-    from vpnbot.shop.models import Subscription
-
     customer = CustomerFactory.with_balance(200_000, language="en")
     order = services.order_checkout(customer_id=customer.pk, plan_id=PlanFactory().pk, quantity=1, idempotency_key="cfg").order
     sub = order.subscription
@@ -178,8 +180,6 @@ def test_list_filters_and_odd_customer_searches(api):
 
 
 def test_admin_actions_need_the_change_permission_not_just_view(client):
-    from django.contrib.auth.models import Permission
-
     viewer = get_user_model().objects.create_user("viewer", password="x", is_staff=True)
     viewer.user_permissions.add(*Permission.objects.filter(codename__in=["view_payment", "view_order"]))
     client.force_login(viewer)
@@ -204,8 +204,6 @@ def long_config(length):
 
 def test_a_config_too_long_for_a_message_is_refused_by_api_and_admin(api, admin_client, fake_telegram,
                                                                       django_capture_on_commit_callbacks):
-    from vpnbot.shop.models import Subscription
-
     customer = CustomerFactory.with_balance(200_000, language="en")
     sub = services.order_checkout(customer_id=customer.pk, plan_id=PlanFactory().pk, quantity=1,
                                   idempotency_key="long").order.subscription
@@ -228,11 +226,6 @@ def test_a_config_too_long_for_a_message_is_refused_by_api_and_admin(api, admin_
 
 
 def test_a_refund_of_nothing_is_a_400_in_the_api_and_a_message_in_the_admin(api, admin_client):
-    from django.utils import timezone, translation
-    from django.utils.html import escape
-
-    from vpnbot.shop.models import Subscription
-
     customer = CustomerFactory.with_balance(300_000)
     order = services.order_checkout(customer_id=customer.pk, plan_id=PlanFactory(duration_days=30).pk, quantity=1,
                                     idempotency_key="api-used").order

@@ -1,3 +1,6 @@
+"""The shop in the Django admin: customers with their ledger, plans, orders (refund action),
+subscriptions (paste a config to deliver it), top-ups (approve, reject), referrals, events."""
+
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.actions import delete_selected
@@ -7,7 +10,7 @@ from django.utils.translation import gettext_lazy
 
 from vpnbot.core.admin_tools import ReadOnlyAdmin, confirm_action
 
-from . import services
+from . import selectors, services
 from .models import Customer, DomainEvent, Order, Payment, Plan, ReferralReward, Subscription, WalletTransaction
 
 
@@ -146,7 +149,7 @@ class SubscriptionAdmin(admin.ModelAdmin):
     def save_model(self, request, obj, form, change):
         config = form.cleaned_data.get("config", "")
         if "config" in form.changed_data and config.strip():
-            form.instance.config = Subscription.objects.get(pk=obj.pk).config  # saved by the service below
+            form.instance.config = selectors.subscription_config(obj.pk)  # saved by the service below
             super().save_model(request, obj, form, change)
             services.subscription_deliver_config(subscription_id=obj.pk, config=config)
             self.message_user(request, "The config was saved and sent to the customer.", messages.SUCCESS)

@@ -1,3 +1,6 @@
+"""The shop's staff REST API (DRF): customers and their wallets, plans, orders (checkout and
+refunds), top-up payments (approve, reject) and subscriptions (config delivery)."""
+
 from django.db.models import Q
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, status, viewsets
@@ -5,7 +8,8 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
-from . import services
+from . import selectors, services
+from .formatting import MAX_CONFIG_LENGTH
 from .models import Customer, Order, Payment, Plan, Subscription, WalletTransaction
 
 
@@ -81,7 +85,7 @@ class SubscriptionSerializer(serializers.ModelSerializer):
 
 
 class ConfigSerializer(serializers.Serializer):
-    config = serializers.CharField(max_length=services.MAX_CONFIG_LENGTH,
+    config = serializers.CharField(max_length=MAX_CONFIG_LENGTH,
                                    help_text="Sent in one Telegram message: at most 3,500 characters once & < > are "
                                              "HTML-escaped. Deliver a subscription link for longer configs.")
 
@@ -129,7 +133,7 @@ class CustomerViewSet(viewsets.ReadOnlyModelViewSet):
     @action(detail=True)
     def wallet(self, request, pk=None):
         customer = self.get_object()
-        ledger = WalletTransaction.objects.filter(customer=customer).order_by("-id")[:100]
+        ledger = selectors.wallet_history(customer=customer, limit=100)
         return Response(WalletSerializer({"balance_amount": customer.balance_amount, "ledger": ledger}).data)
 
 

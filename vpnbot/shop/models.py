@@ -1,3 +1,6 @@
+"""The shop's tables: customers, the wallet ledger, plans, orders, subscriptions, receipt
+top-ups, referral rewards, domain events and the discount codes kept for a confirmation."""
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -6,24 +9,29 @@ from django.utils.translation import gettext_lazy as _
 
 
 class Customer(models.Model):
-    telegram_id = models.BigIntegerField(unique=True)
-    username = models.CharField(max_length=64, blank=True, db_index=True)
-    first_name = models.CharField(max_length=128, blank=True)
-    last_name = models.CharField(max_length=128, blank=True)
-    language = models.CharField(max_length=8, blank=True, help_text="Chosen with /language; empty = from Telegram")
-    telegram_language = models.CharField(max_length=16, blank=True)
-    time_zone = models.CharField(max_length=64, blank=True, help_text="Empty = the shop's TIME_ZONE")
-    birth_month = models.PositiveSmallIntegerField(null=True, blank=True)
-    birth_month_set_at = models.DateTimeField(null=True, blank=True)
-    referral_code = models.CharField(max_length=16, unique=True)
-    referred_by = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="referrals")
-    is_operator = models.BooleanField(default=False, help_text="May use the admin commands in the bot")
-    blocked_at = models.DateTimeField(null=True, blank=True, help_text="When the customer blocked the bot")
-    balance_amount = models.PositiveBigIntegerField(default=0)
-    joined_at = models.DateTimeField(default=timezone.now, db_index=True)
-    last_seen_at = models.DateTimeField(null=True, blank=True)
+    telegram_id = models.BigIntegerField(_("Telegram ID"), unique=True)
+    username = models.CharField(_("username"), max_length=64, blank=True, db_index=True)
+    first_name = models.CharField(_("first name"), max_length=128, blank=True)
+    last_name = models.CharField(_("last name"), max_length=128, blank=True)
+    language = models.CharField(_("language"), max_length=8, blank=True,
+                                help_text=_("Chosen with /language; empty = from Telegram"))
+    telegram_language = models.CharField(_("Telegram app language"), max_length=16, blank=True)
+    time_zone = models.CharField(_("time zone"), max_length=64, blank=True, help_text=_("Empty = the shop's TIME_ZONE"))
+    birth_month = models.PositiveSmallIntegerField(_("birth month"), null=True, blank=True)
+    birth_month_set_at = models.DateTimeField(_("birth month set at"), null=True, blank=True)
+    referral_code = models.CharField(_("referral code"), max_length=16, unique=True)
+    referred_by = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="referrals",
+                                    verbose_name=_("invited by"))
+    is_operator = models.BooleanField(_("operator"), default=False, help_text=_("May use the admin commands in the bot"))
+    blocked_at = models.DateTimeField(_("blocked the bot at"), null=True, blank=True,
+                                      help_text=_("When the customer blocked the bot"))
+    balance_amount = models.PositiveBigIntegerField(_("wallet balance"), default=0)
+    joined_at = models.DateTimeField(_("joined at"), default=timezone.now, db_index=True)
+    last_seen_at = models.DateTimeField(_("last seen at"), null=True, blank=True)
 
     class Meta:
+        verbose_name = _("customer")
+        verbose_name_plural = _("customers")
         constraints = [models.CheckConstraint(condition=Q(balance_amount__gte=0), name="customer_balance_not_negative")]
 
     def __str__(self):
@@ -56,15 +64,17 @@ class WalletTransaction(models.Model):
         REFERRAL = "referral", _("Referral reward")
         ADJUSTMENT = "adjustment", _("Adjustment")
 
-    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="ledger")
-    amount = models.BigIntegerField(help_text="Positive credits, negative debits")
-    balance_after = models.PositiveBigIntegerField()
-    reason = models.CharField(max_length=20, choices=Reason.choices)
-    source = models.CharField(max_length=64, unique=True, help_text="What caused it, e.g. payment:12; unique")
-    note = models.CharField(max_length=255, blank=True)
-    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="ledger", verbose_name=_("customer"))
+    amount = models.BigIntegerField(_("amount"), help_text=_("Positive credits, negative debits"))
+    balance_after = models.PositiveBigIntegerField(_("balance after"))
+    reason = models.CharField(_("reason"), max_length=20, choices=Reason.choices)
+    source = models.CharField(_("source"), max_length=64, unique=True, help_text=_("What caused it, e.g. payment:12; unique"))
+    note = models.CharField(_("note"), max_length=255, blank=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now, db_index=True)
 
     class Meta:
+        verbose_name = _("wallet transaction")
+        verbose_name_plural = _("wallet transactions")
         ordering = ["-id"]
 
     def __str__(self):
@@ -72,16 +82,18 @@ class WalletTransaction(models.Model):
 
 
 class Plan(models.Model):
-    name = models.CharField(max_length=100)
-    description = models.TextField(blank=True)
-    duration_days = models.PositiveIntegerField(default=30)
-    traffic_gb = models.PositiveIntegerField(default=0, help_text="0 = unlimited")
-    device_limit = models.PositiveSmallIntegerField(default=1)
-    price_amount = models.PositiveBigIntegerField()
-    is_active = models.BooleanField(default=True)
-    sort_order = models.IntegerField(default=0)
+    name = models.CharField(_("name"), max_length=100)
+    description = models.TextField(_("description"), blank=True)
+    duration_days = models.PositiveIntegerField(_("duration (days)"), default=30)
+    traffic_gb = models.PositiveIntegerField(_("traffic (GB)"), default=0, help_text=_("0 = unlimited"))
+    device_limit = models.PositiveSmallIntegerField(_("devices"), default=1)
+    price_amount = models.PositiveBigIntegerField(_("price"))
+    is_active = models.BooleanField(_("on sale"), default=True)
+    sort_order = models.IntegerField(_("sort order"), default=0)
 
     class Meta:
+        verbose_name = _("plan")
+        verbose_name_plural = _("plans")
         ordering = ["sort_order", "id"]
         constraints = [models.CheckConstraint(condition=Q(duration_days__gt=0), name="plan_duration_positive")]
 
@@ -96,22 +108,25 @@ class Order(models.Model):
         CANCELLED = "cancelled", _("Cancelled")
         REFUNDED = "refunded", _("Refunded")
 
-    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="orders")
-    plan = models.ForeignKey(Plan, on_delete=models.PROTECT, related_name="orders")
-    quantity = models.PositiveSmallIntegerField(default=1)
-    list_amount = models.PositiveBigIntegerField()
-    discount_amount = models.PositiveBigIntegerField(default=0)
-    paid_amount = models.PositiveBigIntegerField(default=0)
-    status = models.CharField(max_length=12, choices=Status.choices, default=Status.PENDING, db_index=True)
-    idempotency_key = models.CharField(max_length=80, unique=True)
-    quote = models.JSONField(default=dict, blank=True, help_text="The price breakdown the customer confirmed")
-    created_at = models.DateTimeField(default=timezone.now, db_index=True)
-    paid_at = models.DateTimeField(null=True, blank=True, db_index=True)
-    refunded_amount = models.PositiveBigIntegerField(default=0)
-    refunded_at = models.DateTimeField(null=True, blank=True)
-    refund_reason = models.CharField(max_length=255, blank=True)
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="orders", verbose_name=_("customer"))
+    plan = models.ForeignKey(Plan, on_delete=models.PROTECT, related_name="orders", verbose_name=_("plan"))
+    quantity = models.PositiveSmallIntegerField(_("periods"), default=1)
+    list_amount = models.PositiveBigIntegerField(_("list price"))
+    discount_amount = models.PositiveBigIntegerField(_("discount"), default=0)
+    paid_amount = models.PositiveBigIntegerField(_("amount paid"), default=0)
+    status = models.CharField(_("status"), max_length=12, choices=Status.choices, default=Status.PENDING, db_index=True)
+    idempotency_key = models.CharField(_("idempotency key"), max_length=80, unique=True)
+    quote = models.JSONField(_("price breakdown"), default=dict, blank=True,
+                             help_text=_("The price breakdown the customer confirmed"))
+    created_at = models.DateTimeField(_("created at"), default=timezone.now, db_index=True)
+    paid_at = models.DateTimeField(_("paid at"), null=True, blank=True, db_index=True)
+    refunded_amount = models.PositiveBigIntegerField(_("amount refunded"), default=0)
+    refunded_at = models.DateTimeField(_("refunded at"), null=True, blank=True)
+    refund_reason = models.CharField(_("refund reason"), max_length=255, blank=True)
 
     class Meta:
+        verbose_name = _("order")
+        verbose_name_plural = _("orders")
         ordering = ["-id"]
         indexes = [models.Index(fields=["customer", "status"])]
         constraints = [
@@ -128,18 +143,23 @@ class Subscription(models.Model):
         EXPIRED = "expired", _("Expired")
         CANCELLED = "cancelled", _("Cancelled")
 
-    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="subscriptions")
-    plan = models.ForeignKey(Plan, on_delete=models.PROTECT, related_name="subscriptions")
-    order = models.OneToOneField(Order, null=True, blank=True, on_delete=models.PROTECT, related_name="subscription")
-    starts_at = models.DateTimeField()
-    expires_at = models.DateTimeField(db_index=True)
-    status = models.CharField(max_length=12, choices=Status.choices, default=Status.ACTIVE, db_index=True)
-    config = models.TextField(blank=True, help_text="The VPN configuration delivered to the customer")
-    config_delivered_at = models.DateTimeField(null=True, blank=True)
-    renewed_from = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="renewals")
-    created_at = models.DateTimeField(default=timezone.now)
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="subscriptions",
+                                 verbose_name=_("customer"))
+    plan = models.ForeignKey(Plan, on_delete=models.PROTECT, related_name="subscriptions", verbose_name=_("plan"))
+    order = models.OneToOneField(Order, null=True, blank=True, on_delete=models.PROTECT, related_name="subscription",
+                                 verbose_name=_("order"))
+    starts_at = models.DateTimeField(_("starts at"))
+    expires_at = models.DateTimeField(_("expires at"), db_index=True)
+    status = models.CharField(_("status"), max_length=12, choices=Status.choices, default=Status.ACTIVE, db_index=True)
+    config = models.TextField(_("VPN config"), blank=True, help_text=_("The VPN configuration delivered to the customer"))
+    config_delivered_at = models.DateTimeField(_("config delivered at"), null=True, blank=True)
+    renewed_from = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="renewals",
+                                     verbose_name=_("renewal of"))
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
 
     class Meta:
+        verbose_name = _("subscription")
+        verbose_name_plural = _("subscriptions")
         ordering = ["-expires_at"]
         indexes = [models.Index(fields=["status", "expires_at"])]
 
@@ -155,17 +175,20 @@ class Payment(models.Model):
         APPROVED = "approved", _("Approved")
         REJECTED = "rejected", _("Rejected")
 
-    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="payments")
-    amount = models.PositiveBigIntegerField()
-    receipt_file_id = models.CharField(max_length=255)
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING, db_index=True)
-    reviewer = models.CharField(max_length=100, blank=True)
-    reason = models.CharField(max_length=500, blank=True)
-    admin_messages = models.JSONField(default=list, blank=True, help_text="[chat_id, message_id] of the review messages")
-    created_at = models.DateTimeField(default=timezone.now, db_index=True)
-    reviewed_at = models.DateTimeField(null=True, blank=True)
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="payments", verbose_name=_("customer"))
+    amount = models.PositiveBigIntegerField(_("amount"))
+    receipt_file_id = models.CharField(_("receipt photo (Telegram file id)"), max_length=255)
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.PENDING, db_index=True)
+    reviewer = models.CharField(_("reviewed by"), max_length=100, blank=True)
+    reason = models.CharField(_("reason for rejection"), max_length=500, blank=True)
+    admin_messages = models.JSONField(_("review messages"), default=list, blank=True,
+                                      help_text=_("[chat_id, message_id] of the review messages"))
+    created_at = models.DateTimeField(_("created at"), default=timezone.now, db_index=True)
+    reviewed_at = models.DateTimeField(_("reviewed at"), null=True, blank=True)
 
     class Meta:
+        verbose_name = _("top-up")
+        verbose_name_plural = _("top-ups")
         ordering = ["-id"]
 
     def __str__(self):
@@ -173,11 +196,17 @@ class Payment(models.Model):
 
 
 class ReferralReward(models.Model):
-    referrer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="referral_rewards")
-    referred = models.OneToOneField(Customer, on_delete=models.PROTECT, related_name="referral_reward_given")
-    order = models.OneToOneField(Order, on_delete=models.PROTECT, related_name="referral_reward")
-    amount = models.PositiveBigIntegerField()
-    created_at = models.DateTimeField(default=timezone.now)
+    referrer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="referral_rewards",
+                                 verbose_name=_("inviter"))
+    referred = models.OneToOneField(Customer, on_delete=models.PROTECT, related_name="referral_reward_given",
+                                    verbose_name=_("invited customer"))
+    order = models.OneToOneField(Order, on_delete=models.PROTECT, related_name="referral_reward", verbose_name=_("order"))
+    amount = models.PositiveBigIntegerField(_("reward"))
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("referral reward")
+        verbose_name_plural = _("referral rewards")
 
     def __str__(self):
         return f"{self.amount:,} to {self.referrer} for {self.referred}"
@@ -186,12 +215,15 @@ class ReferralReward(models.Model):
 class DomainEvent(models.Model):
     """A record of each state change, written in the transaction that made it."""
 
-    name = models.CharField(max_length=40, db_index=True)
-    customer = models.ForeignKey(Customer, null=True, blank=True, on_delete=models.CASCADE, related_name="events")
-    payload = models.JSONField(default=dict, blank=True)
-    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    name = models.CharField(_("event"), max_length=40, db_index=True)
+    customer = models.ForeignKey(Customer, null=True, blank=True, on_delete=models.CASCADE, related_name="events",
+                                 verbose_name=_("customer"))
+    payload = models.JSONField(_("details"), default=dict, blank=True)
+    created_at = models.DateTimeField(_("at"), default=timezone.now, db_index=True)
 
     class Meta:
+        verbose_name = _("shop event")
+        verbose_name_plural = _("shop events")
         ordering = ["-id"]
 
     def __str__(self):
@@ -203,12 +235,14 @@ class CheckoutCode(models.Model):
     the confirmation: the Pay button's callback_data (64 bytes) has no room for a 32-character
     code next to the plan, quantity, total and idempotency key. Kept a day at most."""
 
-    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="+")
-    key = models.CharField(max_length=16)
-    code = models.CharField(max_length=32)
-    created_at = models.DateTimeField(default=timezone.now)
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="+", verbose_name=_("customer"))
+    key = models.CharField(_("confirmation key"), max_length=16)
+    code = models.CharField(_("discount code"), max_length=32)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
 
     class Meta:
+        verbose_name = _("discount code kept for a confirmation")
+        verbose_name_plural = _("discount codes kept for confirmations")
         constraints = [models.UniqueConstraint(fields=["customer", "key"], name="shop_checkoutcode_customer_key")]
 
     def __str__(self):

@@ -1,3 +1,6 @@
+"""The shop's Celery tasks: expiring subscriptions (beat) and sending a receipt to one admin,
+retried with backoff. Each takes ids and calls one service."""
+
 import logging
 
 from celery import shared_task

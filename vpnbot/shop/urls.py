@@ -1,3 +1,6 @@
+"""The shop's staff API routes under /api/v1/ (customers, plans, orders, payments, subscriptions),
+collected by vpnbot.core into the project's URLs."""
+
 from rest_framework.routers import SimpleRouter
 
 from . import api

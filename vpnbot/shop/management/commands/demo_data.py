@@ -1,3 +1,6 @@
+"""manage.py demo_data: demo plans and the admin login, created once, for a first look
+at the shop (the admin URL and password are printed)."""
+
 import secrets
 
 from django.conf import settings

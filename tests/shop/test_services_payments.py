@@ -1,14 +1,17 @@
-"""A new receipt reaches every admin once, through retries, whatever Telegram answers."""
+"""Top-ups by receipt (services.payments, tasks.send_payment_review): a new receipt reaches every
+admin once, through retries, whatever Telegram answers; approved once, rejected with a reason."""
 
 import logging
 
 import pytest
 
-from tests.conftest import TelegramUser
+from tests.conftest import TelegramUser, run_threads
 from tests.factories import CustomerFactory, PaymentFactory
+from tests.shop.conftest import ledger_sum
 from vpnbot.shop import services, tasks
-from vpnbot.shop.models import Payment
+from vpnbot.shop.models import Customer, Payment
 from vpnbot.transport.models import TelegramUpdate
+from vpnbot.transport.sender import Sender
 
 pytestmark = pytest.mark.django_db
 ADMINS = (9001, 9002)
@@ -116,8 +119,6 @@ def test_a_decided_payment_is_not_sent_any_more(fake_telegram):
 
 def test_a_copy_sent_while_the_payment_was_decided_loses_its_buttons(fake_telegram, monkeypatch,
                                                                     django_capture_on_commit_callbacks):
-    from vpnbot.transport.sender import Sender
-
     payment = PaymentFactory(customer=CustomerFactory(language="en"))
     original = Sender.send_photo
 
@@ -131,3 +132,36 @@ def test_a_copy_sent_while_the_payment_was_decided_loses_its_buttons(fake_telegr
         tasks.send_payment_review.delay(payment.pk, 9002)
     cleared = fake_telegram.calls_to("editMessageReplyMarkup", 9002)
     assert len(cleared) == 1 and cleared[0].params["reply_markup"] == {"inline_keyboard": []}
+
+
+@pytest.mark.django_db
+class TestPayments:
+    def test_approve_credits_once_and_reject_needs_a_reason(self):
+        payment = PaymentFactory(amount=250_000)
+        assert services.payment_approve(payment_id=payment.pk, reviewer="a").changed
+        assert not services.payment_approve(payment_id=payment.pk, reviewer="b").changed
+        assert not services.payment_reject(payment_id=payment.pk, reviewer="b", reason="late").changed
+        customer = Customer.objects.get(pk=payment.customer_id)
+        assert customer.balance_amount == 250_000 == ledger_sum(customer)
+        other = PaymentFactory()
+        with pytest.raises(services.ShopError):
+            services.payment_reject(payment_id=other.pk, reviewer="a", reason="  ")
+        assert Payment.objects.get(pk=other.pk).status == "pending"
+    @pytest.mark.parametrize("text", ["abc", "-5000", "0", "10", "99999999999999999999", "12.5", "", "1e6",
+                                      "²⁰⁰⁰⁰⁰", "100000²", "१००००००"])
+    def test_bad_topup_amounts(self, text):
+        with pytest.raises(services.ShopError):
+            services.topup_parse_amount(text)
+    def test_persian_digits_and_separators(self):
+        assert services.topup_parse_amount("۲۰۰٬۰۰۰") == 200_000
+        assert services.topup_parse_amount("150,000") == 150_000
+
+
+@pytest.mark.concurrency
+@pytest.mark.django_db(transaction=True)
+def test_two_concurrent_approvals_credit_once():
+    payment = PaymentFactory(amount=200_000)
+    results = run_threads(lambda i: services.payment_approve(payment_id=payment.pk, reviewer=f"admin{i}"), 2)
+    assert sorted(r.changed for r in results) == [False, True]
+    customer = Customer.objects.get(pk=payment.customer_id)
+    assert customer.balance_amount == 200_000 == ledger_sum(customer)

@@ -1,0 +1,61 @@
+"""The shop in the bot: /start, /help, /plans, /buy, /wallet, /topup, /my_services, /language,
+the main menu's buttons, and the admins' receipt review buttons; `register` adds them all."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.utils import translation
+
+from vpnbot.transport import dialog
+from vpnbot.transport.bot import BotContext, add_callback, add_command, handler
+
+from .account import MENU, chat_member, help_command, language, language_chosen, load_customer, main_menu, start
+from .buying import PAY_PATTERN, PLAN_PATTERN, QUANTITY_PATTERN, buy, buy_cancel, buy_pay, buy_plan, buy_quantity, plans
+from .my_services import my_services
+from .review import receive_reject_reason, review_approve, review_reject
+from .wallet import receive_amount, receive_receipt, topup, topup_button, wallet
+
+__all__ = [
+    "MENU", "buy", "buy_cancel", "buy_pay", "buy_plan", "buy_quantity", "chat_member", "help_command", "language",
+    "language_chosen", "load_customer", "main_menu", "menu_button", "my_services", "plans", "receive_amount",
+    "receive_receipt", "receive_reject_reason", "register", "review_approve", "review_reject", "start", "topup",
+    "topup_button", "wallet",
+]
+
+
+@dialog.fallback
+def menu_button(ctx: BotContext) -> bool:
+    """The main menu's buttons arrive as text in the customer's language (or the other one)."""
+    if not ctx.text:
+        return False
+    for command, label in MENU:
+        for lang, _name in settings.LANGUAGES:
+            with translation.override(lang):
+                if ctx.text == str(label):
+                    targets = {"plans": plans, "my_services": my_services, "wallet": wallet, "topup": topup,
+                               "help": help_command}
+                    targets[command](ctx)
+                    return True
+    return False
+
+
+def register(application) -> None:
+    from telegram.ext import ChatMemberHandler  # PTB (~20 MB) is loaded only where an Application is built
+
+    application.add_handler(ChatMemberHandler(handler(chat_member), ChatMemberHandler.MY_CHAT_MEMBER))
+    add_command(application, "start", start)
+    add_command(application, "help", help_command)
+    add_command(application, "language", language)
+    add_command(application, "plans", plans)
+    add_command(application, "buy", buy)
+    add_command(application, "wallet", wallet)
+    add_command(application, "topup", topup)
+    add_command(application, "my_services", my_services)
+    add_callback(application, r"^lang:([A-Za-z_-]{1,16})$", language_chosen)
+    add_callback(application, PLAN_PATTERN, buy_plan)
+    add_callback(application, QUANTITY_PATTERN, buy_quantity)
+    add_callback(application, PAY_PATTERN, buy_pay)
+    add_callback(application, r"^buy:cancel$", buy_cancel)
+    add_callback(application, r"^topup:(\d+)$", topup_button)
+    add_callback(application, r"^pay:ok:(\d{1,12})$", review_approve, admin=True)
+    add_callback(application, r"^pay:no:(\d{1,12})$", review_reject, admin=True)

@@ -1,0 +1,173 @@
+"""Wallet top-ups by card receipt: the amount typed, the receipt submitted, its review sent to
+every admin (once each), and the approval (credited once) or rejection that closes it."""
+
+from __future__ import annotations
+
+import html
+import logging
+from dataclasses import dataclass
+from functools import partial
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+
+from vpnbot.core.numbers import latin_digits
+from vpnbot.transport import messages
+from vpnbot.transport.permissions import admin_chat_ids
+
+from .. import events, messaging, selectors
+from ..formatting import money
+from ..models import Customer, Payment, WalletTransaction
+from .errors import ShopError
+from .wallet import wallet_apply
+
+log = logging.getLogger(__name__)
+
+
+def topup_parse_amount(text: str) -> int:
+    """A whole number within the shop's limits (Persian or Latin digits, commas allowed)."""
+    digits = latin_digits(text).strip().replace(",", "").replace(" ", "")
+    if not (digits.isascii() and digits.isdigit()) or len(digits) > 15:  # "²".isdigit(), yet int("²") fails
+        raise ShopError(_("Please send the amount as a whole number, for example %(example)s.")
+                        % {"example": f"{settings.TOPUP_MIN_AMOUNT * 5:,}"})
+    amount = int(digits)
+    if not settings.TOPUP_MIN_AMOUNT <= amount <= settings.TOPUP_MAX_AMOUNT:
+        raise ShopError(_("The amount must be between %(min)s and %(max)s.")
+                        % {"min": money(settings.TOPUP_MIN_AMOUNT), "max": money(settings.TOPUP_MAX_AMOUNT)})
+    return amount
+
+
+def payment_submit(*, customer: Customer, amount: int, receipt_file_id: str) -> Payment:
+    if not settings.TOPUP_MIN_AMOUNT <= amount <= settings.TOPUP_MAX_AMOUNT or not receipt_file_id:
+        raise ShopError(_("This top-up is not valid."))
+    with transaction.atomic():
+        payment = Payment.objects.create(customer=customer, amount=amount, receipt_file_id=receipt_file_id[:255])
+        events.emit("topup_submitted", customer=customer, payment_id=payment.pk, amount=amount)
+        transaction.on_commit(partial(_enqueue_payment_review, payment.pk))
+    return payment
+
+
+def _enqueue_payment_review(payment_id: int) -> None:
+    """One task per admin, so an admin who blocked the bot or is rate-limited does not hold
+    up the others; each task retries on its own (tasks.send_payment_review)."""
+    from .. import tasks  # tasks imports services: a cycle at import time
+
+    for chat_id in admin_chat_ids():
+        try:
+            tasks.send_payment_review.delay(payment_id, chat_id)
+        except Exception:  # a broker failure must not fail the customer's update; the payment is in the admin list
+            log.exception("review of payment %s for admin %s not queued", payment_id, chat_id)
+
+
+def _payment_review_text(payment: Payment) -> str:
+    customer = payment.customer
+    return _("🧾 Top-up #%(id)s\nCustomer: %(customer)s (id %(tid)s)\nAmount: %(amount)s") % {
+        "id": payment.pk, "customer": html.escape(str(customer), quote=False), "tid": customer.telegram_id,
+        "amount": money(payment.amount)}
+
+
+def payment_review_send(*, payment_id: int, chat_id: int) -> bool:
+    """Send one admin the receipt of a pending top-up with the review buttons, at most once:
+    the admins already sent a copy are in Payment.admin_messages ([chat_id, message_id]),
+    recorded as soon as Telegram accepts the message, so a retry skips them. Returns whether
+    a message was sent; raises the sender's TelegramError (the task decides on retrying).
+    A decided payment is not sent any more (nothing left to review)."""
+    chat_id = int(chat_id)
+    payment = selectors.payment_get(payment_id)
+    if payment is None or payment.status != Payment.Status.PENDING:
+        return False
+    if any(int(pair[0]) == chat_id for pair in payment.admin_messages or []):
+        return False
+    with translation.override(messaging.admin_language(chat_id)):
+        caption = _payment_review_text(payment)
+        buttons = [[(_("✅ Approve"), f"pay:ok:{payment.pk}"), (_("❌ Reject"), f"pay:no:{payment.pk}")]]
+    message_id = messages.send_now(chat_id, caption, photo=payment.receipt_file_id, buttons=buttons)
+    with transaction.atomic():
+        payment = Payment.objects.select_for_update().get(pk=payment_id)
+        pairs = list(payment.admin_messages or [])
+        if not any(int(pair[0]) == chat_id for pair in pairs):
+            pairs.append([chat_id, message_id])
+            Payment.objects.filter(pk=payment_id).update(admin_messages=pairs)
+        if payment.status != Payment.Status.PENDING and message_id is not None:
+            # decided while this copy was on its way: the decision's edit did not know of it
+            transaction.on_commit(partial(_clear_review_buttons, chat_id, message_id))
+    return True
+
+
+def _clear_review_buttons(chat_id: int, message_id: int) -> None:
+    try:
+        messages.edit_message(chat_id, message_id, clear_buttons=True)
+    except messages.TelegramError as exc:
+        log.info("review buttons not cleared: %s", exc.description)
+
+
+@dataclass
+class Decision:
+    payment: Payment
+    changed: bool  # False when somebody else decided first
+
+
+def payment_approve(*, payment_id: int, reviewer: str) -> Decision:
+    """Approve a pending top-up and credit the wallet, exactly once."""
+    with transaction.atomic():
+        updated = Payment.objects.filter(pk=payment_id, status=Payment.Status.PENDING).update(
+            status=Payment.Status.APPROVED, reviewer=reviewer[:100], reviewed_at=timezone.now())
+        payment = Payment.objects.select_related("customer").get(pk=payment_id)
+        if not updated:
+            return Decision(payment, False)
+        wallet_apply(customer_id=payment.customer_id, amount=payment.amount, reason=WalletTransaction.Reason.TOPUP,
+                     source=f"payment:{payment.pk}", note=f"top-up #{payment.pk}")
+        events.emit("payment_approved", customer=payment.customer, payment_id=payment.pk, amount=payment.amount)
+        customer = Customer.objects.get(pk=payment.customer_id)
+        messaging.notify_customer(
+            customer, kind="payment_approved", dedup_key=f"payment:{payment.pk}",
+            context={"amount": payment.amount, "balance": customer.balance_amount, "payment_id": payment.pk},
+            text=lambda: _("✅ Your top-up of %(amount)s was approved. Wallet balance: %(balance)s.") % {
+                "amount": money(payment.amount), "balance": money(customer.balance_amount)},
+        )
+        _mark_review_messages(payment, lambda: _("✅ Approved by %(who)s") % {"who": reviewer})
+    return Decision(payment, True)
+
+
+def payment_reject(*, payment_id: int, reviewer: str, reason: str) -> Decision:
+    reason = (reason or "").strip()
+    if not reason:
+        raise ShopError(_("Please give a reason for the rejection."))
+    if len(reason) > 500:
+        raise ShopError(_("The reason is too long (500 characters at most)."))
+    with transaction.atomic():
+        updated = Payment.objects.filter(pk=payment_id, status=Payment.Status.PENDING).update(
+            status=Payment.Status.REJECTED, reviewer=reviewer[:100], reason=reason, reviewed_at=timezone.now())
+        payment = Payment.objects.select_related("customer").get(pk=payment_id)
+        if not updated:
+            return Decision(payment, False)
+        events.emit("payment_rejected", customer=payment.customer, payment_id=payment.pk, reason=reason)
+        messaging.notify_customer(
+            payment.customer, kind="payment_rejected", dedup_key=f"payment:{payment.pk}",
+            context={"amount": payment.amount, "reason": reason, "payment_id": payment.pk},
+            text=lambda: _("❌ Your top-up of %(amount)s was rejected.\nReason: %(reason)s") % {
+                "amount": money(payment.amount), "reason": reason},
+        )
+        _mark_review_messages(payment, lambda: _("❌ Rejected by %(who)s: %(reason)s") % {"who": reviewer, "reason": reason})
+    return Decision(payment, True)
+
+
+def _mark_review_messages(payment: Payment, verdict) -> None:
+    """Edit every admin's copy of the receipt so nobody reviews it again."""
+    pairs = list(payment.admin_messages or [])
+
+    def edit():
+        for chat_id, message_id in pairs:
+            if message_id is None:
+                continue
+            with translation.override(messaging.admin_language(chat_id)):
+                caption = _("Top-up #%(id)s: %(amount)s\n%(verdict)s") % {
+                    "id": payment.pk, "amount": money(payment.amount), "verdict": verdict()}
+            try:  # plain text: the reviewer's name and reason are not HTML
+                messages.edit_message(chat_id, message_id, caption=caption, clear_buttons=True, parse_mode="")
+            except messages.TelegramError as exc:
+                log.info("review message not edited: %s", exc.description)
+
+    transaction.on_commit(edit)

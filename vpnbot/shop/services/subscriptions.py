@@ -1,0 +1,103 @@
+"""Subscriptions: made or extended by a paid order, provisioned (the config asked of the
+provisioner, else of the operators), the config delivered to the customer, and expiry."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from datetime import datetime, timedelta
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from vpnbot.transport import messages
+
+from .. import events, messaging
+from ..formatting import MAX_CONFIG_LENGTH, config_html, format_date
+from ..models import Order, Subscription
+from ..provisioning import get_provisioner
+from .errors import ShopError
+
+log = logging.getLogger(__name__)
+
+
+def subscription_for_order(order: Order, now: datetime) -> Subscription:
+    """Inside the checkout transaction: the order's subscription, following on from the
+    customer's running one of the same plan (a renewal keeps its config)."""
+    previous = (Subscription.objects.filter(customer=order.customer, plan=order.plan, status=Subscription.Status.ACTIVE,
+                                            expires_at__gt=now).order_by("-expires_at").first())
+    starts = max(now, previous.expires_at) if previous else now
+    subscription = Subscription.objects.create(
+        customer=order.customer, plan=order.plan, order=order, starts_at=starts,
+        expires_at=starts + timedelta(days=order.plan.duration_days * order.quantity), renewed_from=previous,
+        config=previous.config if previous else "", config_delivered_at=now if previous and previous.config else None)
+    if previous:
+        events.emit("subscription_extended", customer=order.customer, subscription_id=subscription.pk,
+                    previous_id=previous.pk, expires_at=subscription.expires_at.isoformat())
+    return subscription
+
+
+def subscription_provision(*, subscription_id: int) -> None:
+    """Ask the provisioner for the config; deliver it, or ask the operators to."""
+    subscription = Subscription.objects.select_related("customer", "plan", "renewed_from").get(pk=subscription_id)
+    provisioner = get_provisioner()
+    config = provisioner.extend(subscription) if subscription.renewed_from_id else provisioner.provision(subscription)
+    if config:
+        try:
+            subscription_deliver_config(subscription_id=subscription.pk, config=config,
+                                        renewal=bool(subscription.renewed_from_id))
+            return
+        except ShopError as exc:  # e.g. too long for a message: an operator pastes one that fits
+            log.warning("config of subscription %s not delivered: %s", subscription.pk, exc)
+    messages.notify_admins(dedup_key=f"needs-config:{subscription.pk}", text=lambda: _(
+        "🛠 Order #%(order)s needs a VPN config: %(plan)s for %(customer)s. Paste it in the admin "
+        "(Subscriptions → #%(id)s).") % {"order": subscription.order_id, "plan": subscription.plan,
+                                          "customer": subscription.customer, "id": subscription.pk})
+
+
+def subscription_validate_config(config: str) -> str:
+    """The config stripped, or a ShopError when it is empty or cannot travel in one message."""
+    config = (config or "").strip()
+    if not config:
+        raise ShopError(_("The config is empty."))
+    length = len(config_html(config))
+    if length > MAX_CONFIG_LENGTH:
+        raise ShopError(_("The config is too long for a Telegram message: %(length)s characters as sent, %(max)s at "
+                          "most (each &, < or > counts as 4 or 5). Deliver a subscription link instead.")
+                        % {"length": f"{length:,}", "max": f"{MAX_CONFIG_LENGTH:,}"})
+    return config
+
+
+def subscription_deliver_config(*, subscription_id: int, config: str, renewal: bool = False) -> Subscription:
+    config = subscription_validate_config(config)
+    with transaction.atomic():
+        subscription = Subscription.objects.select_for_update().select_related("customer", "plan").get(pk=subscription_id)
+        first_delivery = subscription.config != config or not subscription.config_delivered_at
+        Subscription.objects.filter(pk=subscription.pk).update(config=config, config_delivered_at=timezone.now())
+        subscription.config = config
+        if first_delivery or renewal:
+            events.emit("config_delivered", customer=subscription.customer, subscription_id=subscription.pk)
+            expires = subscription.expires_at
+            messaging.notify_customer(
+                subscription.customer, kind="config_delivered",
+                dedup_key=f"config:{subscription.pk}:{hashlib.sha256(config.encode()).hexdigest()[:16]}",
+                context={"plan": subscription.plan.name, "expires_at": expires.isoformat()},
+                text=lambda: (_("🔑 Your %(plan)s service is ready until %(date)s.\nYour config:\n<code>%(config)s</code>")
+                              % {"plan": subscription.plan.name, "date": format_date(expires, subscription.customer),
+                                 "config": config_html(config)}))
+    return subscription
+
+
+def subscription_expire_due(*, now: datetime | None = None) -> int:
+    """Mark subscriptions whose time is over as expired (each once)."""
+    now = now or timezone.now()
+    count = 0
+    ids = list(Subscription.objects.filter(status=Subscription.Status.ACTIVE, expires_at__lte=now).values_list("pk", flat=True)[:5000])
+    for pk in ids:
+        with transaction.atomic():
+            if Subscription.objects.filter(pk=pk, status=Subscription.Status.ACTIVE).update(status=Subscription.Status.EXPIRED):
+                sub = Subscription.objects.select_related("customer").get(pk=pk)
+                events.emit("subscription_expired", customer=sub.customer, subscription_id=pk, plan_id=sub.plan_id)
+                count += 1
+    return count
