@@ -35,15 +35,21 @@ class BackupAdmin(admin.ModelAdmin):
     def has_change_permission(self, request, obj=None):
         return False
 
+    # A restore replaces the whole database and a file holds all of it (password hashes, API
+    # tokens): each operation has its own permission; the view permission only shows the list.
     def has_operate_permission(self, request) -> bool:
-        """Create, verify, restore and download: a restore replaces the whole database and a
-        file holds all of it (password hashes, API tokens), so they need the backups change
-        permission (superusers have it); the view permission only shows the list."""
-        return request.user.is_active and request.user.has_perm("backups.change_backup")
+        """Make and verify backups."""
+        return request.user.is_active and request.user.has_perm("backups.create_backup")
+
+    def has_restore_permission(self, request) -> bool:
+        return request.user.is_active and request.user.has_perm("backups.restore_backup")
+
+    def has_download_permission(self, request) -> bool:
+        return request.user.is_active and request.user.has_perm("backups.download_backup")
 
     def get_list_display(self, request):
         shown = super().get_list_display(request)
-        return shown if self.has_operate_permission(request) else [f for f in shown if f != "download"]
+        return shown if self.has_download_permission(request) else [f for f in shown if f != "download"]
 
     def changelist_view(self, request, extra_context=None):
         return super().changelist_view(request, {**(extra_context or {}),
@@ -72,7 +78,7 @@ class BackupAdmin(admin.ModelAdmin):
         ]
 
     def download_view(self, request, pk):
-        if not self.has_operate_permission(request):
+        if not self.has_download_permission(request):
             raise PermissionDenied
         backup = selectors.backup_usable(pk)
         if backup is None:
@@ -117,7 +123,7 @@ class BackupAdmin(admin.ModelAdmin):
                               question="Each backup is restored into a scratch database and its tables compared; "
                               "the live database is not touched.")
 
-    @admin.action(description="Restore the selected backup (replaces the database)", permissions=["operate"])
+    @admin.action(description="Restore the selected backup (replaces the database)", permissions=["restore"])
     def restore_action(self, request, queryset):
         if queryset.count() != 1 or not queryset.first().is_usable:
             self.message_user(request, "Select exactly one usable backup to restore.", messages.ERROR)

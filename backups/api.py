@@ -5,6 +5,8 @@ from rest_framework import generics, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from vpnbot.core.permissions import staff_with
+
 from . import selectors, services, tasks
 from .models import Backup
 
@@ -29,6 +31,11 @@ class BackupListCreate(generics.ListAPIView):
     queryset = Backup.objects.order_by("-created_at", "-id")
     serializer_class = BackupSerializer
 
+    def get_permissions(self):
+        if self.request.method == "POST":
+            return [p() for p in staff_with("backups.view_backup", "backups.create_backup")]
+        return super().get_permissions()
+
     @extend_schema(request=None, responses={202: QueuedSerializer, 409: QueuedSerializer})
     def post(self, request):
         holder = services.lock_holder()
@@ -41,6 +48,8 @@ class BackupListCreate(generics.ListAPIView):
 
 class BackupVerify(APIView):
     """Queue the verification of a backup (restore into a scratch database and compare)."""
+
+    permission_classes = staff_with("backups.view_backup", "backups.create_backup")
 
     @extend_schema(request=None, responses={202: QueuedSerializer, 404: QueuedSerializer, 409: QueuedSerializer})
     def post(self, request, pk: int):
@@ -58,6 +67,8 @@ class BackupVerify(APIView):
 
 class BackupStatus(APIView):
     """Last success per kind, failures in 30 days, sizes, free disk, stale schedules."""
+
+    permission_classes = staff_with("backups.view_backup")
 
     @extend_schema(responses=inline_serializer("BackupStatus", {
         "last": serializers.DictField(child=BackupSerializer(allow_null=True)),

@@ -51,6 +51,11 @@ class Backup(models.Model):
     class Meta:
         ordering = ["-created_at", "-id"]
         verbose_name = _("backup")
+        permissions = [
+            ("create_backup", _("Can make and verify backups")),
+            ("restore_backup", _("Can restore a backup over the database")),
+            ("download_backup", _("Can download backup files (the whole database)")),
+        ]
         verbose_name_plural = _("backups")
 
     def __str__(self) -> str:

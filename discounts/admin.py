@@ -64,11 +64,11 @@ class SmartDiscountAdmin(admin.ModelAdmin):
     inlines = [UsageInline]
     actions = ["pause", "resume"]
 
-    @admin.action(description=_("Pause the selected discounts"))
+    @admin.action(description=_("Pause the selected discounts"), permissions=["change"])
     def pause(self, request, queryset):
         self._set_status(request, queryset, SmartDiscount.Status.PAUSED)
 
-    @admin.action(description=_("Resume the selected discounts"))
+    @admin.action(description=_("Resume the selected discounts"), permissions=["change"])
     def resume(self, request, queryset):
         self._set_status(request, queryset, SmartDiscount.Status.ACTIVE)
 

@@ -11,6 +11,7 @@ from rest_framework import serializers, status, viewsets
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from vpnbot.core.permissions import staff_with
 from vpnbot.shop import services as shop_services
 from vpnbot.shop.models import Customer, Plan
 
@@ -117,6 +118,8 @@ class QuoteSerializer(serializers.Serializer):
 
 
 class QuoteView(APIView):
+    permission_classes = staff_with("discounts.view_smartdiscount", "shop.view_customer")
+
     @extend_schema(request=QuoteRequestSerializer, responses={200: QuoteSerializer},
                    summary="Price a plan for a customer with the discounts and cashback that apply")
     def post(self, request):
@@ -154,6 +157,8 @@ class StatsSerializer(serializers.Serializer):
 
 
 class StatsView(APIView):
+    permission_classes = staff_with("discounts.view_smartdiscount", "discounts.view_discountusage")
+
     @extend_schema(parameters=[OpenApiParameter("days", int, description="The last N days (default 30)"),
                                OpenApiParameter("since", str, description="ISO datetime; overrides days"),
                                OpenApiParameter("until", str, description="ISO datetime (default now)")],

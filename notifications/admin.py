@@ -39,8 +39,8 @@ class NotificationAdmin(admin.ModelAdmin):
         return False
 
     def has_operate_permission(self, request) -> bool:
-        """Resend and cancel: the change permission (the rows themselves stay read-only)."""
-        return request.user.is_active and request.user.has_perm("notifications.change_notification")
+        """Resend and cancel: their own permission (the rows themselves stay read-only)."""
+        return request.user.is_active and request.user.has_perm("notifications.resend_notification")
 
     @admin.action(description="Send the selected failed or cancelled notifications again…", permissions=["operate"])
     def resend(self, request, queryset):
@@ -151,6 +151,9 @@ class BroadcastAdmin(admin.ModelAdmin):
     def has_change_permission(self, request, obj=None):
         return super().has_change_permission(request, obj) and (obj is None or obj.status == Broadcast.Status.DRAFT)
 
+    def has_send_permission(self, request) -> bool:
+        return request.user.is_active and request.user.has_perm("notifications.send_broadcast")
+
     def _each(self, request, queryset, fn, verb):
         done = 0
         for b in queryset:
@@ -161,24 +164,28 @@ class BroadcastAdmin(admin.ModelAdmin):
                 self.message_user(request, f"#{b.pk}: {exc}", messages.WARNING)
         self.message_user(request, f"{done} broadcast(s) {verb}.", messages.SUCCESS)
 
-    @admin.action(description="Start the selected draft broadcasts…", permissions=["change"])
+    @admin.action(description="Start the selected draft broadcasts…", permissions=["send"])
     def start(self, request, queryset):
         def perform(rows, data):
-            self._each(request, rows, services.broadcast_start, "started (the every-minute job sends them)")
+            def start(broadcast_id):
+                services.broadcast_start(broadcast_id=broadcast_id)
+                services.broadcast_run_later(broadcast_id)
+
+            self._each(request, rows, start, "started")
 
         counts = ", ".join(f"#{b.pk}: {selectors.broadcast_audience_count(broadcast=b)} recipients" for b in queryset)
         return confirm_action(self, request, queryset, action="start", title="Start broadcasts",
                               question=f"These broadcasts will be sent ({counts}).", confirm_label="Send", perform=perform)
 
-    @admin.action(description="Pause the selected broadcasts", permissions=["change"])
+    @admin.action(description="Pause the selected broadcasts", permissions=["send"])
     def pause(self, request, queryset):
         self._each(request, queryset, services.broadcast_pause, "paused")
 
-    @admin.action(description="Resume the selected broadcasts", permissions=["change"])
+    @admin.action(description="Resume the selected broadcasts", permissions=["send"])
     def resume(self, request, queryset):
         self._each(request, queryset, services.broadcast_resume, "resumed")
 
-    @admin.action(description="Cancel the selected broadcasts…", permissions=["change"])
+    @admin.action(description="Cancel the selected broadcasts…", permissions=["send"])
     def cancel(self, request, queryset):
         def perform(rows, data):
             self._each(request, rows, services.broadcast_cancel, "cancelled")

@@ -1,12 +1,15 @@
 """The staff API of the notifications app: the outbox (read-only), broadcasts (create, status,
 cancel, pause, resume) and delivery statistics; thin callers of services and selectors."""
 
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field, inline_serializer
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
+
+from vpnbot.core.permissions import staff_with
 
 from . import audiences, selectors, services, types
 from .models import Broadcast, Notification
@@ -80,15 +83,21 @@ class NotificationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, view
         return super().list(request, *args, **kwargs)
 
 
+SEND = staff_with("notifications.view_broadcast", "notifications.send_broadcast")
+
+
 class BroadcastViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     serializer_class = BroadcastSerializer
     queryset = Broadcast.objects.all().order_by("-id")
 
     @extend_schema(request=BroadcastCreateSerializer, responses={201: BroadcastSerializer})
     def create(self, request):
+        """A draft (add permission); with "start": true it is also sent (send permission)."""
         data = BroadcastCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         v = data.validated_data
+        if v["start"] and not request.user.has_perm("notifications.send_broadcast"):
+            raise PermissionDenied(_("Starting a broadcast needs the permission to send broadcasts."))
         try:
             b = services.broadcast_create(created_by=None, text=v["text"], photo=v["photo"], buttons=v["buttons"],
                                           audience=v["audience"], paid=v["paid"], start=v["start"])
@@ -105,17 +114,17 @@ class BroadcastViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
         return Response(BroadcastSerializer(b).data)
 
     @extend_schema(request=None, responses=BroadcastSerializer)
-    @action(detail=True, methods=["post"])
+    @action(detail=True, methods=["post"], permission_classes=SEND)
     def cancel(self, request, pk=None):
         return self._change(services.broadcast_cancel, pk)
 
     @extend_schema(request=None, responses=BroadcastSerializer)
-    @action(detail=True, methods=["post"])
+    @action(detail=True, methods=["post"], permission_classes=SEND)
     def pause(self, request, pk=None):
         return self._change(services.broadcast_pause, pk)
 
     @extend_schema(request=None, responses=BroadcastSerializer)
-    @action(detail=True, methods=["post"])
+    @action(detail=True, methods=["post"], permission_classes=SEND)
     def resume(self, request, pk=None):
         response = self._change(services.broadcast_resume, pk)
         services.broadcast_run_later(int(pk))
@@ -123,6 +132,8 @@ class BroadcastViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
 
 
 class StatsView(APIView):
+    permission_classes = staff_with("notifications.view_notification")
+
     @extend_schema(
         parameters=[OpenApiParameter("days", int, description="1-90, default 7")],
         responses=inline_serializer("NotificationStats", {

@@ -40,6 +40,7 @@ class Broadcast(models.Model):
     class Meta:
         ordering = ["-id"]
         verbose_name = _("broadcast")
+        permissions = [("send_broadcast", _("Can start, pause, resume and cancel broadcasts"))]
         verbose_name_plural = _("broadcasts")
 
     def __str__(self):
@@ -91,6 +92,7 @@ class Notification(models.Model):
     class Meta:
         ordering = ["-id"]
         verbose_name = _("notification")
+        permissions = [("resend_notification", _("Can send notifications again or cancel them"))]
         verbose_name_plural = _("notifications")
         indexes = [
             models.Index(fields=["status", "scheduled_for"], name="notif_due"),

@@ -177,7 +177,9 @@ REST_FRAMEWORK = {
         "vpnbot.core.throttling.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["vpnbot.core.throttling.AnonymousFirst", "rest_framework.permissions.IsAdminUser"],
+    # staff with Django's model permissions; actions that move money or send messages name
+    # their own permission (vpnbot.core.permissions.staff_with)
+    "DEFAULT_PERMISSION_CLASSES": ["vpnbot.core.throttling.AnonymousFirst", "vpnbot.core.permissions.ModelPermissions"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_PAGINATION_CLASS": "vpnbot.core.pagination.Pagination",
     "PAGE_SIZE": 50,

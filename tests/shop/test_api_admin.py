@@ -19,7 +19,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def api(db):
-    user = get_user_model().objects.create_user("staff", password="x", is_staff=True)
+    user = get_user_model().objects.create_user("staff", password="x", is_staff=True, is_superuser=True)
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
     return client

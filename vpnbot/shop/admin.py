@@ -97,7 +97,10 @@ class OrderAdmin(admin.ModelAdmin):
     def has_add_permission(self, request):
         return False
 
-    @admin.action(description="Refund the selected orders to the wallet…", permissions=["change"])
+    def has_refund_permission(self, request) -> bool:
+        return request.user.has_perm("shop.refund_order")
+
+    @admin.action(description="Refund the selected orders to the wallet…", permissions=["refund"])
     def refund(self, request, queryset):
         def perform(orders, data):
             who = f"admin:{request.user.get_username()}"
@@ -173,7 +176,10 @@ class PaymentAdmin(admin.ModelAdmin):
     def has_add_permission(self, request):
         return False
 
-    @admin.action(description="Approve the selected top-ups…", permissions=["change"])
+    def has_review_permission(self, request) -> bool:
+        return request.user.has_perm("shop.review_payment")
+
+    @admin.action(description="Approve the selected top-ups…", permissions=["review"])
     def approve(self, request, queryset):
         def perform(payments, data):
             for payment in payments:
@@ -187,7 +193,7 @@ class PaymentAdmin(admin.ModelAdmin):
                               question="The amounts will be credited to the customers' wallets.", confirm_label="Approve",
                               perform=perform)
 
-    @admin.action(description="Reject the selected top-ups…", permissions=["change"])
+    @admin.action(description="Reject the selected top-ups…", permissions=["review"])
     def reject(self, request, queryset):
         def perform(payments, data):
             for payment in payments:

@@ -8,6 +8,8 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
+from vpnbot.core.permissions import staff_with
+
 from . import selectors, services
 from .formatting import MAX_CONFIG_LENGTH
 from .models import Customer, Order, Payment, Plan, Subscription, WalletTransaction
@@ -130,7 +132,7 @@ class CustomerViewSet(viewsets.ReadOnlyModelViewSet):
         return qs
 
     @extend_schema(responses=WalletSerializer)
-    @action(detail=True)
+    @action(detail=True, permission_classes=staff_with("shop.view_customer", "shop.view_wallettransaction"))
     def wallet(self, request, pk=None):
         customer = self.get_object()
         ledger = selectors.wallet_history(customer=customer, limit=100)
@@ -175,7 +177,7 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         return Response(OrderSerializer(result.order).data, status=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK)
 
     @extend_schema(request=RefundSerializer, responses=OrderSerializer)
-    @action(detail=True, methods=["post"])
+    @action(detail=True, methods=["post"], permission_classes=staff_with("shop.view_order", "shop.refund_order"))
     def refund(self, request, pk=None):
         order = self.get_object()
         data = RefundSerializer(data=request.data)
@@ -199,7 +201,7 @@ class PaymentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
         return _filter(qs, self.request.query_params, statuses=Payment.Status.values)
 
     @extend_schema(request=None, responses=PaymentSerializer)
-    @action(detail=True, methods=["post"])
+    @action(detail=True, methods=["post"], permission_classes=staff_with("shop.view_payment", "shop.review_payment"))
     def approve(self, request, pk=None):
         payment = self.get_object()
         decision = services.payment_approve(payment_id=payment.pk, reviewer=f"api:{request.user.get_username()}")
@@ -208,7 +210,7 @@ class PaymentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
         return Response(PaymentSerializer(decision.payment).data)
 
     @extend_schema(request=RejectSerializer, responses=PaymentSerializer)
-    @action(detail=True, methods=["post"])
+    @action(detail=True, methods=["post"], permission_classes=staff_with("shop.view_payment", "shop.review_payment"))
     def reject(self, request, pk=None):
         payment = self.get_object()
         data = RejectSerializer(data=request.data)
@@ -234,7 +236,7 @@ class SubscriptionViewSet(viewsets.ReadOnlyModelViewSet):
         return _filter(qs, self.request.query_params, statuses=Subscription.Status.values)
 
     @extend_schema(request=ConfigSerializer, responses=SubscriptionSerializer)
-    @action(detail=True, methods=["post"])
+    @action(detail=True, methods=["post"], permission_classes=staff_with("shop.view_subscription", "shop.change_subscription"))
     def config(self, request, pk=None):
         """Deliver the VPN config of a subscription (manual provisioning)."""
         subscription = self.get_object()

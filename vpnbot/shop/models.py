@@ -128,6 +128,7 @@ class Order(models.Model):
         verbose_name = _("order")
         verbose_name_plural = _("orders")
         ordering = ["-id"]
+        permissions = [("refund_order", _("Can refund orders to the wallet"))]
         indexes = [models.Index(fields=["customer", "status"])]
         constraints = [
             models.CheckConstraint(condition=Q(refunded_amount__lte=models.F("paid_amount")), name="order_refund_le_paid")
@@ -190,6 +191,7 @@ class Payment(models.Model):
         verbose_name = _("top-up")
         verbose_name_plural = _("top-ups")
         ordering = ["-id"]
+        permissions = [("review_payment", _("Can approve or reject top-ups"))]
 
     def __str__(self):
         return f"payment #{self.pk} ({self.amount:,}, {self.status})"
