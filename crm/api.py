@@ -1,5 +1,7 @@
-"""The CRM's REST API (staff only): profiles, segments, activities, campaigns."""
+"""The CRM's REST API (staff only): profiles, segments, activities, campaigns, a recompute.
+Thin views: they read through the selectors and change through the services."""
 
+from django.db import transaction
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import generics, mixins, serializers, status, viewsets
@@ -11,6 +13,7 @@ from rest_framework.views import APIView
 from . import selectors, services
 from .models import Campaign, Segment, UserActivity, UserProfile
 from .services import CrmError
+from .tasks import recompute_profiles
 
 SEGMENT_DEFINITIONS = {
     "new": "Joined within CRM_NEW_DAYS, no order yet",
@@ -61,19 +64,9 @@ class CampaignSerializer(serializers.ModelSerializer):
         read_only_fields = ("status", "created_by", "created_at", "started_at", "finished_at")
 
     def validate(self, attrs):
-        from .services import campaigns
-
-        checks = {"segments": campaigns.validate_segments, "text": campaigns.validate_text,
-                  "condition": campaigns.validate_condition, "buttons": campaigns.validate_buttons}
-        errors = {}
-        for field, check in checks.items():
-            if field in attrs:
-                try:
-                    attrs[field] = check(attrs[field])
-                except CrmError as exc:
-                    errors[field] = [str(exc)]
+        errors = services.campaign_check_fields(attrs)
         if errors:
-            raise ValidationError(errors)
+            raise ValidationError({field: [error] for field, error in errors.items()})
         return attrs
 
 
@@ -156,10 +149,6 @@ class RecomputeView(APIView):
         "queued": serializers.BooleanField()})})
     def post(self, request):
         """Queue a recompute of every profile now."""
-        from django.db import transaction
-
-        from .tasks import recompute_profiles
-
         transaction.on_commit(recompute_profiles.delay)
         return Response({"queued": True}, status=status.HTTP_202_ACCEPTED)
 
@@ -226,4 +215,4 @@ class CampaignViewSet(mixins.CreateModelMixin, mixins.RetrieveModelMixin, mixins
     def stats(self, request, pk=None):
         """Targeted, sent, failed, blocked, pressed, converted and revenue attributed."""
         campaign = get_object_or_404(Campaign, pk=pk)
-        return Response(CampaignStatsSerializer(services.campaign_stats(campaign=campaign).as_dict()).data)
+        return Response(CampaignStatsSerializer(selectors.campaign_stats(campaign=campaign).as_dict()).data)

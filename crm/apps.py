@@ -1,3 +1,6 @@
+"""The CRM's app config: on start it subscribes to every shop event (activity) and plugs its
+segments into the discounts' conditions and the notifications' audiences."""
+
 from django.apps import AppConfig
 
 
@@ -6,6 +9,7 @@ class CrmConfig(AppConfig):
     verbose_name = "CRM"
 
     def ready(self):
+        # Django's rule: modules that use the models are imported once the registry is ready
         from vpnbot.shop import events
 
         from . import integrations, services
