@@ -1,4 +1,5 @@
-"""Personalized offers: segment rules -> single-use codes made through the discounts system."""
+"""Personalized offers: segment rules -> single-use codes made through the discounts app, the
+admins' win-back button, and the message that tells the customer."""
 
 from __future__ import annotations
 
