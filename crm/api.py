@@ -2,7 +2,6 @@
 Thin views: they read through the selectors and change through the services."""
 
 from django.db import transaction
-from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import generics, mixins, serializers, status, viewsets
 from rest_framework.decorators import action
@@ -94,25 +93,17 @@ class ProfileList(generics.ListAPIView):
     serializer_class = CrmProfileSerializer
 
     def get_queryset(self):
-        qs = UserProfile.objects.select_related("customer").order_by("-churn_risk", "customer_id")
         params = self.request.query_params
-        if params.get("segment"):
-            if params["segment"] not in Segment.values:
-                raise ValidationError({"segment": [f"unknown segment; known: {', '.join(Segment.values)}"]})
-            qs = qs.filter(segment=params["segment"])
-        if params.get("stage"):
-            qs = qs.filter(stage=params["stage"])
-        if params.get("min_churn_risk"):
-            raw = params["min_churn_risk"]
-            if not (raw.isascii() and raw.isdigit() and len(raw) <= 3 and int(raw) <= 100):  # "²".isdigit()
-                raise ValidationError({"min_churn_risk": ["a whole number 0-100"]})
-            qs = qs.filter(churn_risk__gte=int(params["min_churn_risk"]))
-        rfm = params.get("rfm")
-        if rfm:
-            if len(rfm) != 3 or not (rfm.isascii() and rfm.isdigit()):
-                raise ValidationError({"rfm": ["three digits, e.g. 555"]})
-            qs = qs.filter(r_score=int(rfm[0]), f_score=int(rfm[1]), m_score=int(rfm[2]))
-        return qs
+        segment, rfm, raw_risk = params.get("segment"), params.get("rfm"), params.get("min_churn_risk")
+        if segment and segment not in Segment.values:
+            raise ValidationError({"segment": [f"unknown segment; known: {', '.join(Segment.values)}"]})
+        if raw_risk and not (raw_risk.isascii() and raw_risk.isdigit() and len(raw_risk) <= 3
+                             and int(raw_risk) <= 100):  # "²".isdigit()
+            raise ValidationError({"min_churn_risk": ["a whole number 0-100"]})
+        if rfm and (len(rfm) != 3 or not (rfm.isascii() and rfm.isdigit())):
+            raise ValidationError({"rfm": ["three digits, e.g. 555"]})
+        return selectors.profiles_list(segment=segment or "", stage=params.get("stage") or "",
+                                       min_churn_risk=int(raw_risk) if raw_risk else None, rfm=rfm or "")
 
 
 @extend_schema(tags=["crm"])
@@ -131,7 +122,7 @@ class ActivityList(generics.ListAPIView):
     serializer_class = CrmActivitySerializer
 
     def get_queryset(self):
-        return UserActivity.objects.filter(customer_id=self.kwargs["customer_id"]).order_by("-created_at", "-id")
+        return selectors.activities_of(self.kwargs["customer_id"])
 
 
 class SegmentList(APIView):
@@ -187,7 +178,7 @@ class CampaignViewSet(mixins.CreateModelMixin, mixins.RetrieveModelMixin, mixins
     @action(detail=True, methods=["post"])
     def send(self, request, pk=None):
         """Schedule the campaign (now, or at `at`)."""
-        campaign = get_object_or_404(Campaign, pk=pk)
+        campaign = self.get_object()
         at = None
         if request.data.get("at"):
             field = serializers.DateTimeField()
@@ -203,7 +194,7 @@ class CampaignViewSet(mixins.CreateModelMixin, mixins.RetrieveModelMixin, mixins
     @action(detail=True, methods=["post"])
     def stop(self, request, pk=None):
         """Stop a scheduled or sending campaign: messages not yet sent are cancelled."""
-        campaign = get_object_or_404(Campaign, pk=pk)
+        campaign = self.get_object()
         try:
             campaign, cancelled = services.campaign_stop(campaign_id=campaign.pk)
         except CrmError as exc:
@@ -214,5 +205,5 @@ class CampaignViewSet(mixins.CreateModelMixin, mixins.RetrieveModelMixin, mixins
     @action(detail=True, methods=["get"])
     def stats(self, request, pk=None):
         """Targeted, sent, failed, blocked, pressed, converted and revenue attributed."""
-        campaign = get_object_or_404(Campaign, pk=pk)
+        campaign = self.get_object()
         return Response(CampaignStatsSerializer(selectors.campaign_stats(campaign=campaign).as_dict()).data)

@@ -95,6 +95,23 @@ def insights_shop(*, now: datetime | None = None, limit: int = 10) -> list[UserI
     return list(UserInsight.objects.filter(customer__isnull=True, expires_at__gt=now).order_by("-created_at")[:limit])
 
 
+# --- profiles ------------------------------------------------------------------------------------------
+
+def profiles_list(*, segment: str = "", stage: str = "", min_churn_risk: int | None = None, rfm: str = ""):
+    """Profiles, riskiest first, optionally only one segment or stage, a churn risk at least
+    this, or exact RFM scores ("555"); a queryset, for the API's pages."""
+    qs = UserProfile.objects.select_related("customer").order_by("-churn_risk", "customer_id")
+    if segment:
+        qs = qs.filter(segment=segment)
+    if stage:
+        qs = qs.filter(stage=stage)
+    if min_churn_risk is not None:
+        qs = qs.filter(churn_risk__gte=min_churn_risk)
+    if rfm:
+        qs = qs.filter(r_score=int(rfm[0]), f_score=int(rfm[1]), m_score=int(rfm[2]))
+    return qs
+
+
 # --- one customer ----------------------------------------------------------------------------------
 
 def customer_get(customer_id: int) -> Customer | None:
@@ -117,8 +134,13 @@ def insights_for(*, customer, now: datetime | None = None, limit: int = 10) -> l
     return list(UserInsight.objects.filter(customer=customer, expires_at__gt=now).order_by("-created_at", "-id")[:limit])
 
 
+def activities_of(customer_id: int):
+    """A customer's activities, newest first (a queryset, for the API's pages)."""
+    return UserActivity.objects.filter(customer_id=customer_id).order_by("-created_at", "-id")
+
+
 def activity_timeline(*, customer, limit: int = 20) -> list[UserActivity]:
-    return list(UserActivity.objects.filter(customer=customer).order_by("-created_at", "-id")[:limit])
+    return list(activities_of(customer.pk)[:limit])
 
 
 def journey(*, customer, limit: int = 20) -> list[CustomerJourney]:
