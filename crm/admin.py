@@ -1,11 +1,14 @@
+"""The CRM in the Django admin: profiles, activities, journeys, insights, offers and runs to
+read; campaigns to write, preview, send, cancel and stop, through the services."""
+
 from django import forms
 from django.contrib import admin, messages
-from django.db import transaction
 from django.http import HttpResponseRedirect
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
 from vpnbot.core.admin_tools import confirm_action
+from vpnbot.shop.models import Customer
 
 from . import selectors, services
 from .models import (
@@ -18,8 +21,7 @@ from .models import (
     UserInsight,
     UserProfile,
 )
-from .services import CrmError
-from .services.campaigns import EDITABLE_FIELDS
+from .services import EDITABLE_FIELDS, CrmError
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -46,7 +48,7 @@ class UserProfileAdmin(ReadOnlyAdmin):
 
     @admin.display(description="activity timeline (latest 30)")
     def timeline(self, obj):
-        rows = services.activity_timeline(customer=obj.customer, limit=30)
+        rows = selectors.activity_timeline(customer=obj.customer, limit=30)
         if not rows:
             return "—"
         return format_html("<table>{}</table>", format_html_join(
@@ -107,21 +109,13 @@ class CampaignForm(forms.ModelForm):
 
     def clean(self):
         data = super().clean()
-        from .services import campaigns
-
-        checks = {"segments": campaigns.validate_segments, "text": campaigns.validate_text,
-                  "condition": campaigns.validate_condition, "buttons": campaigns.validate_buttons}
-        for field, check in checks.items():
-            if field in data:
-                try:
-                    data[field] = check(data[field])
-                except CrmError as exc:
-                    self.add_error(field, str(exc))
+        for field, error in services.campaign_check_fields(data).items():
+            self.add_error(field, error)
         if not self.errors:
             # the whole campaign, with the service's checks (offer range, window, time zone): an
             # admin-made campaign must be one the delivery can send
             try:
-                data.update(campaigns.campaign_clean(**{f: data.get(f) for f in campaigns.EDITABLE_FIELDS}))
+                data.update(services.campaign_clean(**{f: data.get(f) for f in EDITABLE_FIELDS}))
             except CrmError as exc:
                 self.add_error(None, str(exc))
         return data
@@ -164,15 +158,11 @@ class CampaignAdmin(admin.ModelAdmin):
         # Only the fields edited, under a lock: a campaign that started meanwhile keeps its
         # status and timestamps instead of being overwritten from the form's stale copy.
         fields = [f for f in form.changed_data if f in EDITABLE_FIELDS]
-        with transaction.atomic():
-            status = Campaign.objects.select_for_update().values_list("status", flat=True).get(pk=obj.pk)
-            if status not in (Campaign.Status.DRAFT, Campaign.Status.SCHEDULED):
-                self.message_user(request, f"The campaign started meanwhile ({status}); your changes were not saved.",
-                                  messages.ERROR)
-                request._campaign_not_saved = True
-                return
-            if fields:
-                obj.save(update_fields=fields)
+        status = services.campaign_save_edited(campaign=obj, fields=fields)
+        if status is not None:
+            self.message_user(request, f"The campaign started meanwhile ({status}); your changes were not saved.",
+                              messages.ERROR)
+            request._campaign_not_saved = True
 
     def response_change(self, request, obj):
         if getattr(request, "_campaign_not_saved", False):  # no "changed successfully" after a refusal
@@ -183,8 +173,6 @@ class CampaignAdmin(admin.ModelAdmin):
     def preview(self, obj):
         if not obj.pk:
             return "—"
-        from vpnbot.shop.models import Customer
-
         sample = services.campaign_audience(obj).first() or Customer(first_name="Sara", username="sara")
         return format_html("<pre style='white-space:pre-wrap'>{}</pre>", services.campaign_render(obj, sample))
 
@@ -196,7 +184,7 @@ class CampaignAdmin(admin.ModelAdmin):
     def stats(self, obj):
         if not obj.pk:
             return "—"
-        return ", ".join(f"{k} {v:,}" for k, v in services.campaign_stats(campaign=obj).as_dict().items())
+        return ", ".join(f"{k} {v:,}" for k, v in selectors.campaign_stats(campaign=obj).as_dict().items())
 
     @admin.action(description="Send the selected campaigns…", permissions=["change"])
     def send(self, request, queryset):

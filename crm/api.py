@@ -1,6 +1,7 @@
-"""The CRM's REST API (staff only): profiles, segments, activities, campaigns."""
+"""The CRM's REST API (staff only): profiles, segments, activities, campaigns, a recompute.
+Thin views: they read through the selectors and change through the services."""
 
-from django.shortcuts import get_object_or_404
+from django.db import transaction
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import generics, mixins, serializers, status, viewsets
 from rest_framework.decorators import action
@@ -11,6 +12,7 @@ from rest_framework.views import APIView
 from . import selectors, services
 from .models import Campaign, Segment, UserActivity, UserProfile
 from .services import CrmError
+from .tasks import recompute_profiles
 
 SEGMENT_DEFINITIONS = {
     "new": "Joined within CRM_NEW_DAYS, no order yet",
@@ -61,19 +63,9 @@ class CampaignSerializer(serializers.ModelSerializer):
         read_only_fields = ("status", "created_by", "created_at", "started_at", "finished_at")
 
     def validate(self, attrs):
-        from .services import campaigns
-
-        checks = {"segments": campaigns.validate_segments, "text": campaigns.validate_text,
-                  "condition": campaigns.validate_condition, "buttons": campaigns.validate_buttons}
-        errors = {}
-        for field, check in checks.items():
-            if field in attrs:
-                try:
-                    attrs[field] = check(attrs[field])
-                except CrmError as exc:
-                    errors[field] = [str(exc)]
+        errors = services.campaign_check_fields(attrs)
         if errors:
-            raise ValidationError(errors)
+            raise ValidationError({field: [error] for field, error in errors.items()})
         return attrs
 
 
@@ -101,25 +93,17 @@ class ProfileList(generics.ListAPIView):
     serializer_class = CrmProfileSerializer
 
     def get_queryset(self):
-        qs = UserProfile.objects.select_related("customer").order_by("-churn_risk", "customer_id")
         params = self.request.query_params
-        if params.get("segment"):
-            if params["segment"] not in Segment.values:
-                raise ValidationError({"segment": [f"unknown segment; known: {', '.join(Segment.values)}"]})
-            qs = qs.filter(segment=params["segment"])
-        if params.get("stage"):
-            qs = qs.filter(stage=params["stage"])
-        if params.get("min_churn_risk"):
-            raw = params["min_churn_risk"]
-            if not (raw.isascii() and raw.isdigit() and len(raw) <= 3 and int(raw) <= 100):  # "²".isdigit()
-                raise ValidationError({"min_churn_risk": ["a whole number 0-100"]})
-            qs = qs.filter(churn_risk__gte=int(params["min_churn_risk"]))
-        rfm = params.get("rfm")
-        if rfm:
-            if len(rfm) != 3 or not (rfm.isascii() and rfm.isdigit()):
-                raise ValidationError({"rfm": ["three digits, e.g. 555"]})
-            qs = qs.filter(r_score=int(rfm[0]), f_score=int(rfm[1]), m_score=int(rfm[2]))
-        return qs
+        segment, rfm, raw_risk = params.get("segment"), params.get("rfm"), params.get("min_churn_risk")
+        if segment and segment not in Segment.values:
+            raise ValidationError({"segment": [f"unknown segment; known: {', '.join(Segment.values)}"]})
+        if raw_risk and not (raw_risk.isascii() and raw_risk.isdigit() and len(raw_risk) <= 3
+                             and int(raw_risk) <= 100):  # "²".isdigit()
+            raise ValidationError({"min_churn_risk": ["a whole number 0-100"]})
+        if rfm and (len(rfm) != 3 or not (rfm.isascii() and rfm.isdigit())):
+            raise ValidationError({"rfm": ["three digits, e.g. 555"]})
+        return selectors.profiles_list(segment=segment or "", stage=params.get("stage") or "",
+                                       min_churn_risk=int(raw_risk) if raw_risk else None, rfm=rfm or "")
 
 
 @extend_schema(tags=["crm"])
@@ -138,7 +122,7 @@ class ActivityList(generics.ListAPIView):
     serializer_class = CrmActivitySerializer
 
     def get_queryset(self):
-        return UserActivity.objects.filter(customer_id=self.kwargs["customer_id"]).order_by("-created_at", "-id")
+        return selectors.activities_of(self.kwargs["customer_id"])
 
 
 class SegmentList(APIView):
@@ -156,10 +140,6 @@ class RecomputeView(APIView):
         "queued": serializers.BooleanField()})})
     def post(self, request):
         """Queue a recompute of every profile now."""
-        from django.db import transaction
-
-        from .tasks import recompute_profiles
-
         transaction.on_commit(recompute_profiles.delay)
         return Response({"queued": True}, status=status.HTTP_202_ACCEPTED)
 
@@ -198,7 +178,7 @@ class CampaignViewSet(mixins.CreateModelMixin, mixins.RetrieveModelMixin, mixins
     @action(detail=True, methods=["post"])
     def send(self, request, pk=None):
         """Schedule the campaign (now, or at `at`)."""
-        campaign = get_object_or_404(Campaign, pk=pk)
+        campaign = self.get_object()
         at = None
         if request.data.get("at"):
             field = serializers.DateTimeField()
@@ -214,7 +194,7 @@ class CampaignViewSet(mixins.CreateModelMixin, mixins.RetrieveModelMixin, mixins
     @action(detail=True, methods=["post"])
     def stop(self, request, pk=None):
         """Stop a scheduled or sending campaign: messages not yet sent are cancelled."""
-        campaign = get_object_or_404(Campaign, pk=pk)
+        campaign = self.get_object()
         try:
             campaign, cancelled = services.campaign_stop(campaign_id=campaign.pk)
         except CrmError as exc:
@@ -225,5 +205,5 @@ class CampaignViewSet(mixins.CreateModelMixin, mixins.RetrieveModelMixin, mixins
     @action(detail=True, methods=["get"])
     def stats(self, request, pk=None):
         """Targeted, sent, failed, blocked, pressed, converted and revenue attributed."""
-        campaign = get_object_or_404(Campaign, pk=pk)
-        return Response(CampaignStatsSerializer(services.campaign_stats(campaign=campaign).as_dict()).data)
+        campaign = self.get_object()
+        return Response(CampaignStatsSerializer(selectors.campaign_stats(campaign=campaign).as_dict()).data)

@@ -8,6 +8,9 @@ from functools import partial
 
 from django.core.exceptions import ValidationError
 
+from discounts import conditions
+from vpnbot.shop.models import Customer
+
 from .models import Segment, UserProfile
 
 log = logging.getLogger(__name__)
@@ -36,22 +39,17 @@ def segment_evaluate(argument, ctx: dict) -> bool:
 
 
 def segment_customers(segment: str):
-    from vpnbot.shop.models import Customer
-
     return Customer.objects.filter(crm_profile__segment=segment)
 
 
 def register() -> None:
-    try:
-        from discounts import conditions
-    except ImportError:
-        conditions = None
-    if conditions is not None and hasattr(conditions, "register_predicate"):
-        conditions.register_predicate("segment", segment_evaluate, segment_validate)
+    """Called once from the app's ready()."""
+    conditions.register_predicate("segment", segment_evaluate, segment_validate)
+    # The CRM does not depend on notifications (nor import it anywhere else): its segments are
+    # offered as broadcast audiences only when that app is there to take them.
     try:
         from notifications import audiences
     except ImportError:
-        audiences = None
-    if audiences is not None and hasattr(audiences, "register_audience"):
-        for key, label in Segment.choices:
-            audiences.register_audience(f"crm_{key}", label, partial(segment_customers, key))
+        return
+    for key, label in Segment.choices:
+        audiences.register_audience(f"crm_{key}", label, partial(segment_customers, key))

@@ -1,3 +1,6 @@
+"""The CRM's periodic jobs, written to django-celery-beat after every migrate:
+the profile recompute (every CRM_UPDATE_INTERVAL) and the due campaigns (every minute)."""
+
 from django.conf import settings
 
 SCHEDULES = [

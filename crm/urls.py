@@ -1,3 +1,6 @@
+"""The CRM's staff API routes under /api/v1/crm/ (collected by vpnbot.core), and the
+roots the API index lists."""
+
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 

@@ -1,4 +1,5 @@
-"""Activity: every meaningful event becomes one UserActivity row (one INSERT at most)."""
+"""Activity: every meaningful shop event becomes one UserActivity row (one INSERT at most),
+and an order that used an offer's code marks the offer used."""
 
 from __future__ import annotations
 
@@ -6,6 +7,8 @@ import logging
 
 from django.conf import settings
 from django.utils import timezone
+
+from vpnbot.shop.models import Order
 
 from ..models import PersonalizedOffer, UserActivity
 
@@ -71,8 +74,6 @@ def activity_from_event(event) -> None:
 
 def _mark_offer_used(customer_id: int, order_id, now) -> None:
     """A discounted order that used an offer's code: the offer is spent."""
-    from vpnbot.shop.models import Order
-
     code = (Order.objects.filter(pk=order_id).values_list("quote", flat=True).first() or {}).get("code") or ""
     if code:
         PersonalizedOffer.objects.filter(customer_id=customer_id, status=PersonalizedOffer.Status.ACTIVE,
@@ -85,6 +86,3 @@ def activity_record(*, customer, kind: str, ref: str = "", amount: int | None = 
         return None
     return UserActivity.objects.create(customer=customer, kind=kind, ref=(ref or "")[:64], amount=amount)
 
-
-def activity_timeline(*, customer, limit: int = 20) -> list[UserActivity]:
-    return list(UserActivity.objects.filter(customer=customer).order_by("-created_at", "-id")[:limit])

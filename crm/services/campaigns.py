@@ -1,32 +1,30 @@
-"""Campaigns: a target, a message, an optional offer, a schedule; delivered once per customer
-through the message port (the notifications outbox: rate-limited, quiet hours unless urgent)."""
+"""Campaigns, their life as an operator sees it: the fields checked, a draft created, changed,
+deleted or cancelled, a campaign started and stopped (delivery is campaign_delivery)."""
 
 from __future__ import annotations
 
 import logging
 import string
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from functools import partial
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
-from django.db.models import Count, F, Q, Sum
+from django.db import transaction
 from django.utils import timezone
-from django.utils.html import escape
 from django.utils.translation import gettext as _
 
-from vpnbot.shop import messaging
+from discounts import conditions
 from vpnbot.transport import messages
 
-from ..models import Campaign, CampaignRecipient, PersonalizedOffer, Segment, UserActivity
-from .offers import CrmError, DiscountsUnavailable, offer_create
+from ..models import Campaign, CampaignRecipient, Segment
+from .errors import CrmError
 
 log = logging.getLogger(__name__)
 PLACEHOLDERS = ("first_name", "username", "code", "percent", "valid_until")
 MAX_TEXT = 3500
-CAMPAIGN_BATCH = 500
+EDITABLE_FIELDS = ("name", "segments", "condition", "text", "photo", "buttons", "offer_percent_bp",
+                   "offer_valid_hours", "urgent", "scheduled_for", "conversion_days")
 
 
 # --- validation ------------------------------------------------------------------------------
@@ -71,10 +69,6 @@ def validate_condition(condition) -> dict:
     if not condition:
         return {}
     try:
-        from discounts import conditions
-    except ImportError:
-        raise CrmError(_("Conditions need the discounts app.")) from None
-    try:
         conditions.validate(condition)
     except ValidationError as exc:
         raise CrmError("; ".join(exc.messages)) from None
@@ -95,9 +89,26 @@ def validate_buttons(buttons) -> list:
     return out
 
 
+FIELD_CHECKS = {"segments": validate_segments, "text": validate_text, "condition": validate_condition,
+                "buttons": validate_buttons}
+
+
+def campaign_check_fields(data: dict) -> dict[str, str]:
+    """The fields of `data` that have a check of their own, checked and normalised in place
+    (a form's or a serializer's data); returns the errors, field -> message."""
+    errors = {}
+    for field, check in FIELD_CHECKS.items():
+        if field in data:
+            try:
+                data[field] = check(data[field])
+            except CrmError as exc:
+                errors[field] = str(exc)
+    return errors
+
+
 def campaign_clean(*, name: str, text: str, segments=None, condition=None, photo: str = "", buttons=None,
-           offer_percent_bp: int = 0, offer_valid_hours: int = 72, urgent: bool = False,
-           scheduled_for: datetime | None = None, conversion_days: int | None = None) -> dict:
+                   offer_percent_bp: int = 0, offer_valid_hours: int = 72, urgent: bool = False,
+                   scheduled_for: datetime | None = None, conversion_days: int | None = None) -> dict:
     """A campaign's editable fields, checked and normalised (CrmError on bad input)."""
     name = (name or "").strip()[:100]
     if not name:
@@ -127,93 +138,7 @@ def campaign_create(*, created_by: str = "", **fields) -> Campaign:
     return Campaign.objects.create(**campaign_clean(**fields), created_by=(created_by or "")[:100])
 
 
-# --- audience --------------------------------------------------------------------------------
-
-def _condition_ctx(customer, now: datetime) -> dict:
-    """The context the discounts' condition engine evaluates (its own builder)."""
-    from discounts.services import condition_context, customer_facts
-
-    return condition_context(customer=customer, plan=None, quantity=1, amount=0, at=now,
-                             facts=customer_facts(customer, with_usage=False))
-
-
-def campaign_audience(campaign: Campaign):
-    """Customers the campaign targets by segment (the condition tree is checked per customer
-    at delivery). Customers who blocked the bot are left out."""
-    from vpnbot.shop.models import Customer
-
-    qs = Customer.objects.filter(blocked_at__isnull=True)
-    if campaign.segments:
-        qs = qs.filter(crm_profile__segment__in=campaign.segments)
-    return qs.order_by("pk")
-
-
-def _matches(campaign: Campaign, customer, now: datetime) -> bool:
-    if not campaign.condition:
-        return True
-    try:
-        from discounts import conditions
-    except ImportError:
-        return False
-    return bool(conditions.evaluate(campaign.condition, _condition_ctx(customer, now)))
-
-
-def campaign_count(campaign: Campaign, *, now: datetime | None = None) -> int:
-    now = now or timezone.now()
-    qs = campaign_audience(campaign)
-    if not campaign.condition:
-        return qs.count()
-    return sum(1 for customer in qs.iterator(chunk_size=1000) if _matches(campaign, customer, now))
-
-
-class _Safe(dict):
-    def __missing__(self, key):
-        return "{" + key + "}"
-
-
-def campaign_render(campaign: Campaign, customer, offer: PersonalizedOffer | None = None) -> str:
-    from vpnbot.shop.services import format_date
-
-    values = _Safe(first_name=customer.first_name or customer.username or "", username=customer.username or "",
-                   code=offer.code if offer else "", percent=f"{offer.percent_bp / 100:g}" if offer else "",
-                   valid_until=format_date(offer.valid_until, customer) if offer else "")
-    try:
-        return string.Formatter().vformat(campaign.text, (), values)
-    except (ValueError, IndexError, KeyError):
-        return campaign.text
-
-
-def campaign_buttons(campaign: Campaign, recipient: CampaignRecipient | None) -> list[list[tuple[str, str]]]:
-    rows = [[(label, f"url:{url}")] for label, url in campaign.buttons or []]
-    if recipient is not None and (campaign.offer_percent_bp or not rows):
-        label = _("🎁 Use my offer") if campaign.offer_percent_bp else _("🛒 See the plans")
-        rows.insert(0, [(label, f"crm:c:{recipient.pk}")])
-    return rows
-
-
-# --- sending -----------------------------------------------------------------------------------
-
-def campaign_start(*, campaign_id: int, at: datetime | None = None) -> Campaign:
-    """Schedule a draft for `at` (default: now, or its own scheduled_for). A due campaign is
-    delivered right after commit; a later one by the beat job."""
-    now = timezone.now()
-    with transaction.atomic():
-        campaign = Campaign.objects.select_for_update().get(pk=campaign_id)
-        if campaign.status not in (Campaign.Status.DRAFT, Campaign.Status.SCHEDULED):
-            raise CrmError(_("This campaign is already %(status)s.") % {"status": campaign.get_status_display()})
-        when = at or campaign.scheduled_for or now
-        Campaign.objects.filter(pk=campaign.pk).update(status=Campaign.Status.SCHEDULED, scheduled_for=when)
-        campaign.status, campaign.scheduled_for = Campaign.Status.SCHEDULED, when
-        if when <= now:
-            from ..tasks import deliver_campaign
-
-            transaction.on_commit(partial(deliver_campaign.delay, campaign.pk))
-    return campaign
-
-
-EDITABLE_FIELDS = ("name", "segments", "condition", "text", "photo", "buttons", "offer_percent_bp",
-                   "offer_valid_hours", "urgent", "scheduled_for", "conversion_days")
-
+# --- the campaign's life --------------------------------------------------------------------
 
 def campaign_update(*, campaign_id: int, **changes) -> Campaign:
     """Change a draft. The row is locked while it is checked and written, so an edit racing
@@ -236,6 +161,19 @@ def campaign_update(*, campaign_id: int, **changes) -> Campaign:
     return campaign
 
 
+def campaign_save_edited(*, campaign: Campaign, fields: list[str]) -> str | None:
+    """Save the admin form's edited fields of a draft or scheduled campaign, under its row
+    lock: one that started meanwhile keeps its status and timestamps instead of being
+    overwritten from the form's stale copy. Returns None when saved, else its status now."""
+    with transaction.atomic():
+        status = Campaign.objects.select_for_update().values_list("status", flat=True).get(pk=campaign.pk)
+        if status not in (Campaign.Status.DRAFT, Campaign.Status.SCHEDULED):
+            return status
+        if fields:
+            campaign.save(update_fields=fields)
+    return None
+
+
 def campaign_delete(*, campaign_id: int) -> None:
     with transaction.atomic():
         campaign = Campaign.objects.select_for_update().get(pk=campaign_id)
@@ -247,6 +185,24 @@ def campaign_delete(*, campaign_id: int) -> None:
 def campaign_cancel(*, campaign_id: int) -> bool:
     return bool(Campaign.objects.filter(pk=campaign_id, status__in=[Campaign.Status.DRAFT, Campaign.Status.SCHEDULED])
                 .update(status=Campaign.Status.CANCELLED))
+
+
+def campaign_start(*, campaign_id: int, at: datetime | None = None) -> Campaign:
+    """Schedule a draft for `at` (default: now, or its own scheduled_for). A due campaign is
+    delivered right after commit; a later one by the beat job."""
+    now = timezone.now()
+    with transaction.atomic():
+        campaign = Campaign.objects.select_for_update().get(pk=campaign_id)
+        if campaign.status not in (Campaign.Status.DRAFT, Campaign.Status.SCHEDULED):
+            raise CrmError(_("This campaign is already %(status)s.") % {"status": campaign.get_status_display()})
+        when = at or campaign.scheduled_for or now
+        Campaign.objects.filter(pk=campaign.pk).update(status=Campaign.Status.SCHEDULED, scheduled_for=when)
+        campaign.status, campaign.scheduled_for = Campaign.Status.SCHEDULED, when
+        if when <= now:
+            from ..tasks import deliver_campaign  # a real import cycle: crm.tasks imports the services
+
+            transaction.on_commit(partial(deliver_campaign.delay, campaign.pk))
+    return campaign
 
 
 def campaign_stop(*, campaign_id: int) -> tuple[Campaign, int]:
@@ -271,133 +227,3 @@ def campaign_stop(*, campaign_id: int) -> tuple[Campaign, int]:
         cancelled = messages.cancel(linked, reason="campaign stopped") if waiting else 0
     log.info("campaign %s stopped: %s waiting message(s) cancelled", campaign.pk, cancelled)
     return campaign, cancelled
-
-
-def campaigns_due(*, now: datetime | None = None) -> list[int]:
-    now = now or timezone.now()
-    return list(Campaign.objects.filter(Q(status=Campaign.Status.SCHEDULED, scheduled_for__lte=now)
-                                        | Q(status=Campaign.Status.SENDING)).values_list("pk", flat=True))
-
-
-def campaign_deliver(*, campaign_id: int, now: datetime | None = None) -> int:
-    """Deliver a due campaign: one CampaignRecipient per customer (unique), each linked to its
-    notification. Safe to run twice or concurrently: a recipient that exists is skipped."""
-    now = now or timezone.now()
-    claimed = Campaign.objects.filter(pk=campaign_id, status=Campaign.Status.SCHEDULED, scheduled_for__lte=now).update(
-        status=Campaign.Status.SENDING, started_at=now)
-    campaign = Campaign.objects.filter(pk=campaign_id).first()
-    if campaign is None:  # deleted after the task was queued
-        log.warning("campaign %s: no such campaign; nothing delivered", campaign_id)
-        return 0
-    if not claimed and campaign.status != Campaign.Status.SENDING:
-        return 0
-    created = 0
-    done_ids = CampaignRecipient.objects.filter(campaign=campaign).values("customer_id")
-    for customer in campaign_audience(campaign).exclude(pk__in=done_ids).iterator(chunk_size=CAMPAIGN_BATCH):
-        if not _matches(campaign, customer, now):
-            continue
-        try:
-            if _deliver_one(campaign, customer, now):
-                created += 1
-        except _Stopped:
-            log.info("campaign %s: stopped after %s recipients", campaign.pk, created)
-            return created
-    Campaign.objects.filter(pk=campaign.pk, status=Campaign.Status.SENDING).update(
-        status=Campaign.Status.SENT, finished_at=timezone.now())
-    log.info("campaign %s: %s recipients added", campaign.pk, created)
-    return created
-
-
-class _Stopped(Exception):
-    """The campaign was stopped (or finished by another run) while being delivered."""
-
-
-def _deliver_one(campaign: Campaign, customer, now: datetime) -> bool:
-    try:
-        with transaction.atomic():
-            # the campaign's row lock: a stop waits for this recipient, or this one sees the stop
-            if not Campaign.objects.select_for_update().filter(pk=campaign.pk, status=Campaign.Status.SENDING).exists():
-                raise _Stopped
-            recipient = CampaignRecipient.objects.create(campaign=campaign, customer=customer, created_at=now)
-            offer = None
-            if campaign.offer_percent_bp:
-                try:
-                    offer = offer_create(customer=customer, kind=PersonalizedOffer.Kind.CAMPAIGN,
-                                         percent_bp=campaign.offer_percent_bp,
-                                         valid_for=timedelta(hours=campaign.offer_valid_hours),
-                                         dedup_key=f"campaign:{campaign.pk}:{customer.pk}", now=now)
-                    recipient.offer = offer
-                except DiscountsUnavailable:
-                    log.warning("campaign %s: offer not attached, discounts unavailable", campaign.pk)
-            text = campaign_render(campaign, customer, offer)
-            buttons = campaign_buttons(campaign, recipient)
-            queued = messaging.notify_customer(
-                customer, kind="campaign", context={"campaign_id": campaign.pk}, text=escape(text),
-                dedup_key=f"campaign:{campaign.pk}:{customer.pk}", buttons=buttons or None, photo=campaign.photo,
-                urgent=campaign.urgent, source=f"crm:campaign:{campaign.pk}")
-            recipient.notification_id = queued.message_id if queued else None
-            if queued is None:
-                recipient.status = CampaignRecipient.Status.SKIPPED
-            elif queued.message_id is None:  # handed straight to the sender: nothing more to follow
-                recipient.status = CampaignRecipient.Status.SENT
-            else:
-                recipient.status = CampaignRecipient.Status.PENDING
-            recipient.save(update_fields=["offer", "notification_id", "status"])
-    except IntegrityError:
-        return False  # another run made this recipient
-    return True
-
-
-def recipient_press(*, recipient_id: int, customer) -> CampaignRecipient | None:
-    """The customer pressed the campaign's button: counted once, and only while the CRM is on
-    (off, nothing is recorded: neither the press nor the activity)."""
-    recipient = CampaignRecipient.objects.filter(pk=recipient_id, customer=customer).select_related(
-        "offer", "offer__plan", "campaign").first()
-    if recipient is None or not settings.ENABLE_CRM:
-        return recipient
-    if CampaignRecipient.objects.filter(pk=recipient.pk, pressed_at__isnull=True).update(pressed_at=timezone.now()):
-        UserActivity.objects.create(customer=customer, kind=UserActivity.Kind.CAMPAIGN_PRESSED,
-                                    ref=f"campaign:{recipient.campaign_id}")
-    return recipient
-
-
-# --- stats ---------------------------------------------------------------------------------------
-
-@dataclass
-class CampaignStats:
-    targeted: int = 0
-    pending: int = 0
-    sent: int = 0
-    failed: int = 0
-    blocked: int = 0
-    skipped: int = 0
-    pressed: int = 0
-    converted: int = 0
-    revenue_amount: int = 0
-
-    def as_dict(self) -> dict:
-        return dict(self.__dict__)
-
-
-def campaign_stats(*, campaign: Campaign) -> CampaignStats:
-    from vpnbot.shop.models import Order
-
-    recipients = CampaignRecipient.objects.filter(campaign=campaign)
-    stats = CampaignStats(targeted=recipients.count(), pressed=recipients.filter(pressed_at__isnull=False).count())
-    counts = dict(recipients.filter(notification_id__isnull=True).values_list("status").annotate(n=Count("id")))
-    linked = recipients.filter(notification_id__isnull=False)
-    for key, n in messages.outcomes(linked.values("notification_id")).items():
-        counts[key] = counts.get(key, 0) + n
-    for key in ("pending", "sent", "failed", "blocked", "skipped"):
-        setattr(stats, key, int(counts.get(key, 0)))
-    window = timedelta(days=campaign.conversion_days)
-    orders = Order.objects.filter(
-        status__in=[Order.Status.PAID, Order.Status.REFUNDED],
-        customer__crm_campaigns__campaign=campaign,
-        paid_at__gte=F("customer__crm_campaigns__created_at"),
-        paid_at__lte=F("customer__crm_campaigns__created_at") + window,
-    )
-    agg = orders.aggregate(customers=Count("customer_id", distinct=True), revenue=Sum(F("paid_amount") - F("refunded_amount")))
-    stats.converted = agg["customers"] or 0
-    stats.revenue_amount = int(agg["revenue"] or 0)
-    return stats

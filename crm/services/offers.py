@@ -1,4 +1,5 @@
-"""Personalized offers: segment rules -> single-use codes made through the discounts system."""
+"""Personalized offers: segment rules -> single-use codes made through the discounts app, the
+admins' win-back button, and the message that tells the customer."""
 
 from __future__ import annotations
 
@@ -12,21 +13,16 @@ from django.db.models import Exists, OuterRef, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from discounts import services as discount_services
 from vpnbot.shop import messaging
+from vpnbot.shop.models import Customer
 from vpnbot.shop.services import format_date
 
 from ..models import CustomerJourney, PersonalizedOffer, UserActivity, UserProfile
+from .errors import CrmError
 
 log = logging.getLogger(__name__)
 OFFERS_PER_RUN = 300
-
-
-class CrmError(Exception):
-    """A refusal with a message meant for the person who asked."""
-
-
-class DiscountsUnavailable(CrmError):
-    pass
 
 
 @dataclass(frozen=True)
@@ -53,16 +49,6 @@ def rule_terms(kind: str) -> tuple[int, timedelta]:
     raise CrmError(_("Unknown offer kind."))
 
 
-def _discounts():
-    try:
-        from discounts import services as discount_services
-    except ImportError as exc:
-        raise DiscountsUnavailable(_("Discount codes are not available.")) from exc
-    if not hasattr(discount_services, "discount_create_code"):
-        raise DiscountsUnavailable(_("Discount codes are not available."))
-    return discount_services
-
-
 def _label(kind: str, percent_bp: int) -> str:
     percent = f"{percent_bp / 100:g}%"
     return {
@@ -76,7 +62,7 @@ def offer_create(*, customer, kind: str, percent_bp: int | None = None, valid_fo
                  episode: int | None = None, dedup_key: str | None = None, segment: str = "",
                  now: datetime | None = None) -> PersonalizedOffer:
     """Make one single-use code (or a personal cashback rule for VIP) for a customer, once per
-    dedup key. Raises CrmError on bad terms, DiscountsUnavailable without the discounts app."""
+    dedup key. Raises CrmError on bad terms."""
     now = now or timezone.now()
     if kind not in PersonalizedOffer.Kind.values:
         raise CrmError(_("Unknown offer kind."))
@@ -96,7 +82,6 @@ def offer_create(*, customer, kind: str, percent_bp: int | None = None, valid_fo
     existing = PersonalizedOffer.objects.filter(dedup_key=dedup_key).first()
     if existing:
         return existing
-    discounts = _discounts()
     valid_until = now + valid_for
     profile = UserProfile.objects.filter(customer=customer).only("favourite_plan_id").first()
     try:
@@ -106,11 +91,11 @@ def offer_create(*, customer, kind: str, percent_bp: int | None = None, valid_fo
                 dedup_key=dedup_key, episode=episode, created_at=now,
                 plan_id=profile.favourite_plan_id if profile else None)
             if kind == PersonalizedOffer.Kind.VIP_CASHBACK:
-                rule = discounts.cashback_rule_create_personal(customer=customer, percent_bp=percent_bp,
+                rule = discount_services.cashback_rule_create_personal(customer=customer, percent_bp=percent_bp,
                                                                valid_until=valid_until, label=_label(kind, percent_bp))
                 offer.discount_ref = f"cashback_rule:{rule.pk}"
             else:
-                discount = discounts.discount_create_code(
+                discount = discount_services.discount_create_code(
                     label=_label(kind, percent_bp), percent_bp=percent_bp, valid_until=valid_until, customer=customer,
                     max_uses=1, per_customer_limit=1, source="crm")
                 offer.code = discount.code
@@ -133,11 +118,6 @@ def offers_generate(*, now: datetime | None = None, limit: int = OFFERS_PER_RUN)
     """Apply the segment rules: one renewal code per At Risk episode, one win-back code per
     Churned episode, one VIP cashback per period. At most `limit` per rule per run."""
     now = now or timezone.now()
-    try:
-        _discounts()
-    except DiscountsUnavailable:
-        log.info("crm offers: the discounts app is not available; no offers made")
-        return 0
     made = 0
     for rule in RULES:
         percent_bp, valid_for = rule_terms(rule.kind)
@@ -167,13 +147,6 @@ def offers_generate(*, now: datetime | None = None, limit: int = OFFERS_PER_RUN)
     return made
 
 
-def offers_for(*, customer, now: datetime | None = None) -> list[PersonalizedOffer]:
-    """What /my_offers shows: active, unexpired, unused."""
-    now = now or timezone.now()
-    return list(PersonalizedOffer.objects.filter(customer=customer, status=PersonalizedOffer.Status.ACTIVE,
-                                                 valid_until__gt=now).select_related("plan").order_by("valid_until"))
-
-
 def offer_buy_action(offer: PersonalizedOffer) -> str:
     """callback_data that starts the purchase with the code applied (the shop's buy:p:<plan>:<code>)."""
     if offer.code and offer.plan_id and offer.plan and offer.plan.is_active:
@@ -189,8 +162,6 @@ def offer_send_winback(*, customer, now: datetime | None = None) -> tuple[Person
     with transaction.atomic():
         # the customer's row is locked while we look for an active offer and make one, so two
         # admins pressing at once make one offer (the second sees the first's)
-        from vpnbot.shop.models import Customer
-
         list(Customer.objects.select_for_update().filter(pk=customer.pk).values_list("pk", flat=True))
         return _offer_send_winback(customer=customer, now=now or timezone.now())
 

@@ -1,9 +1,12 @@
+from datetime import timedelta
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from crm.models import UserActivity
-from tests.crm.factories import CustomerFactory, PlanFactory
+from tests.crm.factories import CustomerFactory, PlanFactory, SubscriptionFactory
 from vpnbot.shop import services as shop
 
 pytestmark = pytest.mark.django_db
@@ -37,12 +40,6 @@ def test_shop_events_become_activities_with_one_insert_each(settings):
 
 
 def test_blocked_bot_and_expiry_are_recorded(settings):
-    from datetime import timedelta
-
-    from django.utils import timezone
-
-    from tests.crm.factories import SubscriptionFactory
-
     settings.ENABLE_CRM = True
     customer = CustomerFactory()
     SubscriptionFactory(customer=customer, expires_at=timezone.now() - timedelta(minutes=1))

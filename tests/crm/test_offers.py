@@ -5,7 +5,10 @@ import time_machine
 from django.utils import timezone
 
 from crm.models import PersonalizedOffer, UserProfile
-from crm.services import offers_expire, offers_for, profiles_recompute
+from crm.selectors import offers_for
+from crm.services import offer_send_winback, offers_expire, profiles_recompute
+from notifications.models import Notification
+from tests.conftest import run_threads
 from tests.crm.factories import CustomerFactory, PlanFactory, buy
 from vpnbot.shop import services as shop
 
@@ -39,8 +42,6 @@ def test_at_risk_gets_one_renewal_code_redeemable_once():
     assert offer.plan_id == plan.pk
     assert timedelta(hours=71) < offer.valid_until - timezone.now() <= timedelta(hours=72)
     assert profiles_recompute().offers == 0  # same At Risk episode: no second code
-    from notifications.models import Notification
-
     told = Notification.objects.get(customer=customer, type="new_discount")
     assert offer.code in told.text and told.buttons[0][0][1] == f"buy:p:{plan.pk}:{offer.code}"
     assert offers_for(customer=customer) == [offer]
@@ -89,8 +90,6 @@ def test_churned_and_vip_rules(settings):
 
 
 def test_win_back_button_after_the_episode_offer_was_used_makes_a_fresh_one(settings):
-    from crm.services import offer_send_winback
-
     settings.CRM_AUTO_OFFERS = False
     customer = at_risk_customer(PlanFactory(duration_days=30))
     profiles_recompute(make_offers=False)
@@ -107,9 +106,6 @@ def test_win_back_button_after_the_episode_offer_was_used_makes_a_fresh_one(sett
 @pytest.mark.concurrency
 @pytest.mark.django_db(transaction=True)
 def test_two_admins_pressing_win_back_at_once_make_one_offer(settings):
-    from crm.services import offer_send_winback
-    from tests.conftest import run_threads
-
     settings.CRM_AUTO_OFFERS = False
     customer = at_risk_customer(PlanFactory(duration_days=30))
     profiles_recompute(make_offers=False)
