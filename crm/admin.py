@@ -186,7 +186,10 @@ class CampaignAdmin(admin.ModelAdmin):
             return "—"
         return ", ".join(f"{k} {v:,}" for k, v in selectors.campaign_stats(campaign=obj).as_dict().items())
 
-    @admin.action(description="Send the selected campaigns…", permissions=["change"])
+    def has_send_permission(self, request) -> bool:
+        return request.user.is_active and request.user.has_perm("crm.send_campaign")
+
+    @admin.action(description="Send the selected campaigns…", permissions=["send"])
     def send(self, request, queryset):
         drafts = queryset.filter(status__in=[Campaign.Status.DRAFT, Campaign.Status.SCHEDULED])
         if not drafts.exists():
@@ -206,13 +209,13 @@ class CampaignAdmin(admin.ModelAdmin):
                               question=f"Send these campaigns? {counts}. Messages cannot be taken back.",
                               confirm_label="Yes, send", perform=perform)
 
-    @admin.action(description="Cancel the selected campaigns", permissions=["change"])
+    @admin.action(description="Cancel the selected campaigns", permissions=["send"])
     def cancel(self, request, queryset):
         cancelled = sum(services.campaign_cancel(campaign_id=c.pk) for c in queryset)
         self.message_user(request, f"{cancelled} campaign(s) cancelled.", messages.SUCCESS)
 
 
-    @admin.action(description="Stop sending the selected campaigns…", permissions=["change"])
+    @admin.action(description="Stop sending the selected campaigns…", permissions=["send"])
     def stop(self, request, queryset):
         running = queryset.filter(status__in=[Campaign.Status.SCHEDULED, Campaign.Status.SENDING, Campaign.Status.SENT])
         if not running.exists():

@@ -9,6 +9,8 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from vpnbot.core.permissions import staff_with
+
 from . import selectors, services
 from .models import Campaign, Segment, UserActivity, UserProfile
 from .services import CrmError
@@ -126,6 +128,8 @@ class ActivityList(generics.ListAPIView):
 
 
 class SegmentList(APIView):
+    permission_classes = staff_with("crm.view_userprofile")
+
     @extend_schema(tags=["crm"], responses=CrmSegmentSerializer(many=True))
     def get(self, request):
         """Every segment with its definition and current size."""
@@ -136,12 +140,17 @@ class SegmentList(APIView):
 
 
 class RecomputeView(APIView):
+    permission_classes = staff_with("crm.change_userprofile")
+
     @extend_schema(tags=["crm"], request=None, responses={202: inline_serializer("RecomputeQueued", {
         "queued": serializers.BooleanField()})})
     def post(self, request):
         """Queue a recompute of every profile now."""
         transaction.on_commit(recompute_profiles.delay)
         return Response({"queued": True}, status=status.HTTP_202_ACCEPTED)
+
+
+SEND = staff_with("crm.view_campaign", "crm.send_campaign")
 
 
 @extend_schema(tags=["crm"])
@@ -175,7 +184,7 @@ class CampaignViewSet(mixins.CreateModelMixin, mixins.RetrieveModelMixin, mixins
     @extend_schema(request=inline_serializer("CampaignSend", {
         "at": serializers.DateTimeField(required=False, help_text="When to send; default now")}),
         responses=CampaignSerializer)
-    @action(detail=True, methods=["post"])
+    @action(detail=True, methods=["post"], permission_classes=SEND)
     def send(self, request, pk=None):
         """Schedule the campaign (now, or at `at`)."""
         campaign = self.get_object()
@@ -191,7 +200,7 @@ class CampaignViewSet(mixins.CreateModelMixin, mixins.RetrieveModelMixin, mixins
 
     @extend_schema(request=None, responses=inline_serializer("CampaignStopped", {
         "campaign": CampaignSerializer(), "cancelled": serializers.IntegerField(help_text="Messages not sent")}))
-    @action(detail=True, methods=["post"])
+    @action(detail=True, methods=["post"], permission_classes=SEND)
     def stop(self, request, pk=None):
         """Stop a scheduled or sending campaign: messages not yet sent are cancelled."""
         campaign = self.get_object()

@@ -260,6 +260,7 @@ class Campaign(models.Model):
         verbose_name = _("campaign")
         verbose_name_plural = _("campaigns")
         ordering = ["-id"]
+        permissions = [("send_campaign", _("Can send, cancel and stop campaigns"))]
 
     def __str__(self):
         return self.name

@@ -1,0 +1,213 @@
+"""Who may move money or send messages: the roles (Support, Accountant, Owner) against every
+such endpoint of the staff API and every such admin action. A refusal changes nothing."""
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+import pytest
+from django.contrib.auth.models import Group, User
+from django.utils import timezone
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+from backups import tasks as backup_tasks
+from crm.models import Campaign
+from discounts.models import SmartDiscount
+from notifications import services as notification_services
+from notifications.models import Broadcast, Notification
+from tests.backups.factories import BackupFactory
+from tests.crm.factories import CampaignFactory
+from tests.discounts.factories import SmartDiscountFactory
+from tests.factories import CustomerFactory, PaymentFactory, PlanFactory, SubscriptionFactory
+from vpnbot.shop import services as shop_services
+from vpnbot.shop.models import Order, Payment, Plan, Subscription
+
+pytestmark = pytest.mark.django_db
+ROLES = ("nobody", "support", "accountant", "owner")
+
+
+@pytest.fixture
+def queued_backups(monkeypatch):
+    calls = []
+    monkeypatch.setattr(backup_tasks.run_for_chat, "delay", lambda *args: calls.append(args))
+    return calls
+
+
+def user_in(role: str) -> User:
+    user = User.objects.create_user(f"{role}-user", password="pw", is_staff=True)
+    if role != "nobody":
+        user.groups.add(Group.objects.get(name=role.capitalize()))
+    return user
+
+
+def api_as(role: str) -> APIClient:
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user_in(role)).key}")
+    return client
+
+
+@dataclass
+class World:
+    payment: Payment
+    order: Order
+    subscription: Subscription
+    plan: Plan
+    customer: object
+    broadcast: Broadcast
+    running: Broadcast
+    campaign: Campaign
+    scheduled: Campaign
+    backup: object
+    discount: SmartDiscount
+    notification: Notification
+
+
+@pytest.fixture
+def world(fake_telegram, queued_backups):
+    customer = CustomerFactory.with_balance(500_000)
+    plan = PlanFactory(price_amount=100_000)
+    order = shop_services.order_checkout(customer_id=customer.pk, plan_id=plan.pk, quantity=1,
+                                         idempotency_key="perm-test").order
+    running = notification_services.broadcast_create(created_by=9001, text="Running")
+    notification_services.broadcast_start(broadcast_id=running.pk)
+    failed = Notification.objects.create(customer=customer, chat_id=customer.telegram_id, type="campaign",
+                                         dedup_key="perm:failed", text="x", status="failed",
+                                         scheduled_for=timezone.now(), created_at=timezone.now())
+    return World(payment=PaymentFactory(customer=customer), order=order, customer=customer, plan=plan,
+                 subscription=SubscriptionFactory(customer=customer, plan=plan, config=""),
+                 broadcast=notification_services.broadcast_create(created_by=9001, text="Draft"),
+                 running=running, campaign=CampaignFactory(), backup=BackupFactory(),
+                 scheduled=CampaignFactory(status="scheduled", scheduled_for=timezone.now() + timedelta(days=1)),
+                 discount=SmartDiscountFactory(), notification=failed)
+
+
+def _status(obj) -> str:
+    obj.refresh_from_db()
+    return obj.status
+
+
+# name, method, url, body, roles allowed, what a refusal must leave unchanged
+API_CASES = [
+    ("approve a top-up", "post", lambda w: f"/api/v1/payments/{w.payment.pk}/approve/", None,
+     {"support", "owner"}, lambda w: _status(w.payment)),
+    ("reject a top-up", "post", lambda w: f"/api/v1/payments/{w.payment.pk}/reject/", {"reason": "blurry"},
+     {"support", "owner"}, lambda w: _status(w.payment)),
+    ("refund an order", "post", lambda w: f"/api/v1/orders/{w.order.pk}/refund/", {"mode": "full", "reason": "x"},
+     {"owner"}, lambda w: _status(w.order)),
+    ("buy for a customer", "post", lambda w: "/api/v1/orders/",
+     {"customer": None, "plan": None, "quantity": 1, "idempotency_key": "perm-2"},
+     {"owner"}, lambda w: Order.objects.count()),
+    ("create a plan", "post", lambda w: "/api/v1/plans/", {"name": "Free", "duration_days": 30, "price_amount": 0},
+     {"owner"}, lambda w: Plan.objects.count()),
+    ("change a plan's price", "patch", lambda w: f"/api/v1/plans/{w.plan.pk}/", {"price_amount": 1},
+     {"owner"}, lambda w: Plan.objects.get(pk=w.plan.pk).price_amount),
+    ("deliver a config", "post", lambda w: f"/api/v1/subscriptions/{w.subscription.pk}/config/",
+     {"config": "vless://example"}, {"support", "owner"},
+     lambda w: Subscription.objects.get(pk=w.subscription.pk).config),
+    ("start a broadcast", "post", lambda w: "/api/v1/broadcasts/", {"text": "Sale!", "start": True},
+     {"owner"}, lambda w: Broadcast.objects.filter(status="running").count()),
+    ("pause a broadcast", "post", lambda w: f"/api/v1/broadcasts/{w.running.pk}/pause/", None,
+     {"owner"}, lambda w: _status(w.running)),
+    ("cancel a broadcast", "post", lambda w: f"/api/v1/broadcasts/{w.running.pk}/cancel/", None,
+     {"owner"}, lambda w: _status(w.running)),
+    ("send a campaign", "post", lambda w: f"/api/v1/crm/campaigns/{w.campaign.pk}/send/", {},
+     {"owner"}, lambda w: _status(w.campaign)),
+    ("stop a campaign", "post", lambda w: f"/api/v1/crm/campaigns/{w.scheduled.pk}/stop/", None,
+     {"owner"}, lambda w: _status(w.scheduled)),
+    ("create a discount", "post", lambda w: "/api/v1/discounts/",
+     {"name": "All free", "kind": "first_purchase", "percent_bp": 10000},
+     {"owner"}, lambda w: SmartDiscount.objects.count()),
+    ("make a backup", "post", lambda w: "/api/v1/backups/", None, {"owner"}, None),
+    ("verify a backup", "post", lambda w: f"/api/v1/backups/{w.backup.pk}/verify/", None, {"owner"}, None),
+]
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("case", API_CASES, ids=[c[0] for c in API_CASES])
+def test_api_money_and_message_endpoints_by_role(world, queued_backups, role, case):
+    _name, method, url, body, allowed, state = case
+    if body and "customer" in body:
+        body = {**body, "customer": world.customer.pk, "plan": world.plan.pk}
+    before = state(world) if state else None
+    response = getattr(api_as(role), method)(url(world), body, format="json")
+    if role in allowed:
+        assert response.status_code in (200, 201, 202), response.content
+    else:
+        assert response.status_code == 403, response.content
+        if state:
+            assert state(world) == before
+        else:
+            assert queued_backups == []
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_reading_needs_the_view_permission(world, role):
+    readable = {"support", "accountant", "owner"}
+    client = api_as(role)
+    for url in ("/api/v1/customers/", "/api/v1/payments/", "/api/v1/orders/"):
+        assert (client.get(url).status_code == 200) == (role in readable), (role, url)
+    assert (client.get("/api/v1/backups/").status_code == 200) == (role in {"accountant", "owner"})
+    assert (client.get("/api/v1/broadcasts/").status_code == 200) == (role in {"accountant", "owner"})
+
+
+# admin actions: changelist url, action name, object, roles allowed, what a refusal leaves unchanged
+ADMIN_CASES = [
+    ("approve top-ups", "/admin/shop/payment/", "approve", lambda w: w.payment, {"support", "owner"},
+     lambda w: _status(w.payment)),
+    ("refund orders", "/admin/shop/order/", "refund", lambda w: w.order, {"owner"}, lambda w: _status(w.order)),
+    ("start broadcasts", "/admin/notifications/broadcast/", "start", lambda w: w.broadcast, {"owner"},
+     lambda w: _status(w.broadcast)),
+    ("resend notifications", "/admin/notifications/notification/", "resend", lambda w: w.notification, {"owner"},
+     lambda w: _status(w.notification)),
+    ("send campaigns", "/admin/crm/campaign/", "send", lambda w: w.campaign, {"owner"}, lambda w: _status(w.campaign)),
+    ("pause discounts", "/admin/discounts/smartdiscount/", "pause", lambda w: w.discount, {"owner"},
+     lambda w: _status(w.discount)),
+    ("restore a backup", "/admin/backups/backup/", "restore_action", lambda w: w.backup, {"owner"}, None),
+]
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("case", ADMIN_CASES, ids=[c[0] for c in ADMIN_CASES])
+def test_admin_actions_by_role(client, world, queued_backups, role, case):
+    _name, url, action, obj, allowed, state = case
+    client.force_login(user_in(role))
+    before = state(world) if state else None
+    form = {"action": action, "_selected_action": [obj(world).pk], "confirm": "yes", "mode": "full",
+            "reason": "checked", "at": ""}
+    response = client.post(url, form)
+    if role in allowed:
+        assert response.status_code in (200, 302)
+        changed = state(world) != before if state else bool(queued_backups)
+        assert changed, f"{role} was allowed to {action} but nothing happened"
+    else:
+        assert response.status_code in (200, 302, 403)
+        if state:
+            assert state(world) == before
+        else:
+            assert queued_backups == []
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_backup_create_and_download_pages_by_role(client, world, queued_backups, role):
+    client.force_login(user_in(role))
+    create = client.post("/admin/backups/backup/create/", {"confirm": "yes"})
+    download = client.get(f"/admin/backups/backup/{world.backup.pk}/download/")
+    if role == "owner":
+        assert create.status_code == 302 and len(queued_backups) == 1
+        assert download.status_code == 200
+    else:
+        assert create.status_code == 403 and queued_backups == []
+        assert download.status_code == 403
+
+
+def test_the_roles_exist_with_what_they_promise():
+    support = Group.objects.get(name="Support")
+    assert support.permissions.filter(codename="review_payment").exists()
+    assert not support.permissions.filter(codename__in=["refund_order", "send_broadcast", "restore_backup"]).exists()
+    accountant = Group.objects.get(name="Accountant")
+    assert not accountant.permissions.exclude(codename__startswith="view_").exists()
+    owner = Group.objects.get(name="Owner")
+    for codename in ("review_payment", "refund_order", "send_broadcast", "send_campaign", "restore_backup",
+                     "download_backup", "create_backup", "resend_notification"):
+        assert owner.permissions.filter(codename=codename).exists(), codename
+
