@@ -1,5 +1,5 @@
 """What the CRM plugs into other apps, which never import it: the `segment` predicate of the
-discounts' condition engine and one notifications audience per segment."""
+discounts' condition engine and one audience per segment in the shop's audience registry."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from functools import partial
 from django.core.exceptions import ValidationError
 
 from discounts import conditions
+from vpnbot.shop import audiences
 from vpnbot.shop.models import Customer
 
 from .models import Segment, UserProfile
@@ -45,11 +46,5 @@ def segment_customers(segment: str):
 def register() -> None:
     """Called once from the app's ready()."""
     conditions.register_predicate("segment", segment_evaluate, segment_validate)
-    # The CRM does not depend on notifications (nor import it anywhere else): its segments are
-    # offered as broadcast audiences only when that app is there to take them.
-    try:
-        from notifications import audiences
-    except ImportError:
-        return
-    for key, label in Segment.choices:
+    for key, label in Segment.choices:  # offered to whoever sends to many (broadcasts, …)
         audiences.register_audience(f"crm_{key}", label, partial(segment_customers, key))

@@ -10,8 +10,9 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from vpnbot.core.permissions import staff_with
+from vpnbot.shop import audiences
 
-from . import audiences, selectors, services, types
+from . import selectors, services, types
 from .models import Broadcast, Notification
 
 

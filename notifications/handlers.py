@@ -10,10 +10,11 @@ import zoneinfo
 from django.conf import settings
 from django.utils.translation import gettext as _
 
+from vpnbot.shop import audiences
 from vpnbot.transport import dialog
 from vpnbot.transport.bot import BotContext, add_callback, add_command
 
-from . import audiences, selectors, services, types
+from . import selectors, services, types
 from .models import Broadcast
 from .services import NotificationError
 

@@ -13,7 +13,8 @@ from django.conf import settings
 from django.db.models import Count, Q
 from django.utils import timezone
 
-from . import audiences
+from vpnbot.shop import audiences
+
 from .models import Broadcast, Notification
 
 Status = Notification.Status

@@ -12,7 +12,9 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from .. import audiences, types
+from vpnbot.shop import audiences
+
+from .. import types
 from ..models import Broadcast, Notification
 from .delivery import ProcessResult, keyboard, notification_process
 from .errors import NotificationError

@@ -3,8 +3,8 @@
 
 import pytest
 
-from notifications.audiences import audience_queryset, get_audience
 from tests.crm.helpers import population
+from vpnbot.shop.audiences import audience_queryset, get_audience
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("crm_on")]
 

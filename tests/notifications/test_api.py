@@ -5,10 +5,11 @@ import pytest
 from django.db import DatabaseError
 from rest_framework.test import APIClient
 
-from notifications import audiences, services
+from notifications import services
 from notifications.models import Broadcast
 from notifications.services import broadcasts
 from tests.factories import CustomerFactory
+from vpnbot.shop import audiences
 
 pytestmark = pytest.mark.django_db
 

@@ -8,11 +8,12 @@ import pytest
 import time_machine
 from django.utils import timezone
 
-from notifications import audiences, selectors, services
+from notifications import selectors, services
 from notifications.models import Broadcast, Notification
 from notifications.services import delivery
 from tests.conftest import run_threads
 from tests.factories import CustomerFactory
+from vpnbot.shop import audiences
 from vpnbot.shop.models import Customer
 
 

@@ -1,5 +1,6 @@
-"""Who a broadcast can go to. Other apps (the CRM's segments) register theirs here, so this
-app never imports them. queryset_fn() returns a Customer queryset."""
+"""Who a message to many customers can go to (a broadcast, a scheduled message): a registry
+the shop keeps, so the apps that send (notifications) and those that define groups of
+customers (the CRM's segments) never import each other. queryset_fn() returns Customers."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from dataclasses import dataclass
 
 from django.utils.translation import gettext_lazy as _
 
-from vpnbot.shop.models import Customer
+from .models import Customer
 
 
 @dataclass(frozen=True)
