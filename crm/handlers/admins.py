@@ -9,8 +9,8 @@ from django.conf import settings
 from django.utils.translation import gettext as _
 
 from vpnbot.core.numbers import latin_digits, parse_whole_number
-from vpnbot.shop import services as shop_services
-from vpnbot.shop.services import format_date, money
+from vpnbot.shop import selectors as shop_selectors
+from vpnbot.shop.formatting import format_date, money
 from vpnbot.transport.bot import BotContext
 from vpnbot.transport.messages import TelegramError
 
@@ -70,7 +70,7 @@ def user_analytics(ctx: BotContext) -> None:
     if not ctx.args:
         ctx.reply(_("Usage: /user_analytics <telegram id or @username>"), parse_mode=None)
         return
-    customer = shop_services.customer_find(ctx.args[0])
+    customer = shop_selectors.customer_find(ctx.args[0])
     if customer is None:
         ctx.reply(_("No customer %(who)s.") % {"who": ctx.args[0][:64]}, parse_mode=None)
         return

@@ -6,7 +6,7 @@ from __future__ import annotations
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from vpnbot.shop.services import format_date, money
+from vpnbot.shop.formatting import format_date, money
 from vpnbot.transport.bot import BotContext
 
 from .. import selectors, services

@@ -17,8 +17,8 @@ from django.utils.translation import gettext as _
 from discounts import conditions
 from discounts import services as discount_services
 from vpnbot.shop import messaging
+from vpnbot.shop.formatting import format_date
 from vpnbot.shop.models import Customer
-from vpnbot.shop.services import format_date
 
 from ..models import Campaign, CampaignRecipient, PersonalizedOffer, UserActivity
 from .offers import offer_create

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from django.utils.translation import gettext as _
 
-from vpnbot.shop.services import customer_find, money
+from vpnbot.shop.formatting import money
+from vpnbot.shop.selectors import customer_find
 from vpnbot.transport.bot import BotContext
 
 from .. import services

@@ -8,7 +8,7 @@ from datetime import timedelta
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from vpnbot.shop.services import money
+from vpnbot.shop.formatting import money
 from vpnbot.transport.bot import BotContext
 from vpnbot.transport.messages import TelegramError
 

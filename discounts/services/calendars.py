@@ -15,8 +15,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from vpnbot.shop.formatting import format_date
 from vpnbot.shop.models import Customer
-from vpnbot.shop.services import format_date
 
 from ..models import SmartDiscount
 from .rules import ALL_DAYS, MIDNIGHT, TIME_RE, DiscountError

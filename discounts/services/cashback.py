@@ -11,8 +11,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from vpnbot.shop import messaging
+from vpnbot.shop.formatting import money
 from vpnbot.shop.models import Customer, Order
-from vpnbot.shop.services import money, wallet_apply
+from vpnbot.shop.services import wallet_apply
 
 from ..models import CashbackTransaction
 from .loyalty import profile_recompute

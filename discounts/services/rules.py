@@ -9,7 +9,7 @@ from datetime import time
 from django.conf import settings
 from django.utils.translation import gettext as _
 
-from vpnbot.shop.services import money
+from vpnbot.shop.formatting import money
 
 from ..conditions import LEVELS
 from ..errors import DiscountError

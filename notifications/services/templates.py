@@ -9,8 +9,8 @@ from django.conf import settings
 from django.utils import timezone, translation
 from django.utils.dateparse import parse_datetime
 
+from vpnbot.shop.formatting import format_date, money
 from vpnbot.shop.models import Subscription
-from vpnbot.shop.services import format_date, money
 
 from .. import types
 from ..models import Notification, NotificationTemplate

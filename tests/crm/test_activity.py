@@ -7,6 +7,7 @@ from django.utils import timezone
 
 from crm.models import UserActivity
 from tests.crm.factories import CustomerFactory, PlanFactory, SubscriptionFactory
+from vpnbot.shop import selectors as shop_selectors
 from vpnbot.shop import services as shop
 
 pytestmark = pytest.mark.django_db
@@ -60,7 +61,7 @@ def test_commands_are_tracked_through_the_webhook(bot, tg_user, fake_telegram, s
     settings.ENABLE_CRM = True
     bot.send(tg_user, "/plans")
     bot.send(tg_user, "/help")
-    customer = shop.customer_find(str(tg_user.id))
+    customer = shop_selectors.customer_find(str(tg_user.id))
     assert kinds(customer) == ["registered", "plans_viewed", "command"]
     assert list(UserActivity.objects.filter(customer=customer).order_by("id").values_list("ref", flat=True))[1:] == [
         "/plans", "/help"]

@@ -11,7 +11,7 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from tests.factories import CustomerFactory, PaymentFactory, PlanFactory
-from vpnbot.shop import services
+from vpnbot.shop import formatting, services
 from vpnbot.shop.models import Customer, Order, Payment, Plan, Subscription
 
 pytestmark = pytest.mark.django_db
@@ -220,9 +220,9 @@ def test_a_config_too_long_for_a_message_is_refused_by_api_and_admin(api, admin_
     assert Subscription.objects.get(pk=sub.pk).config == ""
     assert not [t for t in fake_telegram.sent_texts(customer.telegram_id) if "vless://" in t]
     with django_capture_on_commit_callbacks(execute=True):
-        assert api.post(api_url, {"config": long_config(services.MAX_CONFIG_LENGTH)}, format="json").status_code == 200
+        assert api.post(api_url, {"config": long_config(formatting.MAX_CONFIG_LENGTH)}, format="json").status_code == 200
     delivered = [c for c in fake_telegram.calls_to("sendMessage", customer.telegram_id) if "vless://" in c.text]
-    assert len(delivered) == 1 and long_config(services.MAX_CONFIG_LENGTH) in delivered[0].text  # one whole message
+    assert len(delivered) == 1 and long_config(formatting.MAX_CONFIG_LENGTH) in delivered[0].text  # one whole message
 
 
 def test_a_refund_of_nothing_is_a_400_in_the_api_and_a_message_in_the_admin(api, admin_client):

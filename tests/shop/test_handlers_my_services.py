@@ -4,7 +4,7 @@ import pytest
 
 from tests.conftest import TelegramUser
 from tests.factories import PlanFactory
-from vpnbot.shop import services
+from vpnbot.shop import formatting, services
 from vpnbot.shop.models import Customer, Subscription
 from vpnbot.transport.models import TelegramUpdate
 
@@ -22,15 +22,15 @@ def test_my_services_never_cuts_a_config_in_two(bot, fake_telegram):
     for i, name in enumerate(("Alpha", "Beta", "Gamma")):
         order = services.order_checkout(customer_id=customer.pk, plan_id=PlanFactory(name=name).pk, quantity=1,
                                         idempotency_key=f"ms{i}").order
-        configs[name] = f"vless://{name}&" + "x" * (services.MAX_CONFIG_LENGTH - 20)
+        configs[name] = f"vless://{name}&" + "x" * (formatting.MAX_CONFIG_LENGTH - 20)
         services.subscription_deliver_config(subscription_id=order.subscription.pk, config=configs[name])
     legacy = Subscription.objects.get(plan__name="Gamma")
     Subscription.objects.filter(pk=legacy.pk).update(config="vless://legacy" + "y" * 19_000)
     fake_telegram.reset()
     bot.send(user, "/my_services")
     texts = fake_telegram.sent_texts(user.id)
-    assert [t for t in texts if services.config_html(configs["Alpha"]) in t]
-    assert [t for t in texts if services.config_html(configs["Beta"]) in t]
+    assert [t for t in texts if formatting.config_html(configs["Alpha"]) in t]
+    assert [t for t in texts if formatting.config_html(configs["Beta"]) in t]
     assert all(t.count("<code>") == t.count("</code>") for t in texts)
     document = fake_telegram.calls_to("sendDocument", user.id)[-1]
     assert document.files["document"][1].decode().startswith("vless://legacy")
