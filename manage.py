@@ -1,4 +1,5 @@
 #!/usr/bin/env python
+"""Django's command-line utility for this project: migrate, runserver, the shop's commands."""
 import os
 import sys
 

@@ -3,7 +3,6 @@ offers, insights, timelines, at-risk lists and campaign statistics."""
 
 from __future__ import annotations
 
-import io
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -11,6 +10,7 @@ from django.conf import settings
 from django.db.models import Count, F, Q, Sum
 from django.utils import timezone
 
+from vpnbot.core.charts import chart_png
 from vpnbot.shop.models import Customer, Order
 from vpnbot.transport import messages
 
@@ -73,21 +73,13 @@ def last_run() -> RecomputeRun | None:
 
 def dashboard_chart(counts: dict[str, int]) -> bytes:
     """A bar chart of the segment sizes as PNG bytes."""
-    import matplotlib  # heavy (~1 s): imported when the first chart is drawn, not at start
-
-    matplotlib.use("Agg")
-    from matplotlib.figure import Figure
-
     keys = [k for k in Segment.values if counts.get(k)] or list(Segment.values)
-    fig = Figure(figsize=(7, 3.5), dpi=100)
-    ax = fig.add_subplot(1, 1, 1)
-    ax.bar([str(k) for k in keys], [counts.get(k, 0) for k in keys], color="#3b82f6")
-    ax.set_title("Customers by segment")
-    ax.tick_params(axis="x", labelrotation=30, labelsize=8)
-    fig.tight_layout()
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png")
-    return buffer.getvalue()
+
+    def draw(ax):
+        ax.bar([str(k) for k in keys], [counts.get(k, 0) for k in keys], color="#3b82f6")
+        ax.tick_params(axis="x", labelrotation=30, labelsize=8)
+
+    return chart_png(draw, title="Customers by segment")
 
 
 def insights_shop(*, now: datetime | None = None, limit: int = 10) -> list[UserInsight]:

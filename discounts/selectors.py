@@ -3,7 +3,6 @@ lists for display, the discounts on offer to a customer, and the statistics with
 
 from __future__ import annotations
 
-import io
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -11,6 +10,7 @@ from django.db.models import Count, F, Q, QuerySet, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from vpnbot.core.charts import chart_png
 from vpnbot.shop.models import Customer, Order
 
 from .errors import DiscountError
@@ -103,24 +103,15 @@ def discount_stats(*, since: datetime, until: datetime | None = None) -> Stats:
 
 def stats_chart(stats: Stats) -> bytes:
     """A PNG bar chart of the amount discounted and the revenue per kind."""
-    # matplotlib is imported here, not at the top: it is heavy and only this chart needs it
-    import matplotlib
-
-    matplotlib.use("Agg")
-    from matplotlib.figure import Figure
-
-    figure = Figure(figsize=(7, 4), dpi=100)
-    axes = figure.add_subplot()
     kinds = [k["kind"] for k in stats.per_kind] or ["-"]
     discounted = [k["discounted"] for k in stats.per_kind] or [0]
     revenue = [k["revenue"] for k in stats.per_kind] or [0]
     positions = range(len(kinds))
-    axes.bar([p - 0.2 for p in positions], revenue, width=0.4, label="revenue")
-    axes.bar([p + 0.2 for p in positions], discounted, width=0.4, label="discounted")
-    axes.set_xticks(list(positions), kinds, rotation=20)
-    axes.set_title(f"Discounts {stats.since:%Y-%m-%d} - {stats.until:%Y-%m-%d} (Toman)")
-    axes.legend()
-    figure.tight_layout()
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png")
-    return buffer.getvalue()
+
+    def draw(axes):
+        axes.bar([p - 0.2 for p in positions], revenue, width=0.4, label="revenue")
+        axes.bar([p + 0.2 for p in positions], discounted, width=0.4, label="discounted")
+        axes.set_xticks(list(positions), kinds, rotation=20)
+        axes.legend()
+
+    return chart_png(draw, size=(7, 4), title=f"Discounts {stats.since:%Y-%m-%d} - {stats.until:%Y-%m-%d} (Toman)")

@@ -3,7 +3,6 @@ their chart, what became of queued messages, a broadcast, its audience size and 
 
 from __future__ import annotations
 
-import io
 import zoneinfo
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -13,6 +12,7 @@ from django.conf import settings
 from django.db.models import Count, Q
 from django.utils import timezone
 
+from vpnbot.core.charts import chart_png
 from vpnbot.shop import audiences
 
 from .models import Broadcast, Notification
@@ -119,11 +119,6 @@ def stats(*, days: int = 7, now: datetime | None = None) -> dict:
 
 def stats_chart(data: dict) -> bytes:
     """A PNG bar chart of the stats per day."""
-    import matplotlib  # heavy (tens of MB): loaded only when a chart is drawn
-
-    matplotlib.use("Agg")
-    from matplotlib import pyplot as plt
-
     days: list[str] = []
     per_day: dict[str, dict[str, int]] = {}
     for row in data["rows"]:
@@ -132,17 +127,14 @@ def stats_chart(data: dict) -> bytes:
             per_day[row["day"]] = dict.fromkeys(STAT_FIELDS, 0)
         for f in STAT_FIELDS:
             per_day[row["day"]][f] += row[f]
-    fig, ax = plt.subplots(figsize=(7, 3.5), dpi=100)
-    bottom = [0] * len(days)
     colours = {"sent": "#2e7d32", "failed": "#c62828", "blocked": "#6d4c41", "deferred": "#f9a825"}
-    for f in STAT_FIELDS:
-        values = [per_day[d][f] for d in days]
-        ax.bar([d[5:] for d in days], values, bottom=bottom, label=f, color=colours[f])
-        bottom = [b + v for b, v in zip(bottom, values, strict=True)]
-    ax.set_title("Notifications per day")
-    ax.legend(loc="upper left", fontsize=8)
-    fig.tight_layout()
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png")
-    plt.close(fig)
-    return buffer.getvalue()
+
+    def draw(ax):
+        bottom = [0] * len(days)
+        for f in STAT_FIELDS:
+            values = [per_day[d][f] for d in days]
+            ax.bar([d[5:] for d in days], values, bottom=bottom, label=f, color=colours[f])
+            bottom = [b + v for b, v in zip(bottom, values, strict=True)]
+        ax.legend(loc="upper left", fontsize=8)
+
+    return chart_png(draw, title="Notifications per day")

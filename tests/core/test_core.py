@@ -45,3 +45,12 @@ def test_the_system_check_warns_about_catalogs_not_built(tmp_catalog):
     assert warning.id == "core.W001" and "compile_catalogs" in warning.hint
     translations.compile_catalogs()
     assert checks.catalogs_compiled() == []
+
+
+def test_chart_png_draws_what_it_is_given():
+    from vpnbot.core.charts import chart_png
+
+    drawn = []
+    png = chart_png(lambda axes: drawn.append(axes.bar(["a", "b"], [1, 2])), title="T")
+    assert png.startswith(b"\x89PNG\r\n\x1a\n") and len(png) > 1000
+    assert len(drawn) == 1 and len(drawn[0]) == 2  # the two bars
