@@ -312,8 +312,11 @@ def test_a_4xx_other_than_429_is_final(fake_telegram, status):
 
 def test_the_pauses_grow_and_are_bounded(fake_telegram, settings, monkeypatch):
     settings.TELEGRAM_RETRY_BACKOFF = 0.5
-    sleeps = []
-    monkeypatch.setattr("vpnbot.transport.sender.time.sleep", sleeps.append)
+    import types
+
+    sleeps = []  # the sender's own sleeps only (patching time.sleep itself would catch other threads')
+    monkeypatch.setattr("vpnbot.transport.sender.time", types.SimpleNamespace(sleep=sleeps.append,
+                                                                              monotonic=time.monotonic))
     fake_telegram.fail_next("sendMessage", status=500, times=20)
     with pytest.raises(TelegramError):
         _sender(fake_telegram).send_message(42, "hi")
