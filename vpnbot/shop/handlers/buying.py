@@ -63,8 +63,9 @@ def buy_plan(ctx: BotContext) -> None:
     plan = services.plan_get_active(ctx.match.group(1))
     code = ctx.match.group(2) or ""
     suffix = f":{code}" if code else ""
+    quantities = services.quantities_for(plan)  # at most MAX_ORDER_DAYS in one order
     rows = [[(_("%(n)s × %(days)s days") % {"n": q, "days": plan.duration_days}, f"buy:q:{plan.pk}:{q}{suffix}")
-             for q in services.QUANTITIES[i:i + 2]] for i in (0, 2)]
+             for q in quantities[i:i + 2]] for i in range(0, len(quantities), 2)]
     ctx.edit(_("%(plan)s\nHow many periods?") % {"plan": plan_line(plan)}, buttons=rows, parse_mode=None)
 
 
