@@ -6,7 +6,7 @@ from django.utils.functional import lazy
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import generics, mixins, serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -128,6 +128,11 @@ class ProfileDetail(generics.RetrieveAPIView):
     serializer_class = CrmProfileSerializer
     queryset = UserProfile.objects.select_related("customer")
     lookup_field = "customer_id"
+
+    def get_object(self):
+        if not 0 < self.kwargs["customer_id"] < 2**63:  # no customer: a 30-digit id overflows SQLite's lookup
+            raise NotFound()
+        return super().get_object()
 
 
 @extend_schema(tags=["crm"])

@@ -128,3 +128,11 @@ def test_a_campaign_stored_out_of_bounds_is_not_sent(api, data, django_capture_o
 def test_profile_filter_churn_risk_out_of_bounds_is_a_400(api, data, risk):
     response = api.get("/api/v1/crm/profiles/", {"min_churn_risk": risk})
     assert response.status_code == 400 and "min_churn_risk" in response.json()
+
+
+def test_a_customer_id_no_database_holds_is_no_customer_not_a_500(api, data):
+    api.raise_request_exception = False
+    big = "9" * 30
+    assert api.get(f"/api/v1/crm/profiles/{big}/").status_code == 404
+    response = api.get(f"/api/v1/crm/customers/{big}/activities/")
+    assert response.status_code == 200 and response.json()["count"] == 0
