@@ -7,7 +7,6 @@ import functools
 import re
 import secrets
 
-from django.conf import settings
 from django.utils.translation import gettext as _
 
 from vpnbot.transport.bot import BotContext
@@ -106,7 +105,8 @@ def buy_pay(ctx: BotContext) -> None:
                                          idempotency_key=f"tg:{ctx.user_id}:{key}", code=code, expected_total=int(total))
     except services.InsufficientBalance as exc:
         ctx.answer()
-        offer = min(max(exc.missing, settings.TOPUP_MIN_AMOUNT), settings.TOPUP_MAX_AMOUNT)  # a top-up /topup accepts
+        low, high = services.topup_limits()
+        offer = min(max(exc.missing, low), high)  # a top-up /topup accepts
         ctx.edit(_("Your wallet is short by %(amount)s. Top up with /topup and try again.") % {"amount": money(exc.missing)},
                  parse_mode=None, buttons=[[(_("➕ Top up %(amount)s") % {"amount": money(offer)}, f"topup:{offer}")]])
         return

@@ -15,7 +15,15 @@ from .orders import (
     order_refund,
     order_refund_amount,
 )
-from .payments import Decision, payment_approve, payment_reject, payment_review_send, payment_submit, topup_parse_amount
+from .payments import (
+    Decision,
+    payment_approve,
+    payment_reject,
+    payment_review_send,
+    payment_submit,
+    topup_limits,
+    topup_parse_amount,
+)
 from .plans import (
     QUANTITIES,
     check_order_terms,
@@ -44,5 +52,5 @@ __all__ = [
     "payment_approve", "payment_reject", "payment_review_send", "payment_submit", "plan_check_numbers", "plan_delete",
     "plan_get_active", "price_quote", "quantities_for", "referral_reward", "subscription_deliver_config", "subscription_expire_due",
     "subscription_for_order", "subscription_provision", "subscription_validate_config",
-    "topup_parse_amount", "validate_quantity", "wallet_apply",
+    "topup_limits", "topup_parse_amount", "validate_quantity", "wallet_apply",
 ]
