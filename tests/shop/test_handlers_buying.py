@@ -181,3 +181,14 @@ def test_only_the_quantities_within_the_days_of_one_order_are_offered(bot, fake_
     bot.press(user, f"buy:p:{yearly.pk}")
     assert [b["callback_data"] for b in fake_telegram.buttons(user.id)] == [f"buy:q:{yearly.pk}:{q}" for q in (1, 3, 6, 12)]
     assert not TelegramUpdate.objects.exclude(status="done").exists()
+
+
+def test_the_refusals_of_the_bounds_speak_persian(bot, fake_telegram):
+    user = TelegramUser(7100022, language_code="fa")
+    bot.send(user, "/start")
+    absurd, long = PlanFactory(), PlanFactory(duration_days=bounds.MAX_DAYS)
+    Plan.objects.filter(pk=absurd.pk).update(duration_days=999_999_999)
+    bot.press(user, f"buy:p:{absurd.pk}")
+    bot.press(user, f"buy:q:{long.pk}:12")
+    assert alerts(fake_telegram) == ["این پلن در حال حاضر قابل خرید نیست. لطفاً پلن دیگری انتخاب کنید یا درباره‌اش از "
+                                     "فروشگاه بپرسید.", "هر سفارش حداکثر 7,300 روز سرویس می‌خرد؛ دوره‌های کمتری انتخاب کنید."]
