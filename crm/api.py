@@ -2,10 +2,11 @@
 Thin views: they read through the selectors and change through the services."""
 
 from django.db import transaction
+from django.utils.functional import lazy
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import generics, mixins, serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -14,6 +15,7 @@ from vpnbot.core.permissions import staff_with
 from . import selectors, services
 from .models import Campaign, Segment, UserActivity, UserProfile
 from .services import CrmError
+from .services.campaigns import CONVERSION_DAYS_RANGE, OFFER_HOURS_RANGE, OFFER_PERCENT_RANGE
 from .tasks import recompute_profiles
 
 SEGMENT_DEFINITIONS = {
@@ -56,6 +58,11 @@ class CrmSegmentSerializer(serializers.Serializer):
     count = serializers.IntegerField()
 
 
+def _as_validator_message(message):
+    """A message for DRF's min/max validators, which %-format it with the bound: its own % escaped."""
+    return lazy(lambda: str(message).replace("%", "%%"), str)()
+
+
 class CampaignSerializer(serializers.ModelSerializer):
     class Meta:
         model = Campaign
@@ -63,6 +70,12 @@ class CampaignSerializer(serializers.ModelSerializer):
                   "offer_valid_hours", "urgent", "scheduled_for", "conversion_days", "status", "created_by",
                   "created_at", "started_at", "finished_at")
         read_only_fields = ("status", "created_by", "created_at", "started_at", "finished_at")
+        # the bounds come from the model (vpnbot.core.bounds); said as the services say them
+        extra_kwargs = {field: {"error_messages": {"min_value": _as_validator_message(message),
+                                                   "max_value": _as_validator_message(message)}}
+                        for field, message in (("offer_percent_bp", OFFER_PERCENT_RANGE),
+                                               ("offer_valid_hours", OFFER_HOURS_RANGE),
+                                               ("conversion_days", CONVERSION_DAYS_RANGE))}
 
     def validate(self, attrs):
         errors = services.campaign_check_fields(attrs)
@@ -115,6 +128,11 @@ class ProfileDetail(generics.RetrieveAPIView):
     serializer_class = CrmProfileSerializer
     queryset = UserProfile.objects.select_related("customer")
     lookup_field = "customer_id"
+
+    def get_object(self):
+        if not 0 < self.kwargs["customer_id"] < 2**63:  # no customer: a 30-digit id overflows SQLite's lookup
+            raise NotFound()
+        return super().get_object()
 
 
 @extend_schema(tags=["crm"])

@@ -5,6 +5,8 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from vpnbot.core import bounds
+
 
 class Segment(models.TextChoices):
     NEW = "new", _("New")
@@ -203,7 +205,7 @@ class PersonalizedOffer(models.Model):
                                  related_name="crm_offers")
     kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
     segment = models.CharField(_("segment"), max_length=16, blank=True)
-    percent_bp = models.PositiveIntegerField(_("percent (basis points)"), default=0)
+    percent_bp = models.PositiveIntegerField(_("percent (basis points)"), default=0, validators=bounds.percent_bp(1))
     code = models.CharField(_("discount code"), max_length=32, blank=True, db_index=True,
                             help_text=_("The discount code (empty for cashback)"))
     discount_ref = models.CharField(_("discount reference"), max_length=40, blank=True, help_text=_("The discounts object behind it"))
@@ -245,11 +247,14 @@ class Campaign(models.Model):
     photo = models.CharField(_("photo"), max_length=255, blank=True, help_text=_("A Telegram file_id or an https URL"))
     buttons = models.JSONField(_("buttons"), default=list, blank=True, help_text=_('[["label", "https://..."], ...]'))
     offer_percent_bp = models.PositiveIntegerField(_("offer percent (basis points)"), default=0,
-                                                   help_text=_("Attach a single-use discount code (0 = none)"))
-    offer_valid_hours = models.PositiveIntegerField(_("offer valid for (hours)"), default=72)
+                                                   help_text=_("Attach a single-use discount code (0 = none)"),
+                                                   validators=bounds.percent_bp())
+    offer_valid_hours = models.PositiveIntegerField(_("offer valid for (hours)"), default=72,
+                                                    validators=bounds.between(1, bounds.MAX_OFFER_HOURS))
     urgent = models.BooleanField(_("urgent"), default=False, help_text=_("Ignore quiet hours"))
     scheduled_for = models.DateTimeField(_("scheduled for"), null=True, blank=True, help_text=_("Empty = as soon as it is sent"))
-    conversion_days = models.PositiveSmallIntegerField(_("conversion window (days)"), default=7)
+    conversion_days = models.PositiveSmallIntegerField(_("conversion window (days)"), default=7,
+                                                       validators=bounds.between(1, bounds.MAX_CONVERSION_DAYS))
     status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.DRAFT, db_index=True)
     created_by = models.CharField(_("created by"), max_length=100, blank=True)
     created_at = models.DateTimeField(_("created"), default=timezone.now)

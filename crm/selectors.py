@@ -127,7 +127,10 @@ def insights_for(*, customer, now: datetime | None = None, limit: int = 10) -> l
 
 
 def activities_of(customer_id: int):
-    """A customer's activities, newest first (a queryset, for the API's pages)."""
+    """A customer's activities, newest first (a queryset, for the API's pages); none for an id no
+    database column holds (SQLite raises OverflowError on a 30-digit one)."""
+    if not 0 < customer_id < 2**63:
+        return UserActivity.objects.none()
     return UserActivity.objects.filter(customer_id=customer_id).order_by("-created_at", "-id")
 
 

@@ -11,6 +11,7 @@ from rest_framework import serializers, status, viewsets
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from vpnbot.core import bounds
 from vpnbot.core.permissions import staff_with
 from vpnbot.shop import services as shop_services
 from vpnbot.shop.models import Customer, Plan
@@ -164,7 +165,7 @@ class StatsView(APIView):
                                OpenApiParameter("until", str, description="ISO datetime (default now)")],
                    responses={200: StatsSerializer}, summary="Uses, revenue, amount discounted and cashback over a period")
     def get(self, request):
-        fields = {"days": serializers.IntegerField(min_value=1, max_value=3650),
+        fields = {"days": serializers.IntegerField(min_value=1, max_value=bounds.MAX_DAYS),
                   "since": serializers.DateTimeField(), "until": serializers.DateTimeField()}
         errors, values = {}, {"days": 30}
         for name, field in fields.items():

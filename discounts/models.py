@@ -9,6 +9,8 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from vpnbot.core import bounds
+
 
 class SmartDiscount(models.Model):
     class Kind(models.TextChoices):
@@ -29,10 +31,10 @@ class SmartDiscount(models.Model):
     kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
     title = models.CharField(_("title"), max_length=100, blank=True, help_text=_("Shown to the customer next to the kind"))
     percent_bp = models.PositiveIntegerField(_("percentage (basis points)"), null=True, blank=True,
-                                             help_text=_("Basis points: 1500 = 15%"))
-    fixed_amount = models.PositiveBigIntegerField(_("fixed amount"), null=True, blank=True)
+                                             help_text=_("Basis points: 1500 = 15%"), validators=bounds.percent_bp(1))
+    fixed_amount = models.PositiveBigIntegerField(_("fixed amount"), null=True, blank=True, validators=bounds.amount(1))
     cap_amount = models.PositiveBigIntegerField(_("maximum discount"), null=True, blank=True,
-                                                help_text=_("At most this much off"))
+                                                help_text=_("At most this much off"), validators=bounds.amount(1))
     params = models.JSONField(_("kind settings"), default=dict, blank=True,
                               help_text=_("Kind-specific settings (see docs/discounts.md)"))
     conditions = models.JSONField(_("conditions"), default=dict, blank=True,
@@ -44,11 +46,14 @@ class SmartDiscount(models.Model):
                                  help_text=_("Only this customer (personal offer)"))
     starts_at = models.DateTimeField(_("starts at"), default=timezone.now, db_index=True)
     ends_at = models.DateTimeField(_("ends at"), null=True, blank=True, db_index=True)
-    max_uses = models.PositiveIntegerField(_("use limit"), null=True, blank=True, help_text=_("Empty = unlimited"))
+    max_uses = models.PositiveIntegerField(_("use limit"), null=True, blank=True, help_text=_("Empty = unlimited"),
+                                           validators=bounds.between(1, bounds.MAX_COUNT))
     used_count = models.PositiveIntegerField(_("times used"), default=0)
     per_customer_limit = models.PositiveIntegerField(_("uses per customer"), null=True, blank=True, default=1,
-                                                     help_text=_("Empty = unlimited"))
-    priority = models.IntegerField(_("priority"), default=0, help_text=_("Higher applies first among stackable ones"))
+                                                     help_text=_("Empty = unlimited"),
+                                                     validators=bounds.between(1, bounds.MAX_COUNT))
+    priority = models.IntegerField(_("priority"), default=0, help_text=_("Higher applies first among stackable ones"),
+                                   validators=bounds.between(-bounds.MAX_RANK, bounds.MAX_RANK))
     stackable = models.BooleanField(_("combines with other discounts"), default=False)
     status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.ACTIVE, db_index=True)
     source = models.CharField(_("made through"), max_length=20, default="admin")
@@ -112,18 +117,20 @@ class DiscountUsage(models.Model):
 class CashbackRule(models.Model):
     title = models.CharField(_("title"), max_length=100, blank=True)
     percent_bp = models.PositiveIntegerField(_("percentage (basis points)"), null=True, blank=True,
-                                             help_text=_("Basis points: 500 = 5%"))
-    fixed_amount = models.PositiveBigIntegerField(_("fixed amount"), null=True, blank=True)
-    cap_amount = models.PositiveBigIntegerField(_("maximum cashback"), null=True, blank=True)
+                                             help_text=_("Basis points: 500 = 5%"), validators=bounds.percent_bp(1))
+    fixed_amount = models.PositiveBigIntegerField(_("fixed amount"), null=True, blank=True, validators=bounds.amount(1))
+    cap_amount = models.PositiveBigIntegerField(_("maximum cashback"), null=True, blank=True, validators=bounds.amount(1))
     min_amount = models.PositiveBigIntegerField(_("minimum order amount"), default=0,
-                                                help_text=_("Only orders paying at least this much"))
+                                                help_text=_("Only orders paying at least this much"),
+                                                validators=bounds.amount())
     plans = models.ManyToManyField("shop.Plan", blank=True, related_name="cashback_rules", verbose_name=_("plans"),
                                    help_text=_("Empty = every plan"))
     conditions = models.JSONField(_("conditions"), default=dict, blank=True)
     customer = models.ForeignKey("shop.Customer", null=True, blank=True, on_delete=models.CASCADE,
                                  related_name="personal_cashback_rules", verbose_name=_("customer"))
     delay_days = models.PositiveSmallIntegerField(_("days before crediting"), default=0,
-                                                  help_text=_("Credit this many days after payment"))
+                                                  help_text=_("Credit this many days after payment"),
+                                                  validators=bounds.between(0, bounds.MAX_DAYS))
     starts_at = models.DateTimeField(_("starts at"), default=timezone.now)
     ends_at = models.DateTimeField(_("ends at"), null=True, blank=True)
     is_active = models.BooleanField(_("active"), default=True)

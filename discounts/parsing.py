@@ -9,13 +9,14 @@ import re
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
+from vpnbot.core import bounds
 from vpnbot.core.numbers import latin_digits, parse_whole_number
 
 from . import conditions
 from .services import LEVELS, DiscountError, check_params
 
 DAYS = {"mon": 0, "tue": 1, "wed": 2, "thu": 3, "fri": 4, "sat": 5, "sun": 6}
-MAX_AMOUNT = 10**12
+MAX_AMOUNT = bounds.MAX_AMOUNT
 
 
 def normalize(text: str) -> str:
@@ -35,7 +36,7 @@ def _percent_bp(text: str) -> int:
     if not re.fullmatch(r"\d{1,3}(\.\d{1,2})?", number):
         raise DiscountError(_("%(text)s is not a valid percentage (e.g. 15%% or 12.5%%).") % {"text": text[:20]})
     bp = int(round(float(number) * 100))
-    if not 1 <= bp <= 10000:
+    if not 1 <= bp <= bounds.BASIS_POINTS:
         raise DiscountError(_("A percentage must be above 0% and at most 100%."))
     return bp
 
@@ -82,7 +83,9 @@ def parse_tiers(text: str) -> dict:
         raise DiscountError(_("Give at least one tier, e.g. 3:5%."))
     if len({t["min"] for t in tiers}) != len(tiers):
         raise DiscountError(_("Two tiers have the same minimum."))
-    return {"basis": basis, "tiers": sorted(tiers, key=lambda t: t["min"])}
+    params = {"basis": basis, "tiers": sorted(tiers, key=lambda t: t["min"])}
+    _check("bulk", params)  # the bounds of a tier (a minimum no order reaches is refused here, not at the end)
+    return params
 
 
 def parse_levels(text: str) -> list[str]:
@@ -98,6 +101,8 @@ def _limit(text: str) -> int | None:
     number = parse_whole_number(text, max_digits=9)
     if number is None:
         raise DiscountError(_("A limit is a whole number, or - for unlimited."))
+    if number > bounds.MAX_COUNT:
+        raise DiscountError(_("A limit is at most %(max)s, or - for unlimited.") % {"max": f"{bounds.MAX_COUNT:,}"})
     return number
 
 
@@ -146,9 +151,9 @@ def parse_season(text: str) -> dict:
 
 
 def _days(text: str) -> int | None:
-    """A number of days 1-3650 (at most 6 digits), else None."""
+    """A number of days 1-3650 (MAX_DAYS; at most 6 digits), else None."""
     number = parse_whole_number(text, max_digits=6)
-    return number if number is not None and 1 <= number <= 3650 else None
+    return number if number is not None and 1 <= number <= bounds.MAX_DAYS else None
 
 
 def parse_days(text: str) -> int | None:

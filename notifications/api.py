@@ -74,8 +74,11 @@ class NotificationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, view
 
     def get_queryset(self):
         params = self.request.query_params
+        customer = params.get("customer", "")
+        if customer and not (customer.isascii() and customer.isdigit() and len(customer) <= 18):  # "²".isdigit()
+            raise ValidationError({"customer": [_("A customer id (a whole number).")]})
         return selectors.notification_list(status=params.get("status", ""), type=params.get("type", ""),
-                                           customer=params.get("customer", ""))
+                                           customer=customer)
 
     @extend_schema(parameters=[
         OpenApiParameter("status", str, enum=[s for s, _l in Notification.Status.choices]),
@@ -143,6 +146,6 @@ class StatsView(APIView):
             "rows": serializers.ListField(child=serializers.DictField())}))
     def get(self, request):
         days = request.query_params.get("days", "7")
-        if not days.isdigit() or not 1 <= int(days) <= 90:
+        if not (days.isascii() and days.isdigit() and len(days) <= 2 and 1 <= int(days) <= 90):  # "²".isdigit()
             raise ValidationError({"days": "A whole number from 1 to 90."})
         return Response(selectors.stats(days=int(days)))

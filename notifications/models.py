@@ -6,6 +6,8 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from vpnbot.core import bounds
+
 from . import types
 
 
@@ -145,8 +147,10 @@ class NotificationSettings(models.Model):
                                    help_text=_("In the customer's time zone; equal to end = off"))
     quiet_end = models.TimeField(_("quiet hours until"), null=True, blank=True)
     daily_limit = models.PositiveSmallIntegerField(_("daily limit"), null=True, blank=True,
-                                                   help_text=_("0 = unlimited; empty = default"))
-    min_interval_minutes = models.PositiveIntegerField(_("minutes between messages"), null=True, blank=True)
+                                                   help_text=_("0 = unlimited; empty = default"),
+                                                   validators=bounds.between(0, bounds.MAX_DAILY_MESSAGES))
+    min_interval_minutes = models.PositiveIntegerField(_("minutes between messages"), null=True, blank=True,
+                                                       validators=bounds.between(0, bounds.MAX_INTERVAL_MINUTES))
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     class Meta:

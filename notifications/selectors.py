@@ -36,7 +36,7 @@ def notification_list(*, status: str = "", type: str = "", customer: str = ""): 
         qs = qs.filter(status=status)
     if type:
         qs = qs.filter(type=type)
-    if customer.isdigit():
+    if customer.isascii() and customer.isdigit() and len(customer) <= 18:  # "²".isdigit(); no id has 19 digits
         qs = qs.filter(customer_id=int(customer))
     return qs
 

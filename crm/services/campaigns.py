@@ -13,8 +13,10 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from discounts import conditions
+from vpnbot.core import bounds
 from vpnbot.transport import messages
 
 from ..models import Campaign, CampaignRecipient, Segment
@@ -25,6 +27,11 @@ PLACEHOLDERS = ("first_name", "username", "code", "percent", "valid_until")
 MAX_TEXT = 3500
 EDITABLE_FIELDS = ("name", "segments", "condition", "text", "photo", "buttons", "offer_percent_bp",
                    "offer_valid_hours", "urgent", "scheduled_for", "conversion_days")
+# the campaign's numbers and what is said when one is out of its bounds (vpnbot.core.bounds)
+NUMBER_FIELDS = ("offer_percent_bp", "offer_valid_hours", "conversion_days")
+OFFER_PERCENT_RANGE = gettext_lazy("The offer percentage must be between 0 and 100%.")
+OFFER_HOURS_RANGE = gettext_lazy("An offer is valid between 1 hour and 90 days.")
+CONVERSION_DAYS_RANGE = gettext_lazy("The conversion window is 1 to 90 days.")
 
 
 # --- validation ------------------------------------------------------------------------------
@@ -118,13 +125,13 @@ def campaign_clean(*, name: str, text: str, segments=None, condition=None, photo
         offer_valid_hours = int(offer_valid_hours or 0)
     except (TypeError, ValueError):
         raise CrmError(_("The offer must be whole numbers.")) from None
-    if not 0 <= offer_percent_bp <= 10000:
-        raise CrmError(_("The offer percentage must be between 0 and 100%."))
-    if offer_percent_bp and not 1 <= offer_valid_hours <= 24 * 90:
-        raise CrmError(_("An offer is valid between 1 hour and 90 days."))
+    if not 0 <= offer_percent_bp <= bounds.BASIS_POINTS:
+        raise CrmError(OFFER_PERCENT_RANGE)
+    if offer_percent_bp and not 1 <= offer_valid_hours <= bounds.MAX_OFFER_HOURS:
+        raise CrmError(OFFER_HOURS_RANGE)
     conversion_days = settings.CRM_CONVERSION_DAYS if conversion_days is None else int(conversion_days)
-    if not 1 <= conversion_days <= 90:
-        raise CrmError(_("The conversion window is 1 to 90 days."))
+    if not 1 <= conversion_days <= bounds.MAX_CONVERSION_DAYS:
+        raise CrmError(CONVERSION_DAYS_RANGE)
     if scheduled_for is not None and timezone.is_naive(scheduled_for):
         raise CrmError(_("The schedule needs a time zone."))
     return dict(
@@ -195,6 +202,7 @@ def campaign_start(*, campaign_id: int, at: datetime | None = None) -> Campaign:
         campaign = Campaign.objects.select_for_update().get(pk=campaign_id)
         if campaign.status not in (Campaign.Status.DRAFT, Campaign.Status.SCHEDULED):
             raise CrmError(_("This campaign is already %(status)s.") % {"status": campaign.get_status_display()})
+        _check_stored_numbers(campaign)
         when = at or campaign.scheduled_for or now
         Campaign.objects.filter(pk=campaign.pk).update(status=Campaign.Status.SCHEDULED, scheduled_for=when)
         campaign.status, campaign.scheduled_for = Campaign.Status.SCHEDULED, when
@@ -203,6 +211,17 @@ def campaign_start(*, campaign_id: int, at: datetime | None = None) -> Campaign:
 
             transaction.on_commit(partial(deliver_campaign.delay, campaign.pk))
     return campaign
+
+
+def _check_stored_numbers(campaign: Campaign) -> None:
+    """A campaign stored with a number out of its bounds (written before the bounds, or around
+    them) is not sent: its delivery would fail on it (an offer valid for 10**9 hours ends after
+    year 9999). CrmError naming the fields, for the operator to correct them."""
+    try:
+        bounds.check(campaign, *NUMBER_FIELDS)
+    except ValidationError as exc:
+        raise CrmError(_("Campaign #%(id)s has numbers out of bounds (%(fields)s); correct them before sending it.")
+                       % {"id": campaign.pk, "fields": ", ".join(sorted(exc.message_dict))}) from None
 
 
 def campaign_stop(*, campaign_id: int) -> tuple[Campaign, int]:

@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from discounts import services as discount_services
+from vpnbot.core import bounds
 from vpnbot.shop import messaging
 from vpnbot.shop.formatting import format_date
 from vpnbot.shop.models import Customer
@@ -75,6 +76,8 @@ def offer_create(*, customer, kind: str, percent_bp: int | None = None, valid_fo
         raise CrmError(_("The percentage must be between 0.01% and 100%."))
     if valid_for <= timedelta(0):
         raise CrmError(_("The offer must be valid for some time."))
+    if valid_for > timedelta(days=bounds.MAX_DAYS):  # now + 10**9 hours is past year 9999
+        raise CrmError(_("An offer is valid for at most %(days)s days.") % {"days": f"{bounds.MAX_DAYS:,}"})
     if dedup_key is None:
         suffix = episode if episode is not None else f"{now:%Y%m%d%H%M%S%f}"
         dedup_key = f"{kind}:{customer.pk}:{suffix}"

@@ -26,7 +26,7 @@ def set_birthday(ctx: BotContext) -> None:
     names = services.month_names()
     rows = [[(str(names[m - 1]), f"disc:bd:{m}") for m in range(i, i + 3)] for i in range(1, 13, 3)]
     current = ""
-    if ctx.customer.birth_month:
+    if ctx.customer.birth_month in range(1, 13):  # a month stored out of bounds (0, 13) shows as unset
         current = "\n" + _("Now: %(month)s") % {"month": names[ctx.customer.birth_month - 1]}
     ctx.reply(_("🎂 Which month is your birthday? You get a discount in that month.") + current, buttons=rows, parse_mode=None)
 

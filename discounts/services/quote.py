@@ -177,12 +177,13 @@ def cashback_for(*, customer, plan, base: int, at: datetime, ctx: dict, rules: l
             continue
         if rule.conditions and not conditions_hold(rule, ctx):
             continue
-        amount = base * rule.percent_bp // 10000 if rule.percent_bp else min(rule.fixed_amount or 0, base)
+        amount = base * rule.percent_bp // 10000 if rule.percent_bp else (rule.fixed_amount or 0)
         if rule.cap_amount is not None:
             amount = min(amount, rule.cap_amount)
+        amount = min(amount, base)  # never more back than was paid (a rule stored out of bounds, too)
         if amount > best_amount or (amount == best_amount and best is not None and rule.pk < best.pk):
             best, best_amount = rule, amount
     if best is not None:
         return best, best_amount
     percent_bp = int(round(float(settings.DEFAULT_CASHBACK_PERCENT or 0) * 100))
-    return None, base * max(percent_bp, 0) // 10000
+    return None, base * min(max(percent_bp, 0), 10000) // 10000  # 0-100 % whatever the setting says

@@ -65,7 +65,7 @@ def discount_describe(discount: SmartDiscount, *, customer: Customer | None, fac
         line = _("🌸 %(label)s: %(value)s %(when)s") % {"label": label, "value": value, "when": _season_text(discount)}
         return line + (now_mark if in_season(discount, local) else "")
     if kind == Kind.BIRTHDAY:
-        if not customer or not customer.birth_month:
+        if not customer or customer.birth_month not in range(1, 13):  # unset, or stored out of bounds
             return _("🎂 %(value)s in your birthday month: set it with /set_birthday") % {"value": value}
         month = month_names()[customer.birth_month - 1]
         line = _("🎂 %(value)s in your birthday month (%(month)s)") % {"value": value, "month": month}

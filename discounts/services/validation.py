@@ -6,6 +6,8 @@ from __future__ import annotations
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
+from vpnbot.core import bounds
+
 from .. import conditions, selectors
 from ..models import CashbackRule, SmartDiscount
 from .calendars import parse_time
@@ -15,10 +17,14 @@ from .rules import CODE_RE, LEVELS, MD_RE, Kind
 def _check_value(percent_bp, fixed_amount, where: str = "") -> None:
     if (percent_bp is None) == (fixed_amount is None):
         raise ValidationError(_("%(where)sGive either a percentage or a fixed amount.") % {"where": where})
-    if percent_bp is not None and (isinstance(percent_bp, bool) or not isinstance(percent_bp, int) or not 1 <= percent_bp <= 10000):
+    if percent_bp is not None and (isinstance(percent_bp, bool) or not isinstance(percent_bp, int)
+                                   or not 1 <= percent_bp <= bounds.BASIS_POINTS):
         raise ValidationError(_("%(where)sThe percentage must be between 0.01%% and 100%%.") % {"where": where})
     if fixed_amount is not None and (isinstance(fixed_amount, bool) or not isinstance(fixed_amount, int) or fixed_amount < 1):
         raise ValidationError(_("%(where)sThe fixed amount must be a positive whole number.") % {"where": where})
+    if fixed_amount is not None and fixed_amount > bounds.MAX_AMOUNT:
+        raise ValidationError(_("%(where)sThe fixed amount must be at most %(max)s.")
+                              % {"where": where, "max": f"{bounds.MAX_AMOUNT:,}"})
 
 
 def _check_tiers(tiers, key_name: str) -> None:
@@ -35,6 +41,11 @@ def _check_tiers(tiers, key_name: str) -> None:
         minimum = tier.get("min")
         if isinstance(minimum, bool) or not isinstance(minimum, int) or minimum < 1:
             raise ValidationError(_("%(where)s'min' must be a whole number of at least 1.") % {"where": where})
+        # a tier no order can reach is a mistake: an order has at most MAX_QUANTITY periods and
+        # costs at most MAX_AMOUNT per period
+        highest = bounds.MAX_QUANTITY if key_name == "quantity" else bounds.MAX_AMOUNT
+        if minimum > highest:
+            raise ValidationError(_("%(where)s'min' must be at most %(max)s.") % {"where": where, "max": f"{highest:,}"})
         if minimum in seen:
             raise ValidationError(_("%(where)sTwo tiers start at %(min)s.") % {"where": where, "min": minimum})
         seen.add(minimum)

@@ -12,6 +12,8 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
+from vpnbot.core import bounds
+
 from .. import types
 from ..models import NotificationSettings
 from .errors import NotificationError
@@ -114,7 +116,7 @@ def settings_set_quiet_hours(*, customer, start: dtime | None, end: dtime | None
 
 
 def settings_set_daily_limit(*, customer, limit: int) -> NotificationSettings:
-    if not isinstance(limit, int) or not 0 <= limit <= 100:
+    if isinstance(limit, bool) or not isinstance(limit, int) or not 0 <= limit <= bounds.MAX_DAILY_MESSAGES:
         raise NotificationError(_("The daily limit must be a number from 0 (no limit) to 100."))
     row = settings_get(customer=customer)
     row.daily_limit = limit

@@ -7,6 +7,7 @@ from django.core.management.base import CommandError, SystemCheckError
 
 from backups.models import Backup
 from tests.backups.factories import BackupFactory, days
+from vpnbot.core import bounds
 
 pytestmark = pytest.mark.django_db
 
@@ -55,3 +56,12 @@ def test_backup_commands_run_the_model_checks_but_not_unrelated_ones(capsys):
     finally:
         registry.registered_checks.discard(broken_url_check)
         registry.registered_checks.discard(broken_model_check)
+
+
+@pytest.mark.parametrize("limit", ["0", "-5", str(10**30), str(bounds.MAX_COUNT + 1)])
+def test_backup_list_refuses_a_limit_out_of_bounds(capsys, limit):
+    BackupFactory()
+    with pytest.raises(CommandError, match="--limit"):
+        call_command("backup_list", "--limit", limit)
+    call_command("backup_list", "--limit", str(bounds.MAX_COUNT))
+    assert capsys.readouterr().out.strip()

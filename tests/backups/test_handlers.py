@@ -207,3 +207,13 @@ def test_cancel_and_buttons_of_no_known_shape(bot, fake_telegram, tg_admin):
     answers = [c.params.get("text") for c in fake_telegram.calls_to("answerCallbackQuery")]
     assert answers[-5:] == ["This button is no longer valid. Please start again."] * 5
     assert not Backup.objects.filter(kind="safety").exists()
+
+
+@pytest.mark.parametrize("page", ["999999", "0", "1234567", "-1"])
+def test_list_backups_with_a_page_out_of_range_shows_a_page_or_the_usage(bot, fake_telegram, tg_admin, page):
+    BackupFactory()
+    bot.send(tg_admin, f"/list_backups {page}")
+    text = fake_telegram.last_text(tg_admin.id)
+    assert "page 1 of 1" in text or "Usage" in text
+    bot.press(tg_admin, "bk:list:" + "9" * 40)
+    assert "page 1 of 1" in fake_telegram.last_text(tg_admin.id)

@@ -136,3 +136,15 @@ def test_api_and_admin_stop_a_sending_campaign(api, client, staff, data, django_
                        follow=True)
     assert f"Campaign #{campaign.pk} stopped: 1 message(s)" in done.content.decode()
     assert Campaign.objects.get(pk=campaign.pk).status == "cancelled" and not waiting.exists()
+
+
+@pytest.mark.parametrize("field, value", [("offer_percent_bp", 10**6), ("offer_valid_hours", 10**9),
+                                          ("offer_valid_hours", 0), ("conversion_days", 10**4)])
+def test_the_admin_refuses_a_campaign_number_out_of_bounds(client, staff, data, field, value):
+    client.force_login(staff)
+    form = {"name": "Numbers", "text": "Hi {first_name}", "segments": '["at_risk"]', "condition": "{}",
+            "buttons": "[]", "offer_percent_bp": 1500, "offer_valid_hours": 72, "conversion_days": 7}
+    page = client.post("/admin/crm/campaign/add/", {**form, field: value})
+    assert page.status_code == 200 and field in page.context["adminform"].form.errors
+    assert not Campaign.objects.exists()
+    assert client.post("/admin/crm/campaign/add/", form).status_code == 302

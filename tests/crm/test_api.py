@@ -8,6 +8,7 @@ from rest_framework.test import APIClient
 
 from crm import tasks
 from crm.models import Campaign, CampaignRecipient, RecomputeRun, UserProfile
+from vpnbot.core import bounds
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("api_settings")]
 
@@ -92,3 +93,46 @@ def test_recompute_endpoint_runs_the_recompute(api, data, django_capture_on_comm
         assert api.post("/api/v1/crm/recompute/").status_code == 202
     assert RecomputeRun.objects.count() == runs + 1
     assert UserProfile.objects.get(customer=risky).segment == "at_risk"
+
+
+CAMPAIGN_OUT_OF_BOUNDS = [("offer_percent_bp", -1), ("offer_percent_bp", 10_001), ("offer_percent_bp", 10**30),
+                          ("offer_valid_hours", 0), ("offer_valid_hours", bounds.MAX_OFFER_HOURS + 1),
+                          ("offer_valid_hours", 10**9), ("conversion_days", 0),
+                          ("conversion_days", bounds.MAX_CONVERSION_DAYS + 1), ("conversion_days", 10**6)]
+
+
+@pytest.mark.parametrize("field, value", CAMPAIGN_OUT_OF_BOUNDS)
+def test_a_campaign_number_out_of_bounds_is_a_400_naming_it_and_changes_nothing(api, data, field, value):
+    body = {"name": "Back", "text": "Hi {first_name}", "segments": ["at_risk"], "offer_percent_bp": 1000}
+    response = api.post("/api/v1/crm/campaigns/", {**body, field: value}, format="json")
+    assert response.status_code == 400 and field in response.json(), response.content
+    assert not Campaign.objects.exists()
+    pk = api.post("/api/v1/crm/campaigns/", body, format="json").json()["id"]
+    response = api.patch(f"/api/v1/crm/campaigns/{pk}/", {field: value}, format="json")
+    assert response.status_code == 400 and field in response.json(), response.content
+    campaign = Campaign.objects.get(pk=pk)
+    assert (campaign.offer_percent_bp, campaign.offer_valid_hours, campaign.conversion_days) == (1000, 72, 7)
+
+
+def test_a_campaign_stored_out_of_bounds_is_not_sent(api, data, django_capture_on_commit_callbacks):
+    pk = api.post("/api/v1/crm/campaigns/", {"name": "Back", "text": "Hi {first_name}", "segments": ["at_risk"],
+                                             "offer_percent_bp": 1000}, format="json").json()["id"]
+    Campaign.objects.filter(pk=pk).update(offer_valid_hours=10**9)  # written around the bounds
+    with django_capture_on_commit_callbacks(execute=True):
+        response = api.post(f"/api/v1/crm/campaigns/{pk}/send/", {}, format="json")
+    assert response.status_code == 400 and "offer_valid_hours" in str(response.json())
+    assert Campaign.objects.get(pk=pk).status == "draft" and not CampaignRecipient.objects.exists()
+
+
+@pytest.mark.parametrize("risk", ["101", "-1", str(10**30)])
+def test_profile_filter_churn_risk_out_of_bounds_is_a_400(api, data, risk):
+    response = api.get("/api/v1/crm/profiles/", {"min_churn_risk": risk})
+    assert response.status_code == 400 and "min_churn_risk" in response.json()
+
+
+def test_a_customer_id_no_database_holds_is_no_customer_not_a_500(api, data):
+    api.raise_request_exception = False
+    big = "9" * 30
+    assert api.get(f"/api/v1/crm/profiles/{big}/").status_code == 404
+    response = api.get(f"/api/v1/crm/customers/{big}/activities/")
+    assert response.status_code == 200 and response.json()["count"] == 0

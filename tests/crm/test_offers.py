@@ -6,10 +6,12 @@ from django.utils import timezone
 
 from crm.models import PersonalizedOffer, UserProfile
 from crm.selectors import offers_for
-from crm.services import offer_send_winback, offers_expire, profiles_recompute
+from crm.services import CrmError, offer_create, offer_send_winback, offers_expire, profiles_recompute
+from discounts.models import SmartDiscount
 from notifications.models import Notification
 from tests.conftest import run_threads
 from tests.crm.factories import CustomerFactory, PlanFactory, buy
+from vpnbot.core import bounds
 from vpnbot.shop import services as shop
 
 pytestmark = pytest.mark.django_db
@@ -116,3 +118,11 @@ def test_two_admins_pressing_win_back_at_once_make_one_offer(settings):
     assert not [r for r in results if isinstance(r, Exception)], results
     assert sorted(created for _offer, created in results) == [False, False, False, True]
     assert PersonalizedOffer.objects.filter(customer=customer, status="active").count() == 1
+
+
+@pytest.mark.parametrize("valid_for", [timedelta(hours=10**9), timedelta(days=bounds.MAX_DAYS + 1)])
+def test_an_offer_valid_beyond_the_bounds_is_refused_and_makes_nothing(valid_for):
+    customer = CustomerFactory()
+    with pytest.raises(CrmError):
+        offer_create(customer=customer, kind=PersonalizedOffer.Kind.RENEWAL, percent_bp=1500, valid_for=valid_for)
+    assert not PersonalizedOffer.objects.exists() and not SmartDiscount.objects.exists()

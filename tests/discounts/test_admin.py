@@ -5,8 +5,9 @@ uses counted meanwhile, and pause/resume/delete through the services."""
 import pytest
 
 from discounts import services
-from discounts.models import SmartDiscount
+from discounts.models import CashbackRule, SmartDiscount
 from tests.discounts.factories import SmartDiscountFactory
+from vpnbot.core import bounds
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("default_cashback_5")]
 
@@ -89,3 +90,34 @@ def test_admin_pause_and_resume_go_through_the_service_with_translated_messages(
     assert dict(SmartDiscount.objects.values_list("pk", "status")) == {
         active.pk: "active", paused.pk: "active", archived.pk: "archived"}
 
+
+
+def discount_form(**changes):
+    return {"kind": "conditional", "title": "x", "percent_bp": "1000", "params": "{}", "conditions": "{}",
+            "starts_at_0": "2026-01-01", "starts_at_1": "00:00:00", "per_customer_limit": "1", "priority": "0",
+            "status": "active", "source": "admin", "usages-TOTAL_FORMS": "0", "usages-INITIAL_FORMS": "0", **changes}
+
+
+@pytest.mark.parametrize("field, value", [("percent_bp", "10001"), ("percent_bp", str(10**30)),
+                                          ("fixed_amount", str(bounds.MAX_AMOUNT + 1)), ("cap_amount", "0"),
+                                          ("max_uses", str(bounds.MAX_COUNT + 1)), ("per_customer_limit", "0"),
+                                          ("priority", str(10**12))])
+def test_admin_refuses_a_discount_number_out_of_bounds(client, staff, field, value):
+    client.force_login(staff)
+    form = discount_form(**{field: value}, **({"percent_bp": ""} if field == "fixed_amount" else {}))
+    response = client.post("/admin/discounts/smartdiscount/add/", form)
+    assert response.status_code == 200 and field in response.context["adminform"].form.errors
+    assert not SmartDiscount.objects.exists()
+    assert client.post("/admin/discounts/smartdiscount/add/", discount_form()).status_code == 302
+
+
+@pytest.mark.parametrize("field, value", [("delay_days", str(bounds.MAX_DAYS + 1)), ("min_amount", str(10**30)),
+                                          ("percent_bp", "20000")])
+def test_admin_refuses_a_cashback_number_out_of_bounds(client, staff, field, value):
+    client.force_login(staff)
+    form = {"title": "x", "percent_bp": "500", "min_amount": "0", "conditions": "{}", "delay_days": "0",
+            "starts_at_0": "2026-01-01", "starts_at_1": "00:00:00", "is_active": "on", "source": "admin"}
+    response = client.post("/admin/discounts/cashbackrule/add/", {**form, field: value})
+    assert response.status_code == 200 and field in response.context["adminform"].form.errors
+    assert not CashbackRule.objects.exists()
+    assert client.post("/admin/discounts/cashbackrule/add/", form).status_code == 302

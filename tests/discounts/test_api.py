@@ -2,12 +2,17 @@
 the statistics."""
 
 
+import hypothesis
 import pytest
+from hypothesis import strategies as st
 from rest_framework.test import APIClient
 
+from discounts.api import CashbackRuleSerializer
 from discounts.models import CashbackRule, DiscountUsage, SmartDiscount
 from tests.discounts.factories import CustomerFactory, PlanFactory, SmartDiscountFactory
 from tests.discounts.helpers import refunded_orders_with_cashback
+from vpnbot.core import bounds
+from vpnbot.shop.models import Plan
 from vpnbot.shop.services import order_checkout
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("default_cashback_5")]
@@ -123,3 +128,79 @@ def test_stats_endpoint_refuses_a_period_before_year_one(api):
     assert response.status_code == 400
     assert "days" in response.json()
 
+
+
+# --- bounds (vpnbot.core.bounds): every number an operator sets has a sane range ----------------------
+
+DISCOUNT_OUT_OF_BOUNDS = [
+    ("percent_bp", -1), ("percent_bp", 0), ("percent_bp", 10_001), ("percent_bp", 10**30),
+    ("fixed_amount", bounds.MAX_AMOUNT + 1), ("fixed_amount", 10**30), ("cap_amount", bounds.MAX_AMOUNT + 1),
+    ("cap_amount", 0), ("max_uses", 0), ("max_uses", bounds.MAX_COUNT + 1), ("per_customer_limit", 0),
+    ("per_customer_limit", 10**9), ("priority", bounds.MAX_RANK + 1), ("priority", -(10**12))]
+
+
+@pytest.mark.parametrize("field, value", DISCOUNT_OUT_OF_BOUNDS)
+def test_a_discount_number_out_of_bounds_is_a_400_naming_it_and_changes_nothing(api, field, value):
+    body = {"kind": "conditional", "percent_bp": None if field == "fixed_amount" else 1000, field: value}
+    response = api.post("/api/v1/discounts/", body, format="json")
+    assert response.status_code == 400 and field in response.json(), response.content
+    assert not SmartDiscount.objects.exists()
+    discount = SmartDiscountFactory(percent_bp=1000, max_uses=10, priority=3)
+    response = api.patch(f"/api/v1/discounts/{discount.pk}/", {field: value}, format="json")
+    assert response.status_code == 400 and field in response.json(), response.content
+    fresh = SmartDiscount.objects.get(pk=discount.pk)
+    assert (fresh.percent_bp, fresh.fixed_amount, fresh.cap_amount, fresh.max_uses, fresh.priority) == (1000, None, None, 10, 3)
+
+
+@pytest.mark.parametrize("params", [
+    {"basis": "quantity", "tiers": [{"min": bounds.MAX_QUANTITY + 1, "percent_bp": 500}]},
+    {"basis": "amount", "tiers": [{"min": bounds.MAX_AMOUNT + 1, "percent_bp": 500}]},
+    {"tiers": [{"min": 3, "fixed_amount": bounds.MAX_AMOUNT + 1}]},
+    {"tiers": [{"min": 3, "fixed_amount": 10**30}]},
+    {"tiers": [{"min": 3, "percent_bp": 10**30}]},
+])
+def test_bulk_tiers_out_of_bounds_are_a_400_naming_params(api, params):
+    response = api.post("/api/v1/discounts/", {"kind": "bulk", "params": params}, format="json")
+    assert response.status_code == 400 and "params" in response.json(), response.content
+    assert not SmartDiscount.objects.exists()
+
+
+@pytest.mark.parametrize("field, value", [
+    ("percent_bp", 0), ("percent_bp", 10_001), ("percent_bp", 10**30), ("fixed_amount", bounds.MAX_AMOUNT + 1),
+    ("cap_amount", bounds.MAX_AMOUNT + 1), ("min_amount", bounds.MAX_AMOUNT + 1), ("min_amount", -1),
+    ("delay_days", bounds.MAX_DAYS + 1), ("delay_days", 10**5)])
+def test_a_cashback_number_out_of_bounds_is_a_400_naming_it(api, field, value):
+    body = {"percent_bp": None if field == "fixed_amount" else 700, field: value}
+    response = api.post("/api/v1/discounts/cashback-rules/", body, format="json")
+    assert response.status_code == 400 and field in response.json(), response.content
+    assert not CashbackRule.objects.exists()
+
+
+@hypothesis.settings(max_examples=100, deadline=None,
+                     suppress_health_check=[hypothesis.HealthCheck.function_scoped_fixture])
+@hypothesis.given(percent=st.integers(min_value=-(10**20), max_value=10**20), cap=st.integers(min_value=-(10**20),
+                                                                                                max_value=10**20))
+def test_the_cashback_serializer_takes_exactly_the_bounded_numbers(percent, cap):
+    data = CashbackRuleSerializer(data={"percent_bp": percent, "cap_amount": cap})
+    assert data.is_valid() == (1 <= percent <= bounds.BASIS_POINTS and 1 <= cap <= bounds.MAX_AMOUNT), data.errors
+
+
+@pytest.mark.parametrize("body", [{"quantity": 10**9}, {"quantity": 0}, {"quantity": -3}])
+def test_the_quote_refuses_a_quantity_out_of_bounds(api, body):
+    response = api.post("/api/v1/discounts/quote/", {"customer": CustomerFactory().pk, "plan": PlanFactory().pk, **body},
+                        format="json")
+    assert response.status_code == 400 and "quantity" in response.json()
+
+
+def test_the_quote_of_a_plan_stored_out_of_bounds_is_a_400(api):
+    plan = PlanFactory()
+    Plan.objects.filter(pk=plan.pk).update(duration_days=999_999_999)
+    response = api.post("/api/v1/discounts/quote/", {"customer": CustomerFactory().pk, "plan": plan.pk, "quantity": 3},
+                        format="json")
+    assert response.status_code == 400 and response.json()["detail"]
+
+
+@pytest.mark.parametrize("days", [0, bounds.MAX_DAYS + 1, 10**30, -5, "x"])
+def test_stats_refuse_a_period_out_of_bounds(api, days):
+    response = api.get("/api/v1/discounts/stats/", {"days": days})
+    assert response.status_code == 400 and "days" in response.json()

@@ -8,7 +8,7 @@ import time_machine
 from django.utils import timezone
 
 from discounts import services, tasks
-from discounts.models import CashbackTransaction, UserDiscountProfile
+from discounts.models import CashbackRule, CashbackTransaction, UserDiscountProfile
 from tests.discounts.factories import CashbackRuleFactory, CustomerFactory
 from tests.discounts.helpers import buy
 from vpnbot.shop.models import Customer, Order, WalletTransaction
@@ -110,3 +110,18 @@ def test_reversal_takes_back_no_more_than_the_cashback_still_held(plan, settings
     assert services.cashback_clawback(10_000, refunded=1, paid=100_000) == 1
     assert services.cashback_clawback(10_000, refunded=None, paid=100_000) == 10_000
 
+
+
+@pytest.mark.parametrize("stored", [{"percent_bp": 10**6}, {"fixed_amount": 10**15, "percent_bp": None}])
+def test_cashback_stored_out_of_bounds_never_pays_back_more_than_was_paid(plan, stored):
+    customer = CustomerFactory.with_balance(100_000)
+    rule = CashbackRuleFactory(percent_bp=1000)
+    CashbackRule.objects.filter(pk=rule.pk).update(**stored)  # written before the bounds, or around them
+    order = buy(customer, plan, "k1")
+    assert CashbackTransaction.objects.get(order=order).amount == order.paid_amount == 100_000
+
+
+def test_a_default_cashback_set_above_100_percent_pays_back_at_most_what_was_paid(plan, settings):
+    settings.DEFAULT_CASHBACK_PERCENT = 250
+    order = buy(CustomerFactory.with_balance(100_000), plan, "k1")
+    assert CashbackTransaction.objects.get(order=order).amount == 100_000

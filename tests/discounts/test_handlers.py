@@ -10,6 +10,7 @@ from discounts.models import SmartDiscount
 from tests.conftest import TelegramUser
 from tests.discounts.factories import CustomerFactory, PlanFactory, SmartDiscountFactory
 from tests.discounts.helpers import refunded_orders_with_cashback
+from vpnbot.core import bounds
 from vpnbot.shop.models import Customer
 from vpnbot.shop.services import order_checkout
 from vpnbot.transport.models import TelegramUpdate
@@ -298,3 +299,41 @@ def test_add_smart_discount_refuses_too_deep_json_conditions(bot, fake_telegram,
     assert "create this discount?" in fake_telegram.last_text(tg_admin.id)
     assert_all_done()
 
+
+
+def test_add_smart_discount_refuses_limits_and_tiers_out_of_bounds_and_asks_again(bot, fake_telegram, tg_admin):
+    bot.send(tg_admin, "/add_smart_discount")
+    bot.press(tg_admin, "disc:new:bulk")
+    bot.send(tg_admin, f"{bounds.MAX_QUANTITY + 1}:5%")
+    assert "⚠️" in fake_telegram.last_text(tg_admin.id) and f"{bounds.MAX_QUANTITY:,}" in fake_telegram.last_text(tg_admin.id)
+    bot.send(tg_admin, "amount:10000000000000:5%")  # 10**13: no order costs that
+    assert "⚠️" in fake_telegram.last_text(tg_admin.id)
+    bot.send(tg_admin, "3:5%, 6:10%")
+    assert "Step 3/6" in fake_telegram.last_text(tg_admin.id)
+    for limits in (f"{bounds.MAX_COUNT + 1} 1", "100 999999999"):
+        bot.send(tg_admin, limits)
+        text = fake_telegram.last_text(tg_admin.id)
+        assert "⚠️" in text and f"{bounds.MAX_COUNT:,}" in text and "Step 3/6" in text
+    bot.send(tg_admin, f"{bounds.MAX_COUNT} 1")
+    assert "Step 4/6" in fake_telegram.last_text(tg_admin.id)
+    bot.send(tg_admin, "-")
+    bot.send(tg_admin, "-")
+    bot.press(tg_admin, "disc:new:ok")
+    discount = SmartDiscount.objects.get()
+    assert (discount.max_uses, discount.params["tiers"][0]["min"]) == (bounds.MAX_COUNT, 3)
+    assert_all_done()
+
+
+def test_set_birthday_with_a_month_stored_out_of_bounds_still_answers(bot, fake_telegram, english_user):
+    bot.send(english_user, "/start")
+    Customer.objects.filter(telegram_id=english_user.id).update(birth_month=13)  # written before the bounds
+    SmartDiscountFactory(kind="birthday", percent_bp=2000)
+    bot.send(english_user, "/available_discounts")
+    assert "set it with /set_birthday" in fake_telegram.last_text(english_user.id)
+    bot.send(english_user, "/set_birthday")
+    assert "Which month is your birthday?" in fake_telegram.last_text(english_user.id)
+    bot.press(english_user, "disc:bd:13")
+    assert alerts(fake_telegram) == ["Choose a month from the list."]
+    bot.press(english_user, "disc:bd:3")
+    assert Customer.objects.get(telegram_id=english_user.id).birth_month == 3
+    assert_all_done()

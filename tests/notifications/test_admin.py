@@ -5,8 +5,9 @@ import pytest
 from django.contrib.auth.models import Permission, User
 
 from notifications import services
-from notifications.models import Notification, NotificationTemplate
+from notifications.models import Notification, NotificationSettings, NotificationTemplate
 from tests.factories import CustomerFactory
+from vpnbot.core import bounds
 
 pytestmark = pytest.mark.django_db
 
@@ -62,3 +63,18 @@ def test_admin_actions_are_refused_to_staff_who_may_only_view(client, fake_teleg
     assert b.status == "draft" and b.text == "To everyone" and not b.recipients.exists()
     client.post("/admin/notifications/notification/", {"action": "cancel", "_selected_action": [n.pk], "confirm": "yes"})
     assert Notification.objects.get(pk=n.pk).status == "pending"
+
+
+@pytest.mark.parametrize("field, value", [("daily_limit", bounds.MAX_DAILY_MESSAGES + 1), ("daily_limit", 10**4),
+                                          ("min_interval_minutes", bounds.MAX_INTERVAL_MINUTES + 1),
+                                          ("min_interval_minutes", 10**9)])
+def test_the_admin_refuses_a_customer_setting_out_of_bounds(client, staff, field, value):
+    client.force_login(staff)
+    row = NotificationSettings.objects.create(customer=CustomerFactory(), daily_limit=3, min_interval_minutes=10)
+    form = {"customer": row.customer_id, "disabled_types": "[]", "quiet_start": "", "quiet_end": "", "daily_limit": 3,
+            "min_interval_minutes": 10}
+    page = client.post(f"/admin/notifications/notificationsettings/{row.pk}/change/", {**form, field: value})
+    assert page.status_code == 200 and field in page.context["adminform"].form.errors
+    row.refresh_from_db()
+    assert (row.daily_limit, row.min_interval_minutes) == (3, 10)
+    assert client.post(f"/admin/notifications/notificationsettings/{row.pk}/change/", form).status_code == 302

@@ -79,3 +79,17 @@ def test_api_broadcast_create_and_start_is_one_transaction(api, fake_telegram, m
     monkeypatch.undo()
     draft = api.post("/api/v1/broadcasts/", {"text": "Later", "start": False}, format="json")
     assert draft.status_code == 201 and Broadcast.objects.get().status == "draft"
+
+
+@pytest.mark.parametrize("days", ["0", "91", str(10**30), "-1", "²", "٣x", ""])
+def test_stats_refuse_a_period_out_of_bounds_with_a_400(api, days):
+    api.raise_request_exception = False
+    response = api.get("/api/v1/notification-stats/", {"days": days})
+    assert response.status_code == 400 and "days" in response.json()
+
+
+@pytest.mark.parametrize("customer", ["²", "9" * 30, "-1", "1.5"])
+def test_the_outbox_filter_refuses_what_is_no_customer_id_with_a_400(api, customer):
+    api.raise_request_exception = False
+    response = api.get("/api/v1/notifications/", {"customer": customer})
+    assert response.status_code == 400 and "customer" in response.json()

@@ -8,6 +8,7 @@ from notifications.models import Broadcast, Notification, NotificationSettings
 from tests.conftest import TelegramUser
 from tests.factories import CustomerFactory, SubscriptionFactory
 from vpnbot.shop.models import Customer
+from vpnbot.transport.models import TelegramUpdate
 
 pytestmark = pytest.mark.django_db
 
@@ -142,3 +143,15 @@ def test_a_button_of_no_known_shape_is_answered_as_no_longer_valid(bot, tg_admin
     bot.press(tg_admin, data)
     answer = fake_telegram.calls_to("answerCallbackQuery")[-1].params
     assert "no longer valid" in answer["text"] and answer.get("show_alert") is True
+
+
+@pytest.mark.parametrize("limit", ["101", "1000", "9" * 30])
+def test_a_daily_limit_out_of_bounds_is_refused_with_a_message_and_changes_nothing(bot, fake_telegram, limit):
+    user = TelegramUser(5551003, language_code="en")
+    bot.send(user, "/notification_settings")
+    bot.press(user, "ns:l:5")
+    bot.press(user, f"ns:l:{limit}")  # not a button the bot sends; typed by hand into a client
+    answer = fake_telegram.calls_to("answerCallbackQuery")[-1].params
+    assert answer.get("show_alert") is True and "from 0 (no limit) to 100" in answer.get("text", "")
+    assert NotificationSettings.objects.get(customer__telegram_id=user.id).daily_limit == 5
+    assert not TelegramUpdate.objects.exclude(status="done").exists()

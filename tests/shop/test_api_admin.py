@@ -2,16 +2,20 @@
 
 from datetime import timedelta
 
+import hypothesis
 import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
 from django.utils import timezone, translation
 from django.utils.html import escape
+from hypothesis import strategies as st
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from tests.factories import CustomerFactory, PaymentFactory, PlanFactory
+from vpnbot.core import bounds
 from vpnbot.shop import formatting, services
+from vpnbot.shop.api import PlanSerializer
 from vpnbot.shop.models import Customer, Order, Payment, Plan, Subscription
 
 pytestmark = pytest.mark.django_db
@@ -277,3 +281,92 @@ def test_the_admin_deletes_an_unused_plan(admin_client):
     done = admin_client.post("/admin/shop/plan/", {"action": "delete_selected",
                                                    "_selected_action": [plans[1].pk, plans[2].pk], "post": "yes"})
     assert done.status_code == 302 and not Plan.objects.filter(pk__in=[p.pk for p in plans]).exists()
+
+
+# --- bounds: every number a person sets has a sane range (vpnbot.core.bounds) ----------------------
+
+PLAN_OUT_OF_BOUNDS = [("duration_days", 999_999_999), ("duration_days", 0), ("duration_days", bounds.MAX_DAYS + 1),
+                      ("price_amount", 10**30), ("price_amount", bounds.MAX_AMOUNT + 1), ("price_amount", -1),
+                      ("traffic_gb", 10**12), ("traffic_gb", -1), ("device_limit", 0), ("device_limit", 10**6),
+                      ("sort_order", 10**12), ("sort_order", -(10**12))]
+
+
+@pytest.mark.parametrize("field, value", PLAN_OUT_OF_BOUNDS)
+def test_the_api_refuses_a_plan_number_out_of_bounds_and_changes_nothing(api, field, value):
+    body = {"name": "Bad", "duration_days": 30, "price_amount": 90_000, field: value}
+    response = api.post("/api/v1/plans/", body, format="json")
+    assert response.status_code == 400 and field in response.json()
+    assert not Plan.objects.exists()
+    plan = PlanFactory(duration_days=30, price_amount=90_000, traffic_gb=50, device_limit=2)
+    response = api.patch(f"/api/v1/plans/{plan.pk}/", {field: value}, format="json")
+    assert response.status_code == 400 and field in response.json()
+    fresh = Plan.objects.get(pk=plan.pk)
+    assert (fresh.duration_days, fresh.price_amount, fresh.traffic_gb, fresh.device_limit, fresh.sort_order) == (
+        30, 90_000, 50, 2, 0)
+
+
+@hypothesis.settings(max_examples=150, deadline=None)
+@hypothesis.given(field=st.sampled_from(["duration_days", "price_amount", "traffic_gb", "device_limit", "sort_order"]),
+                  value=st.one_of(st.integers(), st.integers(min_value=-(10**40), max_value=10**40),
+                                  st.sampled_from([0, 1, -1, bounds.MAX_DAYS, bounds.MAX_AMOUNT, 2**31, 2**63])))
+def test_the_plan_serializer_takes_exactly_the_bounded_numbers(field, value):
+    limits = {"duration_days": (1, bounds.MAX_DAYS), "price_amount": (0, bounds.MAX_AMOUNT),
+              "traffic_gb": (0, bounds.MAX_TRAFFIC_GB), "device_limit": (1, bounds.MAX_DEVICES),
+              "sort_order": (-bounds.MAX_RANK, bounds.MAX_RANK)}
+    data = PlanSerializer(data={"name": "p", "duration_days": 30, "price_amount": 1000, field: value})
+    low, high = limits[field]
+    assert data.is_valid() == (low <= value <= high), data.errors
+    assert data.is_valid() or set(data.errors) == {field}
+
+
+@pytest.mark.parametrize("quantity", [0, -1, 2, 10**9, 10**30, "x"])
+def test_the_api_refuses_a_quantity_out_of_bounds_and_creates_nothing(api, quantity):
+    customer = CustomerFactory.with_balance(10**9)
+    body = {"customer": customer.pk, "plan": PlanFactory().pk, "quantity": quantity, "idempotency_key": "q"}
+    response = api.post("/api/v1/orders/", body, format="json")
+    assert response.status_code == 400 and "quantity" in response.json()
+    assert not Order.objects.exists() and Customer.objects.get(pk=customer.pk).balance_amount == 10**9
+
+
+@pytest.mark.parametrize("field, value", [("duration_days", 999_999_999), ("price_amount", 2**62)])
+def test_buying_a_plan_stored_out_of_bounds_is_a_400_not_a_500(api, field, value):
+    customer = CustomerFactory.with_balance(10**9)
+    plan = PlanFactory()
+    Plan.objects.filter(pk=plan.pk).update(**{field: value})  # written before the bounds, or around them
+    api.raise_request_exception = False
+    body = {"customer": customer.pk, "plan": plan.pk, "quantity": 3, "idempotency_key": "absurd"}
+    response = api.post("/api/v1/orders/", body, format="json")
+    assert response.status_code == 400 and response.json()["detail"]
+    assert not Order.objects.exists() and Customer.objects.get(pk=customer.pk).balance_amount == 10**9
+
+
+def plan_form(**changes):
+    return {"name": "Admin plan", "description": "", "duration_days": 30, "traffic_gb": 0, "device_limit": 1,
+            "price_amount": 90_000, "is_active": "on", "sort_order": 0, **changes}
+
+
+@pytest.mark.parametrize("field, value", PLAN_OUT_OF_BOUNDS)
+def test_the_admin_refuses_a_plan_number_out_of_bounds(admin_client, field, value):
+    page = admin_client.post("/admin/shop/plan/add/", plan_form(**{field: value}))
+    assert page.status_code == 200 and page.context["adminform"].form.errors.keys() == {field}
+    assert not Plan.objects.exists()
+    assert admin_client.post("/admin/shop/plan/add/", plan_form()).status_code == 302
+
+
+def test_the_admin_changelist_refuses_a_price_out_of_bounds(admin_client):
+    plan = PlanFactory(price_amount=90_000)
+    page = admin_client.post("/admin/shop/plan/", {
+        "form-TOTAL_FORMS": 1, "form-INITIAL_FORMS": 1, "form-0-id": plan.pk, "form-0-price_amount": 10**30,
+        "form-0-is_active": "on", "form-0-sort_order": 0, "_save": "Save"})
+    assert page.status_code == 200
+    assert Plan.objects.get(pk=plan.pk).price_amount == 90_000
+
+
+@pytest.mark.parametrize("month, ok", [(13, False), (0, False), (99, False), (1, True), (12, True)])
+def test_the_admin_takes_a_birth_month_from_1_to_12(admin_client, month, ok):
+    customer = CustomerFactory(username="neda", language="en")
+    form = {"username": "neda", "first_name": "", "last_name": "", "language": "en", "time_zone": "",
+            "birth_month": month, "ledger-TOTAL_FORMS": 0, "ledger-INITIAL_FORMS": 0}
+    page = admin_client.post(f"/admin/shop/customer/{customer.pk}/change/", form)
+    assert page.status_code == (302 if ok else 200)
+    assert Customer.objects.get(pk=customer.pk).birth_month == (month if ok else None)

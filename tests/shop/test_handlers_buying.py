@@ -4,8 +4,9 @@ import pytest
 
 from tests.conftest import TelegramUser
 from tests.factories import PlanFactory
+from vpnbot.core import bounds
 from vpnbot.shop import pricing
-from vpnbot.shop.models import CheckoutCode, Customer, Order
+from vpnbot.shop.models import CheckoutCode, Customer, Order, Plan
 from vpnbot.shop.services import wallet_apply
 from vpnbot.transport.models import TelegramUpdate
 
@@ -141,3 +142,53 @@ def test_a_pay_button_with_the_code_inside_still_works(bot, fake_telegram, code_
     plan = PlanFactory(name="Silver", price_amount=100_000)
     bot.press(user, f"buy:ok:{plan.pk}:1:90000:0123abcd:SAVE_10")
     assert Order.objects.get(customer=customer).paid_amount == 90_000
+
+
+def alerts(fake):
+    return [c.params.get("text") for c in fake.calls_to("answerCallbackQuery") if c.params.get("text")]
+
+
+def test_a_plan_stored_with_an_absurd_duration_is_refused_politely_at_every_step(bot, fake_telegram):
+    user = TelegramUser(7100020, language_code="en")
+    bot.send(user, "/start")
+    customer = Customer.objects.get(telegram_id=user.id)
+    wallet_apply(customer_id=customer.pk, amount=1_000_000, reason="adjustment", source="seed")
+    plan = PlanFactory(price_amount=100_000)
+    bot.press(user, f"buy:q:{plan.pk}:1")  # the confirmation, shown while the plan was sane
+    pay = next(b for b in fake_telegram.buttons(user.id) if b["callback_data"].startswith("buy:ok:"))
+    Plan.objects.filter(pk=plan.pk).update(duration_days=999_999_999)  # written around the bounds
+    bot.press(user, f"buy:p:{plan.pk}")
+    bot.press(user, f"buy:q:{plan.pk}:3")
+    bot.press(user, pay["callback_data"])
+    assert len(alerts(fake_telegram)) == 3
+    assert all("cannot be bought right now" in text for text in alerts(fake_telegram))
+    assert not TelegramUpdate.objects.exclude(status="done").exists()
+    assert not Order.objects.exists()
+    assert Customer.objects.get(pk=customer.pk).balance_amount == 1_000_000
+
+
+def test_only_the_quantities_within_the_days_of_one_order_are_offered(bot, fake_telegram):
+    user = TelegramUser(7100021, language_code="en")
+    bot.send(user, "/start")
+    wallet_apply(customer_id=Customer.objects.get(telegram_id=user.id).pk, amount=10**8, reason="adjustment", source="s")
+    long = PlanFactory(duration_days=bounds.MAX_DAYS, price_amount=1000)
+    bot.press(user, f"buy:p:{long.pk}")
+    assert [b["callback_data"] for b in fake_telegram.buttons(user.id)] == [f"buy:q:{long.pk}:1"]
+    bot.press(user, f"buy:q:{long.pk}:12")  # a button from an older message, or typed by hand
+    assert any(f"at most {bounds.MAX_ORDER_DAYS:,} days" in text for text in alerts(fake_telegram))
+    assert not Order.objects.exists()
+    yearly = PlanFactory(duration_days=365)
+    bot.press(user, f"buy:p:{yearly.pk}")
+    assert [b["callback_data"] for b in fake_telegram.buttons(user.id)] == [f"buy:q:{yearly.pk}:{q}" for q in (1, 3, 6, 12)]
+    assert not TelegramUpdate.objects.exclude(status="done").exists()
+
+
+def test_the_refusals_of_the_bounds_speak_persian(bot, fake_telegram):
+    user = TelegramUser(7100022, language_code="fa")
+    bot.send(user, "/start")
+    absurd, long = PlanFactory(), PlanFactory(duration_days=bounds.MAX_DAYS)
+    Plan.objects.filter(pk=absurd.pk).update(duration_days=999_999_999)
+    bot.press(user, f"buy:p:{absurd.pk}")
+    bot.press(user, f"buy:q:{long.pk}:12")
+    assert alerts(fake_telegram) == ["این پلن در حال حاضر قابل خرید نیست. لطفاً پلن دیگری انتخاب کنید یا درباره‌اش از "
+                                     "فروشگاه بپرسید.", "هر سفارش حداکثر 7,300 روز سرویس می‌خرد؛ دوره‌های کمتری انتخاب کنید."]

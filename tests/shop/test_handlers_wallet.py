@@ -3,6 +3,9 @@
 import pytest
 
 from tests.conftest import TelegramUser
+from tests.factories import CustomerFactory
+from vpnbot.core import bounds
+from vpnbot.shop import services
 from vpnbot.shop.models import Payment
 
 pytestmark = pytest.mark.django_db
@@ -30,3 +33,24 @@ def test_text_when_the_receipt_photo_is_expected(bot, fake_telegram):
     assert not Payment.objects.exists()
     bot.send(user, "/cancel")
     assert "Cancelled" in fake_telegram.last_text(user.id)
+
+
+def test_a_top_up_limit_set_above_the_bounds_is_held_to_them(bot, fake_telegram, settings):
+    settings.TOPUP_MAX_AMOUNT = 10**15  # an operator's setting beyond what the shop's amounts may be
+    user = TelegramUser(7100004, language_code="en")
+    bot.send(user, "/topup")
+    assert f"{bounds.MAX_AMOUNT:,}" in fake_telegram.last_text(user.id)
+    bot.send(user, f"{bounds.MAX_AMOUNT + 1}")
+    reply = fake_telegram.last_text(user.id)
+    assert "How much do you want to add?" in reply and f"{bounds.MAX_AMOUNT:,}" in reply
+    bot.send(user, f"{bounds.MAX_AMOUNT}")
+    bot.photo(user)
+    assert Payment.objects.get().amount == bounds.MAX_AMOUNT
+
+
+def test_a_top_up_out_of_bounds_is_not_written(db, settings):
+    settings.TOPUP_MAX_AMOUNT = 10**15
+    customer = CustomerFactory()
+    with pytest.raises(services.ShopError):
+        services.payment_submit(customer=customer, amount=bounds.MAX_AMOUNT + 1, receipt_file_id="AgAC")
+    assert not Payment.objects.exists()

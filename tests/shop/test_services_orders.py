@@ -1,15 +1,16 @@
 """Checkout and refunds (services.orders): paid once per key, from the wallet, and back."""
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
-from django.utils import translation
+from django.utils import timezone, translation
 
 from tests.conftest import run_threads
 from tests.factories import CustomerFactory, PlanFactory
 from tests.shop.conftest import ledger_sum
+from vpnbot.core import bounds
 from vpnbot.shop import services
-from vpnbot.shop.models import DomainEvent, Order, Subscription, WalletTransaction
+from vpnbot.shop.models import DomainEvent, Order, Plan, Subscription, WalletTransaction
 
 
 @pytest.mark.django_db
@@ -169,3 +170,53 @@ def test_the_same_confirmation_pressed_concurrently_buys_once():
     assert all(isinstance(r, services.Checkout) for r in results), results
     assert sum(r.created for r in results) == 1
     assert Order.objects.count() == 1
+
+
+@pytest.mark.django_db
+class TestBoundedArithmetic:
+    """Numbers that reach date and money arithmetic: the checkout refuses what would overflow,
+    also when the row was written before the bounds (or around them, with .update())."""
+
+    def assert_nothing_changed(self, customer, balance):
+        customer.refresh_from_db()
+        assert customer.balance_amount == balance == ledger_sum(customer)
+        assert not Order.objects.filter(customer=customer).exclude(idempotency_key="first").exists()
+        assert not DomainEvent.objects.filter(name="order_paid", customer=customer).exclude(
+            payload__order_id__in=list(Order.objects.values_list("pk", flat=True))).exists()
+
+    @pytest.mark.parametrize("field, value", [("duration_days", 999_999_999), ("device_limit", 0),
+                                              ("price_amount", 2**62), ("traffic_gb", 10**9)])
+    def test_a_stored_plan_out_of_bounds_is_refused_politely(self, field, value):
+        customer = CustomerFactory.with_balance(10**7)
+        plan = PlanFactory(price_amount=100_000)
+        Plan.objects.filter(pk=plan.pk).update(**{field: value})
+        with translation.override("en"), pytest.raises(services.ShopError) as info:
+            services.order_checkout(customer_id=customer.pk, plan_id=plan.pk, quantity=3, idempotency_key="absurd")
+        assert "cannot be bought right now" in str(info.value)
+        with translation.override("en"), pytest.raises(services.ShopError):
+            services.price_quote(customer, Plan.objects.get(pk=plan.pk), 1)
+        self.assert_nothing_changed(customer, 10**7)
+
+    def test_at_most_so_many_days_in_one_order(self):
+        customer = CustomerFactory.with_balance(10**9)
+        plan = PlanFactory(duration_days=bounds.MAX_DAYS, price_amount=1000)
+        with translation.override("en"), pytest.raises(services.ShopError) as info:
+            services.order_checkout(customer_id=customer.pk, plan_id=plan.pk, quantity=12, idempotency_key="long")
+        assert f"at most {bounds.MAX_ORDER_DAYS:,} days" in str(info.value)
+        self.assert_nothing_changed(customer, 10**9)
+        yearly = PlanFactory(duration_days=365, price_amount=1000)
+        order = services.order_checkout(customer_id=customer.pk, plan_id=yearly.pk, quantity=12, idempotency_key="y").order
+        assert order.subscription.expires_at - order.subscription.starts_at == timedelta(days=365 * 12)
+
+    @pytest.mark.parametrize("ahead", [timedelta(days=bounds.MAX_AHEAD_DAYS - 10), "far"])
+    def test_renewals_stack_no_further_than_the_horizon(self, ahead):
+        customer = CustomerFactory.with_balance(500_000)
+        plan = PlanFactory(duration_days=30, price_amount=100_000)
+        first = services.order_checkout(customer_id=customer.pk, plan_id=plan.pk, quantity=1, idempotency_key="first").order
+        end = (datetime(9999, 12, 20, tzinfo=UTC) if ahead == "far" else timezone.now() + ahead)
+        Subscription.objects.filter(pk=first.subscription.pk).update(expires_at=end)
+        with translation.override("en"), pytest.raises(services.ShopError) as info:
+            services.order_checkout(customer_id=customer.pk, plan_id=plan.pk, quantity=1, idempotency_key="again")
+        assert "cannot be extended" in str(info.value)
+        self.assert_nothing_changed(customer, 400_000)
+        assert Subscription.objects.filter(customer=customer).count() == 1

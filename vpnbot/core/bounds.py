@@ -19,6 +19,23 @@ MAX_DEVICES = 1000
 MAX_QUANTITY = 1000  # periods in one order; accounts in one bulk purchase
 MAX_COUNT = 1_000_000  # limits on uses, recipients, attempts
 BASIS_POINTS = 10_000  # 100 %
+# A position in a list or a precedence (sort order, priority), either way: a million orders any
+# list a person keeps, far inside a 32-bit column (a sort order of 10**12 fails there).
+MAX_RANK = 1_000_000
+# Service days bought in one order (a plan's days × periods): twelve yearly periods fit, twelve
+# ten-year ones (43,800 days) do not; a plan of MAX_DAYS still sells in one or a few periods.
+MAX_ORDER_DAYS = 20 * 365
+# How far ahead renewals may stack a subscription's end: a century is no real purchase, and it
+# keeps every expiry date (now + this + one more order) far below datetime's year 9999.
+MAX_AHEAD_DAYS = 100 * 365
+# A customer's own notification limits: at most this many messages a day (0 = no limit), and at
+# most a week between two of them (a longer pause is switching the kind off).
+MAX_DAILY_MESSAGES = 100
+MAX_INTERVAL_MINUTES = 7 * 24 * 60
+# A campaign's offer is valid for at most 90 days (in hours); its conversion window is counted
+# for at most 90 days (orders later than that are no longer the campaign's doing).
+MAX_OFFER_HOURS = 24 * 90
+MAX_CONVERSION_DAYS = 90
 
 
 def between(low: int, high: int) -> list:

@@ -40,11 +40,6 @@ class PlanSerializer(serializers.ModelSerializer):
         fields = ("id", "name", "description", "duration_days", "traffic_gb", "device_limit", "price_amount", "is_active",
                   "sort_order")
 
-    def validate_duration_days(self, value):
-        if value <= 0:
-            raise ValidationError("Must be at least one day.")
-        return value
-
 
 class OrderSerializer(serializers.ModelSerializer):
     class Meta:

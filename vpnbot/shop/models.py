@@ -7,6 +7,8 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from vpnbot.core import bounds
+
 
 class Customer(models.Model):
     telegram_id = models.BigIntegerField(_("Telegram ID"), unique=True)
@@ -17,7 +19,8 @@ class Customer(models.Model):
                                 help_text=_("Chosen with /language; empty = from Telegram"))
     telegram_language = models.CharField(_("Telegram app language"), max_length=16, blank=True)
     time_zone = models.CharField(_("time zone"), max_length=64, blank=True, help_text=_("Empty = the shop's TIME_ZONE"))
-    birth_month = models.PositiveSmallIntegerField(_("birth month"), null=True, blank=True)
+    birth_month = models.PositiveSmallIntegerField(_("birth month"), null=True, blank=True,
+                                                   validators=bounds.between(1, 12))
     birth_month_set_at = models.DateTimeField(_("birth month set at"), null=True, blank=True)
     referral_code = models.CharField(_("referral code"), max_length=16, unique=True)
     referred_by = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="referrals",
@@ -84,12 +87,14 @@ class WalletTransaction(models.Model):
 class Plan(models.Model):
     name = models.CharField(_("name"), max_length=100)
     description = models.TextField(_("description"), blank=True)
-    duration_days = models.PositiveIntegerField(_("duration (days)"), default=30)
-    traffic_gb = models.PositiveIntegerField(_("traffic (GB)"), default=0, help_text=_("0 = unlimited"))
-    device_limit = models.PositiveSmallIntegerField(_("devices"), default=1)
-    price_amount = models.PositiveBigIntegerField(_("price"))
+    duration_days = models.PositiveIntegerField(_("duration (days)"), default=30,
+                                                validators=bounds.between(1, bounds.MAX_DAYS))
+    traffic_gb = models.PositiveIntegerField(_("traffic (GB)"), default=0, help_text=_("0 = unlimited"),
+                                             validators=bounds.between(0, bounds.MAX_TRAFFIC_GB))
+    device_limit = models.PositiveSmallIntegerField(_("devices"), default=1, validators=bounds.between(1, bounds.MAX_DEVICES))
+    price_amount = models.PositiveBigIntegerField(_("price"), validators=bounds.amount())
     is_active = models.BooleanField(_("on sale"), default=True)
-    sort_order = models.IntegerField(_("sort order"), default=0)
+    sort_order = models.IntegerField(_("sort order"), default=0, validators=bounds.between(-bounds.MAX_RANK, bounds.MAX_RANK))
 
     class Meta:
         verbose_name = _("plan")
@@ -110,7 +115,7 @@ class Order(models.Model):
 
     customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="orders", verbose_name=_("customer"))
     plan = models.ForeignKey(Plan, on_delete=models.PROTECT, related_name="orders", verbose_name=_("plan"))
-    quantity = models.PositiveSmallIntegerField(_("periods"), default=1)
+    quantity = models.PositiveSmallIntegerField(_("periods"), default=1, validators=bounds.between(1, bounds.MAX_QUANTITY))
     list_amount = models.PositiveBigIntegerField(_("list price"))
     discount_amount = models.PositiveBigIntegerField(_("discount"), default=0)
     paid_amount = models.PositiveBigIntegerField(_("amount paid"), default=0)
@@ -177,7 +182,7 @@ class Payment(models.Model):
         REJECTED = "rejected", _("Rejected")
 
     customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="payments", verbose_name=_("customer"))
-    amount = models.PositiveBigIntegerField(_("amount"))
+    amount = models.PositiveBigIntegerField(_("amount"), validators=bounds.amount(1))
     receipt_file_id = models.CharField(_("receipt photo (Telegram file id)"), max_length=255)
     status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.PENDING, db_index=True)
     reviewer = models.CharField(_("reviewed by"), max_length=100, blank=True)

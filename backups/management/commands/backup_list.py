@@ -3,6 +3,7 @@
 from django.utils import timezone
 
 from backups import reporting, selectors, services
+from vpnbot.core import bounds
 
 from ._base import BackupCommand
 
@@ -14,8 +15,8 @@ class Command(BackupCommand):
         parser.add_argument("--limit", type=int, default=50)
 
     def run(self, *, limit, **options):
-        if limit < 1:
-            raise services.BackupError("--limit must be at least 1")
+        if not 1 <= limit <= bounds.MAX_COUNT:  # a LIMIT past 64 bits is a database error, not an empty list
+            raise services.BackupError(f"--limit must be between 1 and {bounds.MAX_COUNT:,}")
         for b in selectors.backups_newest()[:limit]:
             when = timezone.localtime(b.created_at).strftime("%Y-%m-%d %H:%M")
             self.stdout.write(f"{b.pk:>6}  {when}  {b.kind:<8} {b.status:<9} {reporting.fmt_size(b.size_bytes):>10}  "

@@ -7,7 +7,6 @@ import functools
 import re
 import secrets
 
-from django.conf import settings
 from django.utils.translation import gettext as _
 
 from vpnbot.transport.bot import BotContext
@@ -63,8 +62,9 @@ def buy_plan(ctx: BotContext) -> None:
     plan = services.plan_get_active(ctx.match.group(1))
     code = ctx.match.group(2) or ""
     suffix = f":{code}" if code else ""
+    quantities = services.quantities_for(plan)  # at most MAX_ORDER_DAYS in one order
     rows = [[(_("%(n)s × %(days)s days") % {"n": q, "days": plan.duration_days}, f"buy:q:{plan.pk}:{q}{suffix}")
-             for q in services.QUANTITIES[i:i + 2]] for i in (0, 2)]
+             for q in quantities[i:i + 2]] for i in range(0, len(quantities), 2)]
     ctx.edit(_("%(plan)s\nHow many periods?") % {"plan": plan_line(plan)}, buttons=rows, parse_mode=None)
 
 
@@ -105,7 +105,8 @@ def buy_pay(ctx: BotContext) -> None:
                                          idempotency_key=f"tg:{ctx.user_id}:{key}", code=code, expected_total=int(total))
     except services.InsufficientBalance as exc:
         ctx.answer()
-        offer = min(max(exc.missing, settings.TOPUP_MIN_AMOUNT), settings.TOPUP_MAX_AMOUNT)  # a top-up /topup accepts
+        low, high = services.topup_limits()
+        offer = min(max(exc.missing, low), high)  # a top-up /topup accepts
         ctx.edit(_("Your wallet is short by %(amount)s. Top up with /topup and try again.") % {"amount": money(exc.missing)},
                  parse_mode=None, buttons=[[(_("➕ Top up %(amount)s") % {"amount": money(offer)}, f"topup:{offer}")]])
         return

@@ -32,8 +32,9 @@ def topup(ctx: BotContext) -> None:
         receive_amount(ctx, {}, text=ctx.args[0])
         return
     dialog.dialog_start(user_id=ctx.user_id, name="topup_amount")
+    low, high = services.topup_limits()
     ctx.reply(_("How much do you want to add? Send a whole number between %(min)s and %(max)s.\n/cancel to stop.")
-              % {"min": money(settings.TOPUP_MIN_AMOUNT), "max": money(settings.TOPUP_MAX_AMOUNT)}, parse_mode=None)
+              % {"min": money(low), "max": money(high)}, parse_mode=None)
 
 
 def topup_button(ctx: BotContext) -> None:

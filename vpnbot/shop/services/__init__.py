@@ -15,8 +15,25 @@ from .orders import (
     order_refund,
     order_refund_amount,
 )
-from .payments import Decision, payment_approve, payment_reject, payment_review_send, payment_submit, topup_parse_amount
-from .plans import QUANTITIES, plan_delete, plan_get_active, price_quote, validate_quantity
+from .payments import (
+    Decision,
+    payment_approve,
+    payment_reject,
+    payment_review_send,
+    payment_submit,
+    topup_limits,
+    topup_parse_amount,
+)
+from .plans import (
+    QUANTITIES,
+    check_order_terms,
+    plan_check_numbers,
+    plan_delete,
+    plan_get_active,
+    price_quote,
+    quantities_for,
+    validate_quantity,
+)
 from .referrals import customer_apply_referral, referral_reward
 from .subscriptions import (
     subscription_deliver_config,
@@ -29,11 +46,11 @@ from .wallet import wallet_apply
 
 __all__ = [
     "CHECKOUT_CODE_TTL", "QUANTITIES", "Checkout", "Decision", "InsufficientBalance",
-    "QuoteChanged", "ShopError", "checkout_code_get", "checkout_code_keep", "customer_apply_referral",
+    "QuoteChanged", "ShopError", "check_order_terms", "checkout_code_get", "checkout_code_keep", "customer_apply_referral",
     "customer_set_language", "customer_sync",
     "on_chat_blocked", "order_checkout", "order_refund", "order_refund_amount",
-    "payment_approve", "payment_reject", "payment_review_send", "payment_submit", "plan_delete", "plan_get_active",
-    "price_quote", "referral_reward", "subscription_deliver_config", "subscription_expire_due",
+    "payment_approve", "payment_reject", "payment_review_send", "payment_submit", "plan_check_numbers", "plan_delete",
+    "plan_get_active", "price_quote", "quantities_for", "referral_reward", "subscription_deliver_config", "subscription_expire_due",
     "subscription_for_order", "subscription_provision", "subscription_validate_config",
-    "topup_parse_amount", "validate_quantity", "wallet_apply",
+    "topup_limits", "topup_parse_amount", "validate_quantity", "wallet_apply",
 ]

@@ -16,7 +16,7 @@ from .. import events, messaging, pricing
 from ..formatting import money
 from ..models import CheckoutCode, Customer, Order, Plan, Subscription, WalletTransaction
 from .errors import InsufficientBalance, QuoteChanged, ShopError
-from .plans import plan_get_active, validate_quantity
+from .plans import check_order_terms, plan_get_active, validate_quantity
 from .referrals import referral_reward
 from .subscriptions import subscription_for_order, subscription_provision
 from .wallet import wallet_apply
@@ -58,6 +58,7 @@ def order_checkout(*, customer_id: int, plan_id: int, quantity: int, idempotency
     if existing:
         return Checkout(existing, False)
     plan = plan_get_active(plan_id)
+    check_order_terms(plan, quantity)
     try:
         with transaction.atomic():
             customer = Customer.objects.select_for_update().get(pk=customer_id)

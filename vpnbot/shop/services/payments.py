@@ -9,10 +9,12 @@ from dataclasses import dataclass
 from functools import partial
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from vpnbot.core import bounds
 from vpnbot.core.numbers import latin_digits
 from vpnbot.transport import messages
 from vpnbot.transport.permissions import admin_chat_ids
@@ -26,24 +28,35 @@ from .wallet import wallet_apply
 log = logging.getLogger(__name__)
 
 
+def topup_limits() -> tuple[int, int]:
+    """The smallest and largest top-up: the settings, held within the bounds of an amount."""
+    return max(settings.TOPUP_MIN_AMOUNT, 1), min(settings.TOPUP_MAX_AMOUNT, bounds.MAX_AMOUNT)
+
+
 def topup_parse_amount(text: str) -> int:
     """A whole number within the shop's limits (Persian or Latin digits, commas allowed)."""
+    low, high = topup_limits()
     digits = latin_digits(text).strip().replace(",", "").replace(" ", "")
     if not (digits.isascii() and digits.isdigit()) or len(digits) > 15:  # "²".isdigit(), yet int("²") fails
         raise ShopError(_("Please send the amount as a whole number, for example %(example)s.")
-                        % {"example": f"{settings.TOPUP_MIN_AMOUNT * 5:,}"})
+                        % {"example": f"{low * 5:,}"})
     amount = int(digits)
-    if not settings.TOPUP_MIN_AMOUNT <= amount <= settings.TOPUP_MAX_AMOUNT:
-        raise ShopError(_("The amount must be between %(min)s and %(max)s.")
-                        % {"min": money(settings.TOPUP_MIN_AMOUNT), "max": money(settings.TOPUP_MAX_AMOUNT)})
+    if not low <= amount <= high:
+        raise ShopError(_("The amount must be between %(min)s and %(max)s.") % {"min": money(low), "max": money(high)})
     return amount
 
 
 def payment_submit(*, customer: Customer, amount: int, receipt_file_id: str) -> Payment:
-    if not settings.TOPUP_MIN_AMOUNT <= amount <= settings.TOPUP_MAX_AMOUNT or not receipt_file_id:
+    low, high = topup_limits()
+    if isinstance(amount, bool) or not isinstance(amount, int) or not low <= amount <= high or not receipt_file_id:
         raise ShopError(_("This top-up is not valid."))
+    payment = Payment(customer=customer, amount=amount, receipt_file_id=receipt_file_id[:255])
+    try:
+        bounds.check(payment, "amount")  # the model's bounds, whatever the settings say
+    except ValidationError:
+        raise ShopError(_("This top-up is not valid.")) from None
     with transaction.atomic():
-        payment = Payment.objects.create(customer=customer, amount=amount, receipt_file_id=receipt_file_id[:255])
+        payment.save(force_insert=True)
         events.emit("topup_submitted", customer=customer, payment_id=payment.pk, amount=amount)
         transaction.on_commit(partial(_enqueue_payment_review, payment.pk))
     return payment

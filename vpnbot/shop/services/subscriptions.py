@@ -11,6 +11,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from vpnbot.core import bounds
 from vpnbot.transport import messages
 
 from .. import events, messaging
@@ -24,13 +25,19 @@ log = logging.getLogger(__name__)
 
 def subscription_for_order(order: Order, now: datetime) -> Subscription:
     """Inside the checkout transaction: the order's subscription, following on from the
-    customer's running one of the same plan (a renewal keeps its config)."""
+    customer's running one of the same plan (a renewal keeps its config). Renewals stack at
+    most MAX_AHEAD_DAYS ahead of now: further is refused with a ShopError (and the checkout's
+    transaction takes back everything else), so an end date is always a date."""
     previous = (Subscription.objects.filter(customer=order.customer, plan=order.plan, status=Subscription.Status.ACTIVE,
                                             expires_at__gt=now).order_by("-expires_at").first())
     starts = max(now, previous.expires_at) if previous else now
+    days = timedelta(days=order.plan.duration_days * order.quantity)  # within MAX_ORDER_DAYS (check_order_terms)
+    if starts > now + timedelta(days=bounds.MAX_AHEAD_DAYS) - days:  # not starts + days: it may be near year 9999
+        raise ShopError(_("Your %(plan)s service is already paid for far ahead: it cannot be extended beyond "
+                          "%(years)s years from today.") % {"plan": order.plan.name, "years": bounds.MAX_AHEAD_DAYS // 365})
     subscription = Subscription.objects.create(
         customer=order.customer, plan=order.plan, order=order, starts_at=starts,
-        expires_at=starts + timedelta(days=order.plan.duration_days * order.quantity), renewed_from=previous,
+        expires_at=starts + days, renewed_from=previous,
         config=previous.config if previous else "", config_delivered_at=now if previous and previous.config else None)
     if previous:
         events.emit("subscription_extended", customer=order.customer, subscription_id=subscription.pk,
