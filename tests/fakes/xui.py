@@ -8,6 +8,24 @@ web/translation/translate.en_US.toml; for 3.1+ the same under web/ or internal/ 
 internal/web/controller/client.go, internal/web/service/client_{crud,lookup,paging,inbound_apply,traffic}.go,
 internal/web/session/csrf.go, internal/web/controller/login_limiter.go, internal/sub/controller.go.
 
+Interface
+---------
+``FakeXui(version="2.9.2", base_path="/panel-x7Qd/", username="admin", password="admin-pass",
+api_token=None, sub_port_path="/sub/")`` starts two servers on 127.0.0.1 (the panel and the
+subscription server, each on its own port, as the real one uses 2053 and 2096).
+Attributes: ``url`` (panel base, e.g. ``http://127.0.0.1:PORT/panel-x7Qd``; API paths are relative to
+it), ``sub_url`` (``http://127.0.0.1:PORT2/sub/``; ``GET sub_url + subId``), ``version``, ``v`` (tuple),
+``line`` ("2.x" or "3.1+"), ``cookie_name``, ``calls`` (``Call(method, path, body, at, query, server)``;
+path relative to the base path, body parsed from JSON or form, ``at`` = time.monotonic()), ``lock``.
+Knobs: ``fail_next(route_substring, kind, times=1, msg=None)`` with kinds success_false, http500,
+timeout_after_act (``hold_seconds``, default 30), drop, empty; ``down`` (property); ``latency``;
+``duplicate_email_bug``; ``expire_sessions(tokens=False)``; ``add_api_token``; ``revoke_api_tokens``;
+``reset_login_limiter``; ``add_inbound(protocol, port=, remark=, stream_settings=, settings=, listen=,
+enable=) -> id``; ``add_clients(inbound_id, [client, …])`` (bulk setup without HTTP);
+``set_usage(email, up=, down=)``; ``set_last_online(email, ms)``; ``set_online([emails])``; ``stop()``.
+Queries: ``client(email)``, ``clients()`` (every entry, with ``_inboundId``), ``client_inbounds(email)``,
+``traffic(email)``, ``inbound(id)``, ``count_calls(route_substring)``, ``calls_to(route_substring)``.
+
 The two lines (``FakeXui.line``)
 --------------------------------
 * ``"2.x"`` — every version below 3.1.0 (2.x and 3.0.x). Cookie login, clients live inside each
@@ -264,6 +282,11 @@ class _Inbound:
     total: int = 0
     all_time: int = 0
     expiry_time: int = 0
+    by_key: dict = field(default_factory=dict)  # the protocol's client key (id/password/email) -> [(id, raw)]
+
+    @property
+    def client_key(self) -> str:
+        return {"trojan": "password", "shadowsocks": "email"}.get(self.protocol, "id")
 
     @property
     def clients(self) -> list:
@@ -324,6 +347,8 @@ class FakeXui:
         self._inbounds: dict[int, _Inbound] = {}
         self._next_inbound = 1
         self._by_email: dict[str, list] = {}  # lower(email) -> [(inbound_id, raw client dict)]
+        self._by_sub: dict[str, list] = {}  # subId -> [(inbound_id, raw client dict)]
+        self._record_subs: dict[str, str] = {}  # 3.1+: subId -> email of the client record
         self._traffic: dict[str, dict] = {}  # client_traffics, unique on the exact email
         self._next_traffic = 1
         self._records: dict[str, dict] = {}  # 3.1+: the clients table, unique on the exact email
@@ -577,38 +602,50 @@ class FakeXui:
         if record:
             record["expiryTime"] = expiry
 
+    @staticmethod
+    def _unindex(index: dict, key: str, raw: dict):
+        entries = [(i, c) for i, c in index.get(key, []) if c is not raw]
+        if entries:
+            index[key] = entries
+        else:
+            index.pop(key, None)
+
+    def _index(self, inbound: _Inbound, raw: dict, *, add: bool):
+        """The lookups the panel does by scanning settings JSON, kept as indexes so 10,000 clients stay
+        fast: lower(email) (uniqueness), subId (subscriptions), the protocol's client key (clientId)."""
+        keys = ((self._by_email, _typed(raw.get("email"), str).lower()), (self._by_sub, _typed(raw.get("subId"), str)),
+                (inbound.by_key, _typed(raw.get(inbound.client_key), str)))
+        for index, key in keys:
+            if not key:
+                continue
+            if add:
+                index.setdefault(key, []).append((inbound.id, raw))
+            else:
+                self._unindex(index, key, raw)
+
     def _append_client(self, inbound: _Inbound, raw: dict):
-        inbound.settings.setdefault("clients", [])
-        if not isinstance(inbound.settings["clients"], list):
+        if not isinstance(inbound.settings.get("clients"), list):
             inbound.settings["clients"] = []
         inbound.settings["clients"].append(raw)
-        email = _typed(raw.get("email"), str)
-        if email:
-            self._by_email.setdefault(email.lower(), []).append((inbound.id, raw))
-            self._add_client_stat(inbound.id, typed_client(raw))
+        if isinstance(raw, dict):
+            self._index(inbound, raw, add=True)
+            if _typed(raw.get("email"), str):
+                self._add_client_stat(inbound.id, typed_client(raw))
 
     def _remove_client(self, inbound: _Inbound, raw: dict):
         inbound.settings["clients"] = [c for c in inbound.clients if c is not raw]
-        email = _typed(raw.get("email"), str)
-        if email:
-            entries = [(i, c) for i, c in self._by_email.get(email.lower(), []) if c is not raw]
-            if entries:
-                self._by_email[email.lower()] = entries
-            else:
-                self._by_email.pop(email.lower(), None)
+        self._index(inbound, raw, add=False)
 
     def _replace_client(self, inbound: _Inbound, old: dict, new: dict):
         clients = inbound.clients
         clients[next(i for i, c in enumerate(clients) if c is old)] = new
-        old_email, new_email = _typed(old.get("email"), str), _typed(new.get("email"), str)
-        if old_email:
-            entries = [(i, c) for i, c in self._by_email.get(old_email.lower(), []) if c is not old]
-            if entries:
-                self._by_email[old_email.lower()] = entries
-            else:
-                self._by_email.pop(old_email.lower(), None)
-        if new_email:
-            self._by_email.setdefault(new_email.lower(), []).append((inbound.id, new))
+        self._index(inbound, old, add=False)
+        self._index(inbound, new, add=True)
+
+    def _find(self, inbound: _Inbound, *, key: str = "", email: str = "") -> dict | None:
+        """The first client of an inbound with this clientId (exact) or email (case-insensitive)."""
+        entries = inbound.by_key.get(key, []) if key else self._by_email.get(email.lower(), [])
+        return next((raw for ib, raw in entries if ib == inbound.id), None)
 
     def _add_client_stat(self, inbound_id: int, client: dict):
         """AddClientStat: one client_traffics row per email (unique; a second insert fails and the
@@ -625,12 +662,14 @@ class FakeXui:
         self._traffic[client["email"]] = row
 
     def _update_client_stat(self, old_email: str, client: dict):
-        row = self._traffic.pop(old_email, None)
+        row = self._traffic.get(old_email)
         if row is None:
             return
         row.update({"enable": client["enable"], "email": client["email"], "total": client["totalGB"],
                     "expiryTime": client["expiryTime"], "reset": client["reset"]})
-        self._traffic[client["email"]] = row
+        if client["email"] != old_email:
+            del self._traffic[old_email]
+            self._traffic[client["email"]] = row
 
     def _emails_taken(self, clients: list[dict]) -> str:
         """checkEmailsExistForClients (2.x), with the 3.0.x same-subId exemption when the bug knob is on."""
@@ -657,19 +696,16 @@ class FakeXui:
 
     # -- JSON shapes ----------------------------------------------------------------------------
     def _stats_for(self, inbound: _Inbound) -> list[dict]:
-        by_email = {}
-        for raw in inbound.clients:
-            c = typed_client(raw)
-            by_email.setdefault(c["email"].lower(), c)
         stats = []
         for row in self._traffic.values():
             if row["inboundId"] != inbound.id:
                 continue
             row = dict(row)
-            c = by_email.get(row["email"].lower())
-            if c:
-                row["uuid"], row["subId"] = c["id"], c["subId"]
+            raw = self._find(inbound, email=row["email"])  # GetInbounds: UUID and SubId from the settings
+            if raw is not None:
+                row["uuid"], row["subId"] = _typed(raw.get("id"), str), _typed(raw.get("subId"), str)
             stats.append(row)
+        stats.sort(key=lambda r: r["id"])
         return stats
 
     def _inbound_json(self, inbound: _Inbound, *, stats: bool) -> dict:
@@ -1045,10 +1081,9 @@ class FakeXui:
         row = self._traffic.get(email)
         if row is None or row["inboundId"] not in self._inbounds:
             raise _Fail(_sprintln("Inbound Not Found For Email:", email))
-        for raw in self._inbounds[row["inboundId"]].clients:
-            c = typed_client(raw)
-            if c["email"] == email:
-                return row, c
+        for inbound_id, raw in self._by_email.get(email.lower(), []):
+            if inbound_id == row["inboundId"] and raw.get("email") == email:
+                return row, typed_client(raw)
         raise _Fail(_sprintln("Client Not Found In Inbound For Email:", email))
 
     def _traffic_by_email(self, email: str) -> dict | None:
@@ -1125,8 +1160,7 @@ class FakeXui:
         for client in clients:
             if self.v >= (3, 0, 0) and not client["email"].strip():
                 raise _Fail(_sprintln("client email is required"))
-            key = {"trojan": "password", "shadowsocks": "email"}.get(inbound.protocol, "id")
-            if not client[key]:
+            if not client[inbound.client_key]:
                 raise _Fail(_sprintln("empty client ID"))
         for raw in wire:
             if isinstance(raw, dict):
@@ -1145,23 +1179,18 @@ class FakeXui:
             inbound = self._inbounds.get(inbound_id)
             if inbound is None:
                 raise _Fail("record not found")
-            key = {"trojan": "password", "shadowsocks": "email"}.get(inbound.protocol, "id")
-            index, old_email, new_id = -1, "", ""
-            for i, old in enumerate(inbound.clients):
-                if not clients:
-                    raise _Panic()  # clients[0] on an empty list
-                new_id = clients[0][key]
-                if typed_client(old)[key] == clientId:
-                    index, old_email = i, typed_client(old)["email"]
-                    break
-            if not new_id or index == -1:
+            if inbound.clients and not clients:
+                raise _Panic()  # clients[0] on an empty list
+            new_id = clients[0][inbound.client_key] if inbound.clients else ""
+            old_raw = self._find(inbound, key=clientId)
+            if not new_id or old_raw is None:
                 raise _Fail(_sprintln("empty client ID"))
+            old_email = typed_client(old_raw)["email"]
             new = clients[0]
             if new["email"] and new["email"] != old_email:
                 taken = self._emails_taken(clients)
                 if taken:
                     raise _Fail(_sprintln("Duplicate email:", taken))
-            old_raw = inbound.clients[index]
             new_raw = dict(raw_clients[0]) if isinstance(raw_clients[0], dict) else {}
             new_raw["created_at"] = old_raw.get("created_at", _now_ms()) if isinstance(old_raw, dict) else _now_ms()
             new_raw["updated_at"] = _now_ms()
@@ -1191,7 +1220,7 @@ class FakeXui:
     def _h_del_client(self, req: _Req, id: str, clientId: str) -> _Resp:  # noqa: A002, N803
         try:
             inbound = self._inbound_from_param(id)
-            key = {"trojan": "password", "shadowsocks": "email"}.get(inbound.protocol, "id")
+            key = inbound.client_key
             matched, kept = [], []
             for raw in inbound.clients:
                 value = raw.get(key) if isinstance(raw, dict) else None
@@ -1291,6 +1320,10 @@ class FakeXui:
                       "updatedAt": c["updated_at"] or now, "_inboundIds": []}
             self._next_record += 1
             self._records[c["email"]] = record
+            self._record_subs[c["subId"]] = c["email"]
+        else:  # SyncInbound: credentials minted for a later inbound (a trojan password) reach the record
+            for name, rec_name in (("id", "uuid"), ("password", "password"), ("auth", "auth")):
+                record[rec_name] = record[rec_name] or c[name]
         if inbound_id not in record["_inboundIds"]:
             record["_inboundIds"].append(inbound_id)
             record["_inboundIds"].sort()
@@ -1356,8 +1389,9 @@ class FakeXui:
             raise _BindError(f"json: cannot unmarshal {_go_kind(value)} into Go {where} of type model.Client")
         for name, kind in CLIENT_FIELDS.items():
             if name in value and value[name] is not None and _typed(value[name], kind) != value[name]:
+                go_type = {str: "string", bool: "bool"}.get(kind) or ("int" if name in ("limitIp", "reset") else "int64")
                 raise _BindError(f"json: cannot unmarshal {_go_kind(value[name])} into Go struct field "
-                                 f"Client.{name} of type {'int64' if kind is int else kind.__name__}")
+                                 f"Client.{name} of type {go_type}")
         return typed_client(value)
 
     def _h_clients_add(self, req: _Req) -> _Resp:
@@ -1398,7 +1432,7 @@ class FakeXui:
                 raise _Fail(_sprintln("email already in use:", email))
             for name, rec_name in (("id", "uuid"), ("password", "password"), ("auth", "auth")):
                 c[name] = c[name] or existing[rec_name]
-        if any(r["subId"] == c["subId"] and r["email"] != email for r in self._records.values()):
+        if self._record_subs.get(c["subId"], email) != email:
             raise _Fail(_sprintln("subId already in use:", c["subId"]))
         for inbound_id in inbound_ids:
             inbound = self._inbounds.get(inbound_id)
@@ -1446,15 +1480,14 @@ class FakeXui:
         old_email = record["email"]
         if c["email"] != old_email and c["email"] in self._records:
             raise _Fail(_sprintln("Duplicate email:", c["email"]))
-        if c["subId"] != record["subId"] and any(r["subId"] == c["subId"] for r in self._records.values() if r is not record):
+        if c["subId"] != record["subId"] and c["subId"] in self._record_subs:
             raise _Fail(_sprintln("Duplicate subId:", c["subId"]))
         for inbound_id in inbound_ids:
             inbound = self._inbounds.get(inbound_id)
             if inbound is None:
                 continue
             self._fill_protocol_defaults(c, inbound)
-            old_raw = next((raw for raw in inbound.clients
-                            if isinstance(raw, dict) and str(raw.get("email", "")).lower() == old_email.lower()), None)
+            old_raw = self._find(inbound, email=old_email)
             if old_raw is None:
                 raise _Fail(_sprintln("empty client ID"))
             new_raw = self._client_wire(c, inbound)
@@ -1462,11 +1495,13 @@ class FakeXui:
             self._replace_client(inbound, old_raw, new_raw)
         self._update_client_stat(old_email, c)
         self._records.pop(old_email)
+        self._record_subs.pop(record["subId"], None)
         record.update({"email": c["email"], "subId": c["subId"], "uuid": c["id"], "password": c["password"],
                        "auth": c["auth"], "flow": c["flow"], "security": c["security"], "limitIp": c["limitIp"],
                        "totalGB": c["totalGB"], "expiryTime": c["expiryTime"], "enable": c["enable"], "tgId": c["tgId"],
                        "group": c["group"], "comment": c["comment"], "reset": c["reset"], "updatedAt": _now_ms()})
         self._records[c["email"]] = record
+        self._record_subs[c["subId"]] = c["email"]
         self._bump()
 
     def _h_clients_del(self, req: _Req, email: str) -> _Resp:
@@ -1485,6 +1520,7 @@ class FakeXui:
                 self._remove_client(inbound, raw)
         if record is not None:
             self._records.pop(email, None)
+            self._record_subs.pop(record["subId"], None)
         if not keep:
             self._traffic.pop(email, None)
         self._bump()
@@ -1672,13 +1708,12 @@ class FakeXui:
     # -- the subscription server ------------------------------------------------------------------------
     def _sub_links(self, sub_id: str, host: str) -> tuple[list[str], dict]:
         links, traffics = [], []
-        for inbound in self._inbounds.values():
-            for raw in inbound.clients:
-                c = typed_client(raw)
-                if c["enable"] and c["subId"] == sub_id:
-                    links.append(share_link(inbound, raw, host))
-                    row = self._traffic.get(c["email"])
-                    traffics.append(row or {"up": 0, "down": 0, "total": 0, "expiryTime": 0})
+        for inbound_id, raw in sorted(self._by_sub.get(sub_id, []), key=lambda entry: entry[0]):
+            c = typed_client(raw)
+            if c["enable"]:
+                links.append(share_link(self._inbounds[inbound_id], raw, host))
+                row = self._traffic.get(c["email"])
+                traffics.append(row or {"up": 0, "down": 0, "total": 0, "expiryTime": 0})
         total = {"up": 0, "down": 0, "total": 0, "expiryTime": 0}
         for i, row in enumerate(traffics):
             if i == 0:
@@ -1799,7 +1834,7 @@ class FakeXui:
                 self._reply(resp)
 
             def _reply(self, resp: _Resp):
-                body = resp.body or b""
+                body = resp.body if resp.body is not None else _go_json(resp.payload)
                 accepts_gzip = "gzip" in (self.headers.get("Accept-Encoding") or "")
                 encoded = False
                 if body and accepts_gzip and server_name == "panel" and resp.content_type.startswith("application/json"):
