@@ -53,8 +53,9 @@ How a client tells the lines apart (what the real panel offers)
 2. After authenticating: ``GET /panel/api/server/status`` → ``obj.panelVersion`` ("3.6.0") exists
    from 3.1.0 on, exactly the release that has ``/panel/api/clients/*``; it is absent up to 3.0.x.
    ``obj.xray.version`` is the *xray-core* version, not the panel's: useless for this.
-3. The 2.x login page (``GET {base}/``) names the panel version in its asset URLs
-   (``assets/css/custom.min.css?2.9.2``); the 3.x login page does not.
+3. The login page (``GET {base}/``) names the panel version on 2.x (asset URLs
+   ``assets/css/custom.min.css?2.9.2``) and on 3.0.x (``window.__X_UI_CUR_VER__="3.0.2"``); from 3.1.0
+   on it does not (web/controller/dist.go skips the version for login.html).
 A realistic adapter: try the Bearer token or log in (with the CSRF token when step 1 answered 200),
 then read ``server/status``: ``panelVersion`` present → clients API, else the inbound routes.
 
@@ -153,6 +154,11 @@ def _sprintln(*parts) -> str:
 
 def _now_ms() -> int:
     return int(time.time() * 1000)
+
+
+def _stamp() -> int:
+    """created_at/updated_at inside settings: time.Now().Unix() * 1000, whole seconds in ms."""
+    return int(time.time()) * 1000
 
 
 def _go_kind(value) -> str:
@@ -478,7 +484,7 @@ class FakeXui:
         a duplicate email raises ValueError. Missing id/password/subId are generated."""
         with self.lock:
             inbound = self._inbound_or_raise(inbound_id)
-            now = _now_ms()
+            now = _stamp()
             for raw in clients:
                 raw = dict(raw)
                 if not raw.get("email"):
@@ -513,7 +519,7 @@ class FakeXui:
                 if "allTime" in row:
                     row["allTime"] += grown
                 if row["expiryTime"] < 0:
-                    self._start_expiry(email, _now_ms() - row["expiryTime"])
+                    self._start_expiry(email, _stamp() - row["expiryTime"])
             self._bump()
 
     def set_last_online(self, email: str, ms: int):
@@ -597,7 +603,7 @@ class FakeXui:
         for _, raw in self._by_email.get(email.lower()) or []:
             if raw.get("email") == email:
                 raw["expiryTime"] = expiry
-                raw["updated_at"] = _now_ms()
+                raw["updated_at"] = _stamp()
         record = self._records.get(email)
         if record:
             record["expiryTime"] = expiry
@@ -987,8 +993,11 @@ class FakeXui:
             if not session.get("csrf"):
                 session = dict(session, csrf=secrets.token_urlsafe(32))
                 self._save_session(req, session)
-            page = (f'<!doctype html><html><head><meta charset="UTF-8"><title>3x-ui</title>'
-                    f'<script data-cfasync="false">window.X_UI_BASE_PATH="{self.base_path}";</script>'
+            if self.v < (3, 1, 0):  # 3.0.x dist.go: the login page still carries the version
+                script = f'<script>window.__X_UI_BASE_PATH__="{self.base_path}";window.__X_UI_CUR_VER__="{self.version}";</script>'
+            else:
+                script = f'<script data-cfasync="false">window.X_UI_BASE_PATH="{self.base_path}";</script>'
+            page = (f'<!doctype html><html><head><meta charset="UTF-8"><title>3x-ui</title>{script}'
                     f'<meta name="csrf-token" content="{session["csrf"]}"><meta name="base-path" content="{self.base_path}">'
                     f'</head><body><div id="app"></div></body></html>')
         else:
@@ -1143,7 +1152,7 @@ class FakeXui:
 
     def _add_inbound_client(self, inbound_id: int, settings: str):
         clients, raw_clients = self._parse_settings(settings)
-        now = _now_ms()
+        now = _stamp()
         wire = []
         for raw in raw_clients:
             if isinstance(raw, dict):
@@ -1192,8 +1201,8 @@ class FakeXui:
                 if taken:
                     raise _Fail(_sprintln("Duplicate email:", taken))
             new_raw = dict(raw_clients[0]) if isinstance(raw_clients[0], dict) else {}
-            new_raw["created_at"] = old_raw.get("created_at", _now_ms()) if isinstance(old_raw, dict) else _now_ms()
-            new_raw["updated_at"] = _now_ms()
+            new_raw["created_at"] = old_raw.get("created_at", _stamp()) if isinstance(old_raw, dict) else _stamp()
+            new_raw["updated_at"] = _stamp()
             self._replace_client(inbound, old_raw, new_raw)
             if new["email"]:
                 if old_email:
@@ -1362,8 +1371,7 @@ class FakeXui:
         wire.update({"comment": c["comment"], "reset": c["reset"]})
         if c["created_at"]:
             wire["created_at"] = c["created_at"]
-        if c["updated_at"]:
-            wire["updated_at"] = c["updated_at"]
+        wire["updated_at"] = _stamp()  # addInboundClient / UpdateInboundClient stamp it
         return wire
 
     def _fill_protocol_defaults(self, c: dict, inbound: _Inbound):
@@ -1783,6 +1791,11 @@ class FakeXui:
 
             def log_message(self, *args):
                 return
+
+            def send_response(self, code, message=None):
+                """Go's net/http sends a Date header and no Server header."""
+                self.send_response_only(code, message)
+                self.send_header("Date", self.date_time_string())
 
             def _abort(self):
                 """Close the connection without an answer (RST, as a crashed or unreachable panel)."""

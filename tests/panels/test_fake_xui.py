@@ -607,8 +607,9 @@ def test_the_version_probe(make_fake, version, csrf_route, has_panel_version, cl
     assert fake.line == ("3.1+" if clients_api else "2.x")
 
 
-def test_the_2x_login_page_names_the_version(make_fake):
+def test_the_login_page_names_the_version_up_to_3_0(make_fake):
     assert "custom.min.css?2.9.2" in http(make_fake(version="2.9.2")).get("").text
+    assert '__X_UI_CUR_VER__="3.0.2"' in http(make_fake(version="3.0.2")).get("").text
     page = http(make_fake(version="3.6.0")).get("").text
     assert "3.6.0" not in page and 'name="csrf-token"' in page
 
