@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "crm",
     "backups",
     "notifications",
+    "panels",
 ]
 
 MIDDLEWARE = [
@@ -236,3 +237,4 @@ from .settings_apps.backups import *  # noqa: E402,F403
 from .settings_apps.crm import *  # noqa: E402,F403
 from .settings_apps.discounts import *  # noqa: E402,F403
 from .settings_apps.notifications import *  # noqa: E402,F403
+from .settings_apps.panels import *  # noqa: E402,F403
