@@ -96,7 +96,6 @@ held ``hold_seconds`` and the connection closed), ``"drop_after_act"`` (done, co
 from __future__ import annotations
 
 import base64
-import copy
 import hashlib
 import heapq
 import hmac
@@ -308,7 +307,8 @@ class FakeMarzban:
         server = _Server(("127.0.0.1", 0), self._handler_class())
         self.server = server
         self.url = f"http://127.0.0.1:{server.server_address[1]}"
-        self.thread = threading.Thread(target=server.serve_forever, daemon=True)
+        # a short poll: stop() returns in milliseconds (tests make one panel each)
+        self.thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
         self.thread.start()
 
     # -- control ------------------------------------------------------------------------------
@@ -627,7 +627,7 @@ class FakeMarzban:
         inbounds = {p: [i["tag"] for i in self._inbounds_of(p) if i["tag"] not in rec["excluded"].get(p, [])]
                     for p in rec["proxies"]}
         return {
-            "proxies": copy.deepcopy(rec["proxies"]),
+            "proxies": {p: dict(settings) for p, settings in rec["proxies"].items()},
             "expire": rec["expire"],
             "data_limit": rec["data_limit"],
             "data_limit_reset_strategy": rec["data_limit_reset_strategy"],
@@ -639,7 +639,7 @@ class FakeMarzban:
             "on_hold_expire_duration": rec["on_hold_expire_duration"],
             "on_hold_timeout": _naive(rec["on_hold_timeout"]),
             "auto_delete_in_days": rec["auto_delete_in_days"],
-            "next_plan": copy.deepcopy(rec["next_plan"]),
+            "next_plan": dict(rec["next_plan"]) if rec["next_plan"] else None,
             "username": rec["username"],
             "status": rec["status"],
             "used_traffic": rec["used_traffic"],
@@ -654,7 +654,8 @@ class FakeMarzban:
 
     def _pg_present(self, rec: dict, *, with_sub: bool) -> dict:
         return {
-            "proxy_settings": copy.deepcopy(rec["proxy_settings"]),
+            "proxy_settings": {p: {k: list(v) if isinstance(v, list) else v for k, v in settings.items()}
+                               for p, settings in rec["proxy_settings"].items()},
             "expire": _aware(rec["expire"]),
             "data_limit": rec["data_limit"],
             "data_limit_reset_strategy": rec["data_limit_reset_strategy"],
@@ -664,7 +665,7 @@ class FakeMarzban:
             "group_ids": list(rec["group_ids"]),
             "auto_delete_in_days": rec["auto_delete_in_days"],
             "hwid_limit": rec["hwid_limit"],
-            "next_plan": copy.deepcopy(rec["next_plan"]),
+            "next_plan": dict(rec["next_plan"]) if rec["next_plan"] else None,
             "id": rec["id"],
             "username": rec["username"],
             "status": rec["status"],
@@ -1540,6 +1541,7 @@ class FakeMarzban:
                                self.headers, raw)
                 call = Call(req.method, req.path, req.query, req.recorded_body(), time.monotonic(),
                             headers=dict(self.headers.items()))
+                self.call = call
                 with fake.lock:
                     fake.calls.append(call)
                 if fake.down:
@@ -1552,7 +1554,7 @@ class FakeMarzban:
                     self._drop()
                     return
                 if fault in ("http500", "http502"):
-                    call.status = self._raw(*(INTERNAL_ERROR if fault == "http500" else BAD_GATEWAY))
+                    self._raw(*(INTERNAL_ERROR if fault == "http500" else BAD_GATEWAY))
                     return
                 try:
                     status, payload, headers = fake._dispatch(req)
@@ -1567,28 +1569,30 @@ class FakeMarzban:
                     self._drop()
                     return
                 if fault == "http500_after_act":
-                    call.status = self._raw(*INTERNAL_ERROR)
+                    self._raw(*INTERNAL_ERROR)
                     return
-                call.status = self._answer(status, payload, headers)
+                self._answer(status, payload, headers)
 
             do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = _serve  # noqa: N815
 
-            def _answer(self, status, payload, headers) -> int:
+            def _answer(self, status, payload, headers):
                 if isinstance(payload, _Err):
                     if payload.raw:
                         return self._raw(*payload.raw)
                     payload = {"detail": payload.detail}
                 if status in (204, 307):
+                    self.call.status = status  # recorded before the client can see the answer
                     self.send_response(status)
                     for name, value in headers.items():
                         self.send_header(name, value)
                     if status == 307:
                         self.send_header("Content-Length", "0")
                     self.end_headers()
-                    return status
-                return self._raw(status, json.dumps(payload, ensure_ascii=False).encode(), "application/json", headers)
+                    return
+                self._raw(status, json.dumps(payload, ensure_ascii=False).encode(), "application/json", headers)
 
-            def _raw(self, status, data: bytes, content_type: str, headers: dict | None = None) -> int:
+            def _raw(self, status, data: bytes, content_type: str, headers: dict | None = None):
+                self.call.status = status  # recorded before the client can see the answer
                 self.send_response(status)
                 self.send_header("Content-Type", content_type)
                 self.send_header("Content-Length", str(len(data)))
@@ -1596,7 +1600,6 @@ class FakeMarzban:
                     self.send_header(name, value)
                 self.end_headers()
                 self.wfile.write(data)
-                return status
 
             def _drop(self):
                 self.close_connection = True
