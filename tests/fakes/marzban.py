@@ -76,14 +76,18 @@ Where panels.md and the code disagree (the fake follows the code):
     Marzban's next-plan path is ``/active-next``, PasarGuard's ``/active_next``.
 
 Modelled from the jobs (``enforce = True``, the default): before every request the fake runs the
-panel's review job for the users that changed or fell due, as if the job ran with no delay:
+panel's review job for the users that changed or fell due, as if the job ran with no delay (the
+real job runs every ``JOB_REVIEW_USERS_INTERVAL``: 10 s on Marzban, 30 s on PasarGuard, so a real
+panel reports "active" for up to that long after the expiry):
 active -> limited (Marzban checks limited first) / expired (PasarGuard checks expired first),
 a next plan is applied instead when there is one, on_hold -> active when the user came online
 or ``on_hold_timeout`` passed. ``enforce = False`` models a panel whose job misses expiries
 (panels.md section 3, item 4): stored statuses stay as they are; ``run_jobs()`` runs it once.
 Not modelled: periodic data-limit resets, auto-delete, node usage, xray itself, role limits,
-non-sudo admins, the subscription content (only ``/sub/<token>/info``). 422 messages for plain
-type errors follow pydantic's wording but are not guaranteed word for word.
+non-sudo admins, the subscription content (only ``/sub/<token>/info``). Marzban's ``links`` are
+plausible share links built from the inbounds, not Marzban's exact strings. 422 messages for
+plain type errors follow pydantic's wording but are not guaranteed word for word, and a
+malformed JSON body is checked after the token (FastAPI checks it first).
 
 Faults: ``fail_next(path_substring, kind, times=1, method=None)`` with kind ``"http500"``
 (Starlette's plain-text 500, nothing done), ``"http502"`` (nginx's page, nothing done),
@@ -370,6 +374,8 @@ class FakeMarzban:
         """Put a user straight into the panel's database (no HTTP, no validation beyond the basics):
         for seeding many users. Marzban: proxies for ``protocols`` (default: every protocol with an
         inbound) on all their inbounds; PasarGuard: ``group_ids`` (default: every group)."""
+        if status not in STATUSES:
+            raise ValueError(f"status must be one of {STATUSES}")
         with self.lock:
             if self._find(username) is not None:
                 raise ValueError(f"user {username!r} exists")
@@ -515,6 +521,7 @@ class FakeMarzban:
                 plan = rec["next_plan"]
                 if plan is not None and (plan["fire_on_either"] or (limited and expired)):
                     self._mz_apply_next_plan(rec)
+                    self._push_due(rec)
                     return
                 self._set_status(rec, "limited" if limited else "expired")
             else:
@@ -526,10 +533,16 @@ class FakeMarzban:
             base = rec["edit_at"] or rec["created_at"]
             online = rec["online_at"] is not None and rec["online_at"] >= base
             timed_out = rec["on_hold_timeout"] is not None and rec["on_hold_timeout"] <= now
+            if self.flavor == "pasarguard" and rec["online_at"] is not None:
+                timed_out = False  # User.become_online in SQL: the timeout counts only while online_at is NULL
             if not (online or timed_out):
                 return
             self._set_status(rec, "active")
-            rec["expire"] = (int(now) if self.flavor == "marzban" else now) + (rec["on_hold_expire_duration"] or 0)
+            duration = rec["on_hold_expire_duration"]
+            if self.flavor == "marzban":
+                rec["expire"] = int(now) + (duration or 0)  # crud.start_user_expire
+            else:
+                rec["expire"] = now + duration if duration else None  # crud.start_users_expire
             rec["on_hold_expire_duration"] = None
             rec["on_hold_timeout"] = None
             self._push_due(rec)
@@ -1049,10 +1062,8 @@ class FakeMarzban:
         def proxies(v):
             if create and not v:
                 raise ValueError("Value error, Each user needs at least one proxy")
-            if v is None:
-                raise _internal_error()  # UserModify.validate_proxies iterates None: TypeError
             if not isinstance(v, dict):
-                raise ValueError("Input should be a valid dictionary")
+                raise _internal_error()  # the validators call v.get / iterate None: a TypeError, not a 422
             cleaned = {}
             for protocol, settings in v.items():
                 if protocol not in MARZBAN_PROTOCOLS:
@@ -1071,9 +1082,9 @@ class FakeMarzban:
             return _as_int(int(v) if isinstance(v, float) else v, ge=0)
 
         def inbounds(v):
+            if not isinstance(v, dict) and (create or v):
+                raise _internal_error()  # validate_inbounds calls v.copy() / v.items(): not a 422
             if create:
-                if v is None:
-                    raise _internal_error()  # validate_inbounds calls None.copy(): AttributeError
                 chosen = data.get("proxies", {})
                 v = {p: tags for p, tags in v.items() if p in chosen}
                 for protocol in chosen:
@@ -1086,7 +1097,9 @@ class FakeMarzban:
                         v[protocol] = [i["tag"] for i in self._inbounds_of(protocol)]
             elif v:
                 for tags in v.values():
-                    for tag in tags or []:
+                    if not isinstance(tags, list):
+                        raise _internal_error()  # `for tag in tags` on a non-list
+                    for tag in tags:
                         if tag not in self._tags():
                             raise ValueError(f"Value error, Inbound {tag} doesn't exist")
             if not isinstance(v, dict):

@@ -1,6 +1,8 @@
 """The fake Marzban / PasarGuard panel answers like the real panels' code does (Marzban v0.8.4,
 PasarGuard v5.2.1), driven with httpx the way an adapter would drive it."""
 
+import base64
+import json
 import time
 from datetime import UTC, datetime
 
@@ -149,6 +151,14 @@ def test_tokens_live_token_minutes_by_the_panels_clock(flavor, still_valid_after
         assert client.call("GET", "/api/inbounds").status_code == 401
     finally:
         fake.stop()
+
+
+def test_the_token_is_a_jwt_whose_exp_a_client_can_read(panel):
+    token = logged_in(panel).token
+    body = token.split(".")[1]
+    payload = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
+    assert payload["sub"] == "admin" and payload["exp"] - payload["iat"] == 1440 * 60
+    assert payload["access"] == ("sudo" if panel.flavor == "marzban" else "admin")
 
 
 def test_pasarguard_api_keys_go_in_x_api_key_or_the_apikey_scheme(pasarguard):
@@ -414,6 +424,18 @@ def test_marzban_put_nulls_that_are_not_unchanged(marzban):
     assert api.put("alice", {"inbounds": None}).status_code == 422
     crash = api.put("alice", {"proxies": None})
     assert crash.status_code == 500 and crash.text == "Internal Server Error"
+
+
+def test_marzban_put_inbounds_empty_removes_them_and_proxies_without_ids_get_new_credentials(marzban):
+    api = logged_in(marzban)
+    created = api.create("alice").json()
+    assert api.put("alice", {"inbounds": {"vless": []}}).json()["inbounds"] == {"vless": []}  # on create [] means all
+    assert api.put("alice", {"inbounds": {"vless": ["VLESS WS"]}}).json()["inbounds"] == {"vless": ["VLESS WS"]}
+    rotated = api.put("alice", {"proxies": {"vless": {}}}).json()
+    assert rotated["proxies"]["vless"]["id"] != created["proxies"]["vless"]["id"]
+    kept = api.put("alice", {"proxies": {"vless": {"id": created["proxies"]["vless"]["id"]}, "vmess": {}}}).json()
+    assert kept["proxies"]["vless"]["id"] == created["proxies"]["vless"]["id"] and set(kept["proxies"]) == {"vless", "vmess"}
+    assert api.put("alice", {"proxies": {"trojan": {}}}).json() == {"detail": "Protocol trojan is disabled on your server"}
 
 
 def test_put_extends_an_expired_user_back_to_active(api, panel):
