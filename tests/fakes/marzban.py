@@ -70,10 +70,23 @@ Where panels.md and the code disagree (the fake follows the code):
     prefix is unset (Marzban ``XRAY_SUBSCRIPTION_URL_PREFIX``, PasarGuard settings
     ``subscription.url_prefix`` or the admin's ``sub_domain``). The token embeds the second it
     was made, so the URL changes from one answer to the next (do not compare URLs to detect a
-    revoke); a revoke invalidates tokens made before it (``GET /sub/<token>/info`` -> 404).
+    revoke); a revoke invalidates tokens made before it (``GET /sub/<token>/info`` -> 404), except
+    those made in the same second (the token's time is rounded up).
 12. Paths: the username routes of PasarGuard are deprecated ("removed in v6.0.0; use by-id");
     ``/by-username/`` and ``/by-id/`` exist since v3.1.0, ``PUT .../disabled`` since v5.0.0.
     Marzban's next-plan path is ``/active-next``, PasarGuard's ``/active_next``.
+13. Unlimited: Marzban stores ``expire``/``data_limit`` 0 as null and answers null. PasarGuard
+    answers ``data_limit: 0`` after a create with 0 but null after a PUT with 0; ``expire`` 0 is
+    null in both. PasarGuard's ``expire`` takes unix seconds or any ISO datetime (naive = UTC),
+    its ``on_hold_timeout`` an ISO datetime or an int = seconds from now.
+14. Status on PUT: Marzban sets ``status: active`` as sent; PasarGuard re-derives it when enabling
+    a disabled user (expired / limited / on_hold / active, as ``PUT .../disabled`` false does).
+    Both re-derive active/expired from a new ``expire`` and active/limited from a new
+    ``data_limit``. Marzban's ``revoke_sub`` runs the same update, so it can flip an
+    overdue "active" user to expired.
+15. ``GET /api/users``: ``offset``/``limit`` on both; no ``limit`` or ``limit=0`` returns every user;
+    without ``sort`` the order is the database's (id order); ``{"users": [...], "total": n}``
+    where total counts the filtered users. Marzban ``status`` takes one value, PasarGuard repeats.
 
 Modelled from the jobs (``enforce = True``, the default): before every request the fake runs the
 panel's review job for the users that changed or fell due, as if the job ran with no delay (the
