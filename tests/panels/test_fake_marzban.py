@@ -626,6 +626,20 @@ def test_enforce_off_leaves_an_expired_user_active(api, panel):
     assert api.get("bob").json()["status"] == "limited"
 
 
+@pytest.mark.parametrize("flavor, after_revoke", [("marzban", "expired"), ("pasarguard", "active")])
+def test_with_the_job_off_marzbans_revoke_still_works_out_the_status(flavor, after_revoke):
+    fake = make_panel(flavor)
+    try:
+        fake.enforce = False
+        api = logged_in(fake)
+        api.create("alice", expire=int(fake.now()) + 10)
+        fake.advance(20)
+        assert api.get("alice").json()["status"] == "active"
+        assert api.call("POST", "/api/user/alice/revoke_sub").json()["status"] == after_revoke
+    finally:
+        fake.stop()
+
+
 def test_on_hold_starts_when_the_user_comes_online(api, panel):
     api.create("alice", status="on_hold", on_hold_expire_duration=86400)
     panel.advance(5)
