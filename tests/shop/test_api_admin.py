@@ -307,6 +307,7 @@ def test_admin_top_up_approval_reads_in_the_operators_language(admin_client, lan
                              HTTP_ACCEPT_LANGUAGE=language)
     assert_shows(page, texts["title"], texts["question"], texts["cancel"])
     assert texts["button"] in page.content.decode()
+    assert page.content.decode().count("<h1") == 1  # the title once (the admin's base template writes it)
     for again in (False, True):
         done = admin_client.post("/admin/shop/payment/", {"action": "approve", "_selected_action": [payment.pk],
                                                           "confirm": "yes"}, follow=True, HTTP_ACCEPT_LANGUAGE=language)
