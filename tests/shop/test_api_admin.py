@@ -323,7 +323,7 @@ REFUND_TEXTS = {
            "done": "سفارش شماره {id}: \u2068100,000 تومان\u2069 بازپرداخت شد."},
     "en": {"action": "Refund the selected orders to the wallet…", "title": "Refund orders",
            "question": "These orders will be refunded to the customers' wallets and their subscriptions cut short.",
-           "form": ("how much to refund", "In full", "Pro rata to the unused days", "refund reason",
+           "form": ("How much to refund", "In full", "Pro rata to the unused days", "Refund reason",
                     "The customer will see this."),
            "done": "Order #{id}: 100,000 Toman refunded."},
 }

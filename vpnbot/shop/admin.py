@@ -7,6 +7,7 @@ from django.contrib import admin, messages
 from django.contrib.admin.actions import delete_selected
 from django.db import transaction
 from django.shortcuts import redirect
+from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -89,9 +90,9 @@ class PlanAdmin(admin.ModelAdmin):
 
 
 class RefundForm(forms.Form):
-    mode = forms.ChoiceField(label=gettext_lazy("how much to refund"), choices=[
+    mode = forms.ChoiceField(label=capfirst(gettext_lazy("how much to refund")), choices=[
         ("full", gettext_lazy("In full")), ("prorata", gettext_lazy("Pro rata to the unused days"))])
-    reason = forms.CharField(label=gettext_lazy("refund reason"), max_length=255,
+    reason = forms.CharField(label=capfirst(gettext_lazy("refund reason")), max_length=255,
                              help_text=gettext_lazy("The customer will see this."))
 
 
@@ -175,7 +176,7 @@ class SubscriptionAdmin(admin.ModelAdmin):
 
 
 class RejectForm(forms.Form):
-    reason = forms.CharField(label=gettext_lazy("reason for rejection"), max_length=500,
+    reason = forms.CharField(label=capfirst(gettext_lazy("reason for rejection")), max_length=500,
                              help_text=gettext_lazy("The customer will see this."))
 
 
