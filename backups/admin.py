@@ -7,17 +7,21 @@ from django.http import FileResponse, Http404, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
-from vpnbot.core.admin_tools import confirm_action
+from vpnbot.core.admin_tools import confirm_action, interpolate
 
 from . import reporting, selectors, services, tasks
 from .models import Backup
 from .storage import StorageError, get_storage
 
-WAIT_NOTICE = (f"If another backup operation is running it waits for it (up to "
-               f"{tasks.BUSY_RETRY_SECONDS * tasks.BUSY_MAX_RETRIES // 60} minutes). If it cannot run or fails, "
-               "the reason is shown in the backup's notes and sent to the admins in Telegram.")
+
+def wait_notice() -> str:
+    """What happens to a queued verification or restore, in the active language."""
+    return interpolate(gettext("If another backup operation is running it waits for it (up to %(minutes)s minutes). "
+                               "If it cannot run or fails, the reason is shown in the backup's notes and sent to the "
+                               "admins in Telegram."), minutes=tasks.BUSY_RETRY_SECONDS * tasks.BUSY_MAX_RETRIES // 60)
 
 
 @admin.register(Backup)
@@ -68,7 +72,8 @@ class BackupAdmin(admin.ModelAdmin):
     def download(self, obj):
         if not obj.is_usable:
             return "—"
-        return format_html('<a href="{}">download</a>', reverse("admin:backups_backup_download", args=[obj.pk]))
+        return format_html('<a href="{}">{}</a>', reverse("admin:backups_backup_download", args=[obj.pk]),
+                           gettext("download"))
 
     def get_urls(self):
         return [
@@ -101,41 +106,47 @@ class BackupAdmin(admin.ModelAdmin):
             raise PermissionDenied
         if request.method == "POST" and request.POST.get("confirm") == "yes":
             if services.lock_holder():
-                self.message_user(request, "A backup operation is already running.", messages.WARNING)
+                self.message_user(request, gettext("A backup operation is already running."), messages.WARNING)
             else:
                 tasks.run_for_chat.delay("create", None, None, f"admin:{request.user.get_username()}")
-                self.message_user(request, "A manual backup was queued.")
+                self.message_user(request, gettext("A manual backup was queued."))
             return HttpResponseRedirect(reverse("admin:backups_backup_changelist"))
-        return self._confirm(request, title="Create a backup", button="Create the backup",
-                             explanation="Dump the whole database now into a new backup file.")
+        return self._confirm(request, title=gettext("Create a backup"), button=gettext("Create the backup"),
+                             explanation=gettext("Dump the whole database now into a new backup file."))
 
-    @admin.action(description="Verify the selected backups (restore into a scratch database)", permissions=["operate"])
+    @admin.action(description=_("Verify the selected backups (restore into a scratch database)"),
+                  permissions=["operate"])
     def verify_action(self, request, queryset):
         usable = [b for b in queryset if b.is_usable]
 
         def perform(rows, data):
             for backup in usable:
                 tasks.run_for_chat.delay("verify", None, None, f"admin:{request.user.get_username()}", "", backup.pk)
-            self.message_user(request, f"{len(usable)} verifications were queued. {WAIT_NOTICE}")
+            queued = interpolate(ngettext("%(n)s verification was queued.", "%(n)s verifications were queued.",
+                                          len(usable)), n=len(usable))
+            self.message_user(request, f"{queued} {wait_notice()}")
 
         return confirm_action(self, request, queryset.filter(pk__in=[b.pk for b in usable]), action="verify_action",
-                              title="Verify backups", confirm_label="Verify", perform=perform,
-                              question="Each backup is restored into a scratch database and its tables compared; "
-                              "the live database is not touched.")
+                              title=gettext("Verify backups"), confirm_label=gettext("Verify"), perform=perform,
+                              question=gettext("Each backup is restored into a scratch database and its tables "
+                                               "compared; the live database is not touched."))
 
-    @admin.action(description="Restore the selected backup (replaces the database)", permissions=["restore"])
+    @admin.action(description=_("Restore the selected backup (replaces the database)"), permissions=["restore"])
     def restore_action(self, request, queryset):
         if queryset.count() != 1 or not queryset.first().is_usable:
-            self.message_user(request, "Select exactly one usable backup to restore.", messages.ERROR)
+            self.message_user(request, gettext("Select exactly one usable backup to restore."), messages.ERROR)
             return None
         backup = queryset.first()
 
         def perform(rows, data):
             tasks.run_for_chat.delay("restore", None, None, f"admin:{request.user.get_username()}", "", backup.pk)
-            self.message_user(request, f"The restore of #{backup.pk} was queued. {WAIT_NOTICE}", messages.WARNING)
+            queued = interpolate(gettext("The restore of backup #%(id)s was queued."), id=backup.pk)
+            self.message_user(request, f"{queued} {wait_notice()}", messages.WARNING)
 
-        return confirm_action(self, request, queryset, action="restore_action", title=f"Restore backup #{backup.pk}?",
-                              confirm_label="Replace the database with this backup", perform=perform,
-                              question="The file's checksum is checked, a safety backup of the current database is "
-                              "taken, then the whole database is replaced by this backup. Everything since the "
-                              "backup is lost from the database (kept in the safety backup).")
+        return confirm_action(self, request, queryset, action="restore_action",
+                              title=interpolate(gettext("Restore backup #%(id)s?"), id=backup.pk),
+                              confirm_label=gettext("Replace the database with this backup"), perform=perform,
+                              question=gettext("The file's checksum is checked, a safety backup of the current "
+                                               "database is taken, then the whole database is replaced by this "
+                                               "backup. Everything since the backup is lost from the database (kept "
+                                               "in the safety backup)."))

@@ -6,8 +6,11 @@ from django.contrib import admin, messages
 from django.http import HttpResponseRedirect
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
 
-from vpnbot.core.admin_tools import confirm_action
+from vpnbot.core.admin_tools import confirm_action, interpolate, text_list
+from vpnbot.shop.formatting import money
 from vpnbot.shop.models import Customer
 
 from . import selectors, services
@@ -42,11 +45,11 @@ class UserProfileAdmin(ReadOnlyAdmin):
     readonly_fields = ("timeline", "journey")
     ordering = ("-churn_risk", "customer_id")
 
-    @admin.display(description="RFM")
+    @admin.display(description=gettext_lazy("RFM score"))
     def rfm(self, obj):
         return obj.rfm
 
-    @admin.display(description="activity timeline (latest 30)")
+    @admin.display(description=gettext_lazy("activity timeline (latest 30)"))
     def timeline(self, obj):
         rows = selectors.activity_timeline(customer=obj.customer, limit=30)
         if not rows:
@@ -55,13 +58,15 @@ class UserProfileAdmin(ReadOnlyAdmin):
             "", "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             ((a.created_at.strftime("%Y-%m-%d %H:%M"), a.get_kind_display(), a.ref, a.amount or "") for a in rows)))
 
-    @admin.display(description="journey")
+    @admin.display(description=gettext_lazy("journey"))
     def journey(self, obj):
         steps = selectors.journey(customer=obj.customer, limit=30)
         if not steps:
             return "—"
-        return format_html_join(mark_safe("<br>"), "{}: {} → {}", (
-            (s.at.strftime("%Y-%m-%d %H:%M"), s.get_from_stage_display(), s.get_stage_display()) for s in steps))
+        # the arrow is part of the msgid: it points the other way in a right-to-left language
+        return format_html_join(mark_safe("<br>"), "{}: {}", (
+            (s.at.strftime("%Y-%m-%d %H:%M"), interpolate(_("%(from)s → %(to)s"), **{
+                "from": s.get_from_stage_display(), "to": s.get_stage_display()})) for s in steps))
 
 
 @admin.register(UserActivity)
@@ -145,7 +150,8 @@ class CampaignAdmin(admin.ModelAdmin):
         try:
             services.campaign_delete(campaign_id=obj.pk)
         except CrmError as exc:  # started meanwhile
-            self.message_user(request, f"#{obj.pk}: {exc}", messages.ERROR)
+            self.message_user(request, interpolate(_("Campaign #%(id)s: %(error)s"), id=obj.pk, error=exc),
+                              messages.ERROR)
 
     def delete_queryset(self, request, queryset):
         for campaign in queryset:
@@ -160,7 +166,8 @@ class CampaignAdmin(admin.ModelAdmin):
         fields = [f for f in form.changed_data if f in EDITABLE_FIELDS]
         status = services.campaign_save_edited(campaign=obj, fields=fields)
         if status is not None:
-            self.message_user(request, f"The campaign started meanwhile ({status}); your changes were not saved.",
+            self.message_user(request, interpolate(_("The campaign started meanwhile (%(status)s); your changes "
+                                                     "were not saved."), status=Campaign.Status(status).label),
                               messages.ERROR)
             request._campaign_not_saved = True
 
@@ -169,57 +176,71 @@ class CampaignAdmin(admin.ModelAdmin):
             return HttpResponseRedirect(request.path)
         return super().response_change(request, obj)
 
-    @admin.display(description="preview (for a sample customer)")
+    @admin.display(description=gettext_lazy("preview (for a sample customer)"))
     def preview(self, obj):
         if not obj.pk:
             return "—"
         sample = services.campaign_audience(obj).first() or Customer(first_name="Sara", username="sara")
         return format_html("<pre style='white-space:pre-wrap'>{}</pre>", services.campaign_render(obj, sample))
 
-    @admin.display(description="recipients now")
+    @admin.display(description=gettext_lazy("recipients now"))
     def audience(self, obj):
         return services.campaign_count(obj) if obj.pk else "—"
 
-    @admin.display(description="stats")
+    @admin.display(description=gettext_lazy("stats"))
     def stats(self, obj):
         if not obj.pk:
             return "—"
-        return ", ".join(f"{k} {v:,}" for k, v in selectors.campaign_stats(campaign=obj).as_dict().items())
+        s = selectors.campaign_stats(campaign=obj)
+        return interpolate(_("targeted %(targeted)s · pending %(pending)s · sent %(sent)s · failed %(failed)s · "
+                             "blocked %(blocked)s · skipped %(skipped)s · pressed %(pressed)s · converted %(converted)s "
+                             "· revenue %(revenue)s"),
+                           targeted=s.targeted, pending=s.pending, sent=s.sent, failed=s.failed, blocked=s.blocked,
+                           skipped=s.skipped, pressed=s.pressed, converted=s.converted, revenue=money(s.revenue_amount))
 
     def has_send_permission(self, request) -> bool:
         return request.user.is_active and request.user.has_perm("crm.send_campaign")
 
-    @admin.action(description="Send the selected campaigns…", permissions=["send"])
+    @staticmethod
+    def _recipients(campaign) -> str:
+        n = services.campaign_count(campaign)
+        return interpolate(ngettext("#%(id)s %(name)s: %(n)s recipient", "#%(id)s %(name)s: %(n)s recipients", n),
+                           id=campaign.pk, name=campaign.name, n=n)
+
+    @admin.action(description=gettext_lazy("Send the selected campaigns…"), permissions=["send"])
     def send(self, request, queryset):
         drafts = queryset.filter(status__in=[Campaign.Status.DRAFT, Campaign.Status.SCHEDULED])
         if not drafts.exists():
-            self.message_user(request, "Only draft or scheduled campaigns can be sent.", messages.ERROR)
+            self.message_user(request, _("Only draft or scheduled campaigns can be sent."), messages.ERROR)
             return None
-        counts = ", ".join(f"#{c.pk} {c.name}: {services.campaign_count(c)} recipients" for c in drafts)
+        counts = text_list(self._recipients(c) for c in drafts)
 
         def perform(qs, _data):
             for campaign in qs:
                 try:
                     services.campaign_start(campaign_id=campaign.pk)
-                    self.message_user(request, f"Campaign #{campaign.pk} is scheduled to send.", messages.SUCCESS)
+                    self.message_user(request, interpolate(_("Campaign #%(id)s is scheduled to send."), id=campaign.pk),
+                                      messages.SUCCESS)
                 except CrmError as exc:
-                    self.message_user(request, f"#{campaign.pk}: {exc}", messages.ERROR)
+                    self.message_user(request, interpolate(_("Campaign #%(id)s: %(error)s"), id=campaign.pk, error=exc),
+                                      messages.ERROR)
 
-        return confirm_action(self, request, drafts, action="send", title="Send campaigns",
-                              question=f"Send these campaigns? {counts}. Messages cannot be taken back.",
-                              confirm_label="Yes, send", perform=perform)
+        return confirm_action(self, request, drafts, action="send", title=_("Send campaigns"),
+                              question=interpolate(_("Send these campaigns? %(counts)s. Messages cannot be taken back."),
+                                                   counts=counts),
+                              confirm_label=_("Yes, send"), perform=perform)
 
-    @admin.action(description="Cancel the selected campaigns", permissions=["send"])
+    @admin.action(description=gettext_lazy("Cancel the selected campaigns"), permissions=["send"])
     def cancel(self, request, queryset):
         cancelled = sum(services.campaign_cancel(campaign_id=c.pk) for c in queryset)
-        self.message_user(request, f"{cancelled} campaign(s) cancelled.", messages.SUCCESS)
+        self.message_user(request, interpolate(ngettext("%(n)s campaign cancelled.", "%(n)s campaigns cancelled.",
+                                                        cancelled), n=cancelled), messages.SUCCESS)
 
-
-    @admin.action(description="Stop sending the selected campaigns…", permissions=["send"])
+    @admin.action(description=gettext_lazy("Stop sending the selected campaigns…"), permissions=["send"])
     def stop(self, request, queryset):
         running = queryset.filter(status__in=[Campaign.Status.SCHEDULED, Campaign.Status.SENDING, Campaign.Status.SENT])
         if not running.exists():
-            self.message_user(request, "Only a scheduled or sending campaign can be stopped.", messages.ERROR)
+            self.message_user(request, _("Only a scheduled or sending campaign can be stopped."), messages.ERROR)
             return None
 
         def perform(qs, _data):
@@ -227,15 +248,18 @@ class CampaignAdmin(admin.ModelAdmin):
                 try:
                     _campaign, cancelled = services.campaign_stop(campaign_id=campaign.pk)
                 except CrmError as exc:
-                    self.message_user(request, f"#{campaign.pk}: {exc}", messages.ERROR)
+                    self.message_user(request, interpolate(_("Campaign #%(id)s: %(error)s"), id=campaign.pk, error=exc),
+                                      messages.ERROR)
                     continue
-                self.message_user(request, f"Campaign #{campaign.pk} stopped: {cancelled} message(s) not yet sent "
-                                           "were cancelled.", messages.SUCCESS)
+                self.message_user(request, interpolate(ngettext(
+                    "Campaign #%(id)s stopped: %(n)s message not yet sent was cancelled.",
+                    "Campaign #%(id)s stopped: %(n)s messages not yet sent were cancelled.", cancelled),
+                    id=campaign.pk, n=cancelled), messages.SUCCESS)
 
-        return confirm_action(self, request, running, action="stop", title="Stop campaigns",
-                              question="Stop these campaigns? Messages already sent stay sent; the others are "
-                                       "cancelled and no more recipients are added.",
-                              confirm_label="Yes, stop them", perform=perform)
+        return confirm_action(self, request, running, action="stop", title=_("Stop campaigns"),
+                              question=_("Stop these campaigns? Messages already sent stay sent; the others are "
+                                         "cancelled and no more recipients are added."),
+                              confirm_label=_("Yes, stop them"), perform=perform)
 
 
 @admin.register(CampaignRecipient)

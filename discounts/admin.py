@@ -5,10 +5,11 @@ import json
 
 from django import forms
 from django.contrib import admin, messages
+from django.utils.text import format_lazy
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext
 
-from vpnbot.core.admin_tools import ReadOnlyAdmin
+from vpnbot.core.admin_tools import ReadOnlyAdmin, interpolate
 
 from . import selectors, services
 from .models import CashbackRule, CashbackTransaction, DiscountUsage, SmartDiscount, UserDiscountProfile
@@ -32,11 +33,18 @@ class SmartDiscountForm(forms.ModelForm):
                   "created_by"]
         widgets = {"params": PrettyJSONWidget(attrs={"rows": 6, "cols": 80}),
                    "conditions": PrettyJSONWidget(attrs={"rows": 10, "cols": 80})}
+        # (the admin shows help texts as HTML: the JSON stays left to right inside a Persian page)
         help_texts = {
-            "conditions": 'e.g. {"all": [{"plan_in": [1, 2]}, {"quantity": {"gte": 3}}, {"not": {"level": ["bronze"]}}]}',
-            "params": 'hourly: {"weekdays": [5, 6], "ranges": [["20:00", "23:00"]]}; bulk: {"basis": "quantity", '
-                      '"tiers": [{"min": 3, "percent_bp": 500}]}; loyalty: {"levels": ["gold"]}; seasonal: '
-                      '{"calendar": "jalali", "from": "12-25", "to": "01-13"}',
+            "conditions": format_lazy('{} <code dir="ltr">{}</code>', _("For example:"),
+                                      '{"all": [{"plan_in": [1, 2]}, {"quantity": {"gte": 3}}, '
+                                      '{"not": {"level": ["bronze"]}}]}'),
+            "params": format_lazy("<br>".join(['{}: <code dir="ltr">{}</code>'] * 4),
+                                  SmartDiscount.Kind.HOURLY.label, '{"weekdays": [5, 6], "ranges": [["20:00", "23:00"]]}',
+                                  SmartDiscount.Kind.BULK.label,
+                                  '{"basis": "quantity", "tiers": [{"min": 3, "percent_bp": 500}]}',
+                                  SmartDiscount.Kind.LOYALTY.label, '{"levels": ["gold"]}',
+                                  SmartDiscount.Kind.SEASONAL.label,
+                                  '{"calendar": "jalali", "from": "12-25", "to": "01-13"}'),
         }
 
 
@@ -80,23 +88,26 @@ class SmartDiscountAdmin(admin.ModelAdmin):
             try:
                 services.discount_set_status(discount_id=pk, status=status)
             except services.DiscountError as exc:
-                self.message_user(request, f"#{pk}: {exc}", messages.ERROR)
+                self.message_user(request, interpolate(gettext("Discount #%(id)s: %(error)s"), id=pk, error=exc),
+                                  messages.ERROR)
                 continue
             changed += 1
         if status == SmartDiscount.Status.PAUSED:
             text = ngettext("%(n)d discount paused.", "%(n)d discounts paused.", changed)
         else:
             text = ngettext("%(n)d discount resumed.", "%(n)d discounts resumed.", changed)
-        self.message_user(request, text % {"n": changed}, messages.SUCCESS)
+        self.message_user(request, interpolate(text, n=changed), messages.SUCCESS)
 
     def delete_model(self, request, obj):
         try:
             outcome = services.discount_delete(discount_id=obj.pk)
         except services.DiscountError as exc:
-            self.message_user(request, f"#{obj.pk}: {exc}", messages.ERROR)
+            self.message_user(request, interpolate(gettext("Discount #%(id)s: %(error)s"), id=obj.pk, error=exc),
+                              messages.ERROR)
             return
         if outcome == "archived":
-            self.message_user(request, f"#{obj.pk} had uses: archived instead of deleted", messages.WARNING)
+            self.message_user(request, interpolate(gettext("Discount #%(id)s had uses: archived instead of deleted."),
+                                                   id=obj.pk), messages.WARNING)
 
     def delete_queryset(self, request, queryset):
         for discount in queryset:

@@ -46,6 +46,7 @@ def parse_value(text: str) -> dict:
     text = normalize(text).lower()
     match = re.fullmatch(r"(\S+)(?:\s+(?:max|cap|حداکثر)\s+(\S+))?", text)
     if not match:
+        # xgettext:no-python-format
         raise DiscountError(_("Send a percentage like 15% or an amount like 50000, optionally followed by max 30000."))
     value, cap = match.group(1), match.group(2)
     result = {"percent_bp": None, "fixed_amount": None, "cap_amount": None}

@@ -4,8 +4,10 @@ preview, customers' settings, and broadcasts (start, pause, resume, cancel); cal
 from django import forms
 from django.contrib import admin, messages
 from django.utils.html import format_html, linebreaks
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
 
-from vpnbot.core.admin_tools import confirm_action
+from vpnbot.core.admin_tools import confirm_action, interpolate, text_list
 
 from . import selectors, services, types
 from .models import Broadcast, Notification, NotificationLog, NotificationSettings, NotificationTemplate
@@ -42,25 +44,32 @@ class NotificationAdmin(admin.ModelAdmin):
         """Resend and cancel: their own permission (the rows themselves stay read-only)."""
         return request.user.is_active and request.user.has_perm("notifications.resend_notification")
 
-    @admin.action(description="Send the selected failed or cancelled notifications again…", permissions=["operate"])
+    @admin.action(description=gettext_lazy("Send the selected failed or cancelled notifications again…"),
+                  permissions=["operate"])
     def resend(self, request, queryset):
         def perform(rows, data):
             count = services.notification_resend(notification_ids=list(rows.values_list("pk", flat=True)))
-            self.message_user(request, f"{count} notification(s) queued again.", messages.SUCCESS)
+            self.message_user(request, interpolate(ngettext("%(n)s notification queued again.",
+                                                            "%(n)s notifications queued again.", count), n=count),
+                              messages.SUCCESS)
 
-        return confirm_action(self, request, queryset, action="resend", title="Send notifications again",
-                              question="Failed or cancelled notifications will be queued again (blocked customers are skipped).",
-                              confirm_label="Send again", perform=perform)
+        return confirm_action(self, request, queryset, action="resend", title=_("Send notifications again"),
+                              question=_("Failed or cancelled notifications will be queued again (blocked customers "
+                                         "are skipped)."),
+                              confirm_label=_("Send again"), perform=perform)
 
-    @admin.action(description="Cancel the selected pending notifications…", permissions=["operate"])
+    @admin.action(description=gettext_lazy("Cancel the selected pending notifications…"), permissions=["operate"])
     def cancel(self, request, queryset):
         def perform(rows, data):
             count = services.notification_cancel(notification_ids=list(rows.values_list("pk", flat=True)),
                                                  reason=f"cancelled by {request.user.get_username()}")
-            self.message_user(request, f"{count} notification(s) cancelled.", messages.SUCCESS)
+            self.message_user(request, interpolate(ngettext("%(n)s notification cancelled.",
+                                                            "%(n)s notifications cancelled.", count), n=count),
+                              messages.SUCCESS)
 
-        return confirm_action(self, request, queryset, action="cancel", title="Cancel notifications",
-                              question="Pending notifications will not be sent.", confirm_label="Cancel them", perform=perform)
+        return confirm_action(self, request, queryset, action="cancel", title=_("Cancel notifications"),
+                              question=_("Pending notifications will not be sent."), confirm_label=_("Cancel them"),
+                              perform=perform)
 
 
 @admin.register(NotificationTemplate)
@@ -71,26 +80,27 @@ class NotificationTemplateAdmin(admin.ModelAdmin):
     fields = ("type", "language", "body", "is_active", "placeholders", "preview")
     actions = ("install_defaults",)
 
-    @admin.display(description="allowed placeholders")
+    @admin.display(description=gettext_lazy("allowed placeholders"))
     def placeholders(self, obj):
         if not obj or not obj.type:
             return "—"
         return ", ".join("{" + n + "}" for n in sorted(types.PLACEHOLDERS[obj.type] | types.COMMON_PLACEHOLDERS))
 
-    @admin.display(description="preview (sample values)")
+    @admin.display(description=gettext_lazy("preview (sample values)"))
     def preview(self, obj):
         if not obj or not obj.pk:
-            return "Save to see a preview."
+            return _("Save to see a preview.")
         try:
             text = services.template_preview(type=obj.type, body=obj.body, language=obj.language)
         except types.TemplateError as exc:
-            return f"Invalid: {exc}"
+            return interpolate(_("Invalid: %(error)s"), error=exc)
         return format_html('<div style="white-space:normal;max-width:40em">{}</div>', linebreaks(text))
 
-    @admin.action(description="Create missing templates from the shipped defaults", permissions=["add"])
+    @admin.action(description=gettext_lazy("Create missing templates from the shipped defaults"), permissions=["add"])
     def install_defaults(self, request, queryset):
         count = services.template_install_defaults()
-        self.message_user(request, f"{count} template(s) created.", messages.SUCCESS)
+        self.message_user(request, interpolate(ngettext("%(n)s template created.", "%(n)s templates created.", count),
+                                               n=count), messages.SUCCESS)
 
 
 @admin.register(NotificationSettings)
@@ -141,12 +151,13 @@ class BroadcastAdmin(admin.ModelAdmin):
     fields = ("text", "photo", "buttons", "audience", "paid") + readonly_fields
     actions = ("start", "pause", "resume", "cancel")
 
-    @admin.display(description="progress")
+    @admin.display(description=gettext_lazy("progress"))
     def progress(self, obj):
         if not obj or not obj.started_at:
             return "—"
         p = selectors.broadcast_progress(broadcast=obj)
-        return f"sent {p.sent}, failed {p.failed}, blocked {p.blocked}, remaining {p.remaining}"
+        return interpolate(_("sent %(sent)s, failed %(failed)s, blocked %(blocked)s, remaining %(remaining)s"),
+                           sent=p.sent, failed=p.failed, blocked=p.blocked, remaining=p.remaining)
 
     def has_change_permission(self, request, obj=None):
         return super().has_change_permission(request, obj) and (obj is None or obj.status == Broadcast.Status.DRAFT)
@@ -154,41 +165,54 @@ class BroadcastAdmin(admin.ModelAdmin):
     def has_send_permission(self, request) -> bool:
         return request.user.is_active and request.user.has_perm("notifications.send_broadcast")
 
-    def _each(self, request, queryset, fn, verb):
+    def _each(self, request, queryset, fn, done_message):
+        """fn(broadcast_id=) for each broadcast; a refusal is a warning, then done_message(count)."""
         done = 0
         for b in queryset:
             try:
                 fn(broadcast_id=b.pk)
                 done += 1
             except services.NotificationError as exc:
-                self.message_user(request, f"#{b.pk}: {exc}", messages.WARNING)
-        self.message_user(request, f"{done} broadcast(s) {verb}.", messages.SUCCESS)
+                self.message_user(request, interpolate(_("Broadcast #%(id)s: %(error)s"), id=b.pk, error=exc),
+                                  messages.WARNING)
+        self.message_user(request, interpolate(done_message(done), n=done), messages.SUCCESS)
 
-    @admin.action(description="Start the selected draft broadcasts…", permissions=["send"])
+    @staticmethod
+    def _recipients(broadcast) -> str:
+        n = selectors.broadcast_audience_count(broadcast=broadcast)
+        return interpolate(ngettext("#%(id)s: %(n)s recipient", "#%(id)s: %(n)s recipients", n), id=broadcast.pk, n=n)
+
+    @admin.action(description=gettext_lazy("Start the selected draft broadcasts…"), permissions=["send"])
     def start(self, request, queryset):
         def perform(rows, data):
             def start(broadcast_id):
                 services.broadcast_start(broadcast_id=broadcast_id)
                 services.broadcast_run_later(broadcast_id)
 
-            self._each(request, rows, start, "started")
+            self._each(request, rows, start,
+                       lambda n: ngettext("%(n)s broadcast started.", "%(n)s broadcasts started.", n))
 
-        counts = ", ".join(f"#{b.pk}: {selectors.broadcast_audience_count(broadcast=b)} recipients" for b in queryset)
-        return confirm_action(self, request, queryset, action="start", title="Start broadcasts",
-                              question=f"These broadcasts will be sent ({counts}).", confirm_label="Send", perform=perform)
+        counts = text_list(self._recipients(b) for b in queryset)
+        return confirm_action(self, request, queryset, action="start", title=_("Start broadcasts"),
+                              question=interpolate(_("These broadcasts will be sent (%(counts)s)."), counts=counts),
+                              confirm_label=_("Send"), perform=perform)
 
-    @admin.action(description="Pause the selected broadcasts", permissions=["send"])
+    @admin.action(description=gettext_lazy("Pause the selected broadcasts"), permissions=["send"])
     def pause(self, request, queryset):
-        self._each(request, queryset, services.broadcast_pause, "paused")
+        self._each(request, queryset, services.broadcast_pause,
+                   lambda n: ngettext("%(n)s broadcast paused.", "%(n)s broadcasts paused.", n))
 
-    @admin.action(description="Resume the selected broadcasts", permissions=["send"])
+    @admin.action(description=gettext_lazy("Resume the selected broadcasts"), permissions=["send"])
     def resume(self, request, queryset):
-        self._each(request, queryset, services.broadcast_resume, "resumed")
+        self._each(request, queryset, services.broadcast_resume,
+                   lambda n: ngettext("%(n)s broadcast resumed.", "%(n)s broadcasts resumed.", n))
 
-    @admin.action(description="Cancel the selected broadcasts…", permissions=["send"])
+    @admin.action(description=gettext_lazy("Cancel the selected broadcasts…"), permissions=["send"])
     def cancel(self, request, queryset):
         def perform(rows, data):
-            self._each(request, rows, services.broadcast_cancel, "cancelled")
+            self._each(request, rows, services.broadcast_cancel,
+                       lambda n: ngettext("%(n)s broadcast cancelled.", "%(n)s broadcasts cancelled.", n))
 
-        return confirm_action(self, request, queryset, action="cancel", title="Cancel broadcasts",
-                              question="Messages not yet sent will not be sent.", confirm_label="Cancel them", perform=perform)
+        return confirm_action(self, request, queryset, action="cancel", title=_("Cancel broadcasts"),
+                              question=_("Messages not yet sent will not be sent."), confirm_label=_("Cancel them"),
+                              perform=perform)

@@ -1,5 +1,8 @@
 """Fill msgstr entries of a .po file from a Python dict of translations (a helper for
-translators): python scripts/fill_po.py path/to/django.po translations.py"""
+translators): python scripts/fill_po.py path/to/django.po translations.py
+
+translations.py defines T = {msgid: msgstr}; for a plural entry the msgstr is one string (used
+for every plural form, as in Persian) or a list with one string per form."""
 
 import runpy
 import sys
@@ -13,10 +16,17 @@ def main(po_path: str, table_path: str) -> None:
     missing = []
     for entry in po:
         if entry.msgid in table:
-            entry.msgstr = table[entry.msgid]
+            value = table[entry.msgid]
+            if entry.msgid_plural:
+                forms = value if isinstance(value, list) else [value] * max(len(entry.msgstr_plural), 2)
+                entry.msgstr_plural = dict(enumerate(forms))
+            else:
+                entry.msgstr = value
             if "fuzzy" in entry.flags:
                 entry.flags.remove("fuzzy")
-        elif not entry.msgstr:
+            # the "#| msgid" lines only say what a fuzzy entry was matched from
+            entry.previous_msgid = entry.previous_msgid_plural = entry.previous_msgctxt = None
+        elif not (entry.translated() or entry.obsolete):
             missing.append(entry.msgid)
     po.metadata["Content-Type"] = "text/plain; charset=UTF-8"
     po.save()

@@ -7,6 +7,7 @@ from django.urls import reverse
 
 from backups import tasks
 from backups.models import Backup
+from tests.admin_i18n import assert_shows
 from tests.backups.factories import BackupFactory
 
 pytestmark = pytest.mark.django_db
@@ -81,3 +82,45 @@ def test_admin_verify_and_restore_use_the_shared_confirmation_page(client, staff
     client.post(url, {"action": "verify_action", "_selected_action": [backup.pk, failed.pk], "confirm": "yes"})
     client.post(url, {"action": "restore_action", "_selected_action": [backup.pk], "confirm": "yes"})
     assert [(q[0], q[-1]) for q in queued] == [("verify", backup.pk), ("restore", backup.pk)]
+
+
+BACKUP_TEXTS = {
+    "fa": {"list": ("بررسی پشتیبان‌های انتخاب‌شده (بازیابی در یک پایگاه داده‌ی موقت)",
+                    "بازیابی پشتیبان انتخاب‌شده (جایگزین پایگاه داده می‌شود)", "ساختن پشتیبان", "دانلود"),
+           "create": ("ساختن پشتیبان", "همین حالا از کل پایگاه داده یک فایل پشتیبان تازه ساخته می‌شود.", "انصراف"),
+           "create_button": 'value="پشتیبان ساخته شود"',
+           "restore": ("پشتیبان #{id} بازیابی شود؟", "ابتدا چک‌سام فایل بررسی می‌شود", "انصراف"),
+           "restore_button": 'value="پایگاه داده با این پشتیبان جایگزین شود"',
+           "queued": "بازیابی پشتیبان #{id} در صف قرار گرفت. اگر عملیات پشتیبان‌گیری دیگری در حال اجرا باشد",
+           "refused": "برای بازیابی، دقیقاً یک پشتیبان قابل استفاده انتخاب کنید."},
+    "en": {"list": ("Verify the selected backups (restore into a scratch database)",
+                    "Restore the selected backup (replaces the database)", "Create a backup", "download"),
+           "create": ("Create a backup", "Dump the whole database now into a new backup file.", "Cancel"),
+           "create_button": 'value="Create the backup"',
+           "restore": ("Restore backup #{id}?", "The file's checksum is checked", "Cancel"),
+           "restore_button": 'value="Replace the database with this backup"',
+           "queued": "The restore of backup #{id} was queued. If another backup operation is running",
+           "refused": "Select exactly one usable backup to restore."},
+}
+
+
+@pytest.mark.parametrize("language", ["fa", "en"])
+def test_admin_backups_read_in_the_operators_language(client, staff, monkeypatch, language):
+    texts = BACKUP_TEXTS[language]
+    monkeypatch.setattr(tasks.run_for_chat, "delay", lambda *args: None)
+    client.force_login(staff)
+    backup, other = BackupFactory(), BackupFactory()
+    url = reverse("admin:backups_backup_changelist")
+    assert_shows(client.get(url, HTTP_ACCEPT_LANGUAGE=language), *texts["list"])
+    create = client.get(reverse("admin:backups_backup_create"), HTTP_ACCEPT_LANGUAGE=language)
+    assert_shows(create, *texts["create"])
+    assert texts["create_button"] in create.content.decode()
+    page = client.post(url, {"action": "restore_action", "_selected_action": [backup.pk]}, HTTP_ACCEPT_LANGUAGE=language)
+    assert_shows(page, *(text.format(id=backup.pk) for text in texts["restore"]))
+    assert texts["restore_button"] in page.content.decode()
+    done = client.post(url, {"action": "restore_action", "_selected_action": [backup.pk], "confirm": "yes"}, follow=True,
+                       HTTP_ACCEPT_LANGUAGE=language)
+    assert_shows(done, texts["queued"].format(id=backup.pk))
+    refused = client.post(url, {"action": "restore_action", "_selected_action": [backup.pk, other.pk]}, follow=True,
+                          HTTP_ACCEPT_LANGUAGE=language)
+    assert_shows(refused, texts["refused"])

@@ -15,8 +15,9 @@ def staff():
     return User.objects.create_user("boss", password=PASSWORD, is_staff=True, is_superuser=True)
 
 
-def _login(client, password, ip="203.0.113.7"):
-    return client.post("/admin/login/?next=/admin/", {"username": "boss", "password": password}, REMOTE_ADDR=ip)
+def _login(client, password, ip="203.0.113.7", **headers):
+    return client.post("/admin/login/?next=/admin/", {"username": "boss", "password": password}, REMOTE_ADDR=ip,
+                       **headers)
 
 
 def test_repeated_wrong_passwords_lock_the_admin_login_and_log_no_password(client, staff, settings, caplog):
@@ -30,6 +31,17 @@ def test_repeated_wrong_passwords_lock_the_admin_login_and_log_no_password(clien
     assert "boss" in caplog.text  # the failure is logged, with who
     # another address is not locked out by this one's guesses
     assert _login(client, PASSWORD, ip="198.51.100.9").status_code == 302
+
+
+@pytest.mark.parametrize("language, texts", [
+    ("fa", ["تلاش‌های ناموفق ورود بیش از حد مجاز", "از مدیر دیگری بخواهید قفل آن را باز کند"]),
+    ("en", ["Too many failed logins", "ask another administrator to unlock it"]),
+])
+def test_the_lockout_page_reads_in_the_browsers_language(client, staff, settings, language, texts):
+    for _ in range(settings.AXES_FAILURE_LIMIT):
+        locked = _login(client, "wrong-guess-123", HTTP_ACCEPT_LANGUAGE=language)
+    assert locked.status_code == 429
+    assert all(text in locked.content.decode() for text in texts)
 
 
 def test_a_good_login_resets_the_count(client, staff, settings):

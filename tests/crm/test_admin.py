@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from crm.models import Campaign, CampaignRecipient, UserActivity, UserProfile
 from notifications.models import Notification
+from tests.admin_i18n import FSI, PDI, assert_shows
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("api_settings")]
 
@@ -27,7 +28,7 @@ def test_admin_pages_and_send_confirmation(client, staff, data, django_capture_o
     campaign = Campaign.objects.create(name="Admin one", text="Hello {first_name}", segments=["at_risk"])
     assert "Hello" in client.get(f"/admin/crm/campaign/{campaign.pk}/change/").content.decode()
     confirm = client.post("/admin/crm/campaign/", {"action": "send", "_selected_action": [campaign.pk]})
-    assert confirm.status_code == 200 and "1 recipients" in confirm.content.decode()
+    assert confirm.status_code == 200 and "Admin one: 1 recipient" in confirm.content.decode()
     assert not CampaignRecipient.objects.exists()
     with django_capture_on_commit_callbacks(execute=True):
         client.post("/admin/crm/campaign/", {"action": "send", "_selected_action": [campaign.pk], "confirm": "yes"})
@@ -134,7 +135,7 @@ def test_api_and_admin_stop_a_sending_campaign(api, client, staff, data, django_
     assert Campaign.objects.get(pk=campaign.pk).status == "sent"  # only asked
     done = client.post("/admin/crm/campaign/", {"action": "stop", "_selected_action": [campaign.pk], "confirm": "yes"},
                        follow=True)
-    assert f"Campaign #{campaign.pk} stopped: 1 message(s)" in done.content.decode()
+    assert f"Campaign #{campaign.pk} stopped: 1 message not yet sent was cancelled." in done.content.decode()
     assert Campaign.objects.get(pk=campaign.pk).status == "cancelled" and not waiting.exists()
 
 
@@ -148,3 +149,48 @@ def test_the_admin_refuses_a_campaign_number_out_of_bounds(client, staff, data, 
     assert page.status_code == 200 and field in page.context["adminform"].form.errors
     assert not Campaign.objects.exists()
     assert client.post("/admin/crm/campaign/add/", form).status_code == 302
+
+
+CAMPAIGN_TEXTS = {
+    "fa": {"actions": ("ارسال کمپین‌های انتخاب‌شده…", "لغو کمپین‌های انتخاب‌شده", "توقف ارسال کمپین‌های انتخاب‌شده…"),
+           "title": "ارسال کمپین‌ها", "question": "این کمپین‌ها ارسال شوند؟",
+           "count": "{fsi}#{id} {fsi}Admin one{pdi}: 1 گیرنده{pdi}", "button": 'value="بله، ارسال شود"',
+           "done": "کمپین #{id} در نوبت ارسال قرار گرفت.", "stop": "توقف کمپین‌ها",
+           "stopped": "کمپین #{id} متوقف شد: 1 پیام ارسال‌نشده لغو شد.",
+           "columns": ("آمار", "تعداد گیرندگان در این لحظه", "پیش‌نمایش (برای یک مشتری نمونه)"),
+           "journey": "{fsi}بازدیدکننده{pdi} ← {fsi}در خطر ترک{pdi}"},
+    "en": {"actions": ("Send the selected campaigns…", "Cancel the selected campaigns", "Stop sending the selected campaigns…"),
+           "title": "Send campaigns", "question": "Send these campaigns?", "count": "#{id} Admin one: 1 recipient",
+           "button": 'value="Yes, send"', "done": "Campaign #{id} is scheduled to send.", "stop": "Stop campaigns",
+           "stopped": "Campaign #{id} stopped: 1 message not yet sent was cancelled.",
+           "columns": ("Stats", "Recipients now", "Preview (for a sample customer)"),
+           "journey": "Visitor → At risk"},
+}
+
+
+@pytest.mark.parametrize("language", ["fa", "en"])
+def test_admin_campaigns_read_in_the_operators_language(client, staff, data, django_capture_on_commit_callbacks,
+                                                        language):
+    texts = {k: v.format(fsi=FSI, pdi=PDI, id="{id}") if isinstance(v, str) else v
+             for k, v in CAMPAIGN_TEXTS[language].items()}
+    client.force_login(staff)
+    risky, _fresh = data
+    profile = client.get(f"/admin/crm/userprofile/{UserProfile.objects.get(customer=risky).pk}/change/",
+                         HTTP_ACCEPT_LANGUAGE=language)
+    assert_shows(profile, texts["journey"])  # the arrow points from the earlier stage in either direction
+    campaign = Campaign.objects.create(name="Admin one", text="Hello {first_name}", segments=["at_risk"])
+    url = "/admin/crm/campaign/"
+    assert_shows(client.get(url, HTTP_ACCEPT_LANGUAGE=language), *texts["actions"])
+    assert_shows(client.get(f"{url}{campaign.pk}/change/", HTTP_ACCEPT_LANGUAGE=language), *texts["columns"])
+    page = client.post(url, {"action": "send", "_selected_action": [campaign.pk]}, HTTP_ACCEPT_LANGUAGE=language)
+    assert_shows(page, texts["title"], texts["question"], texts["count"].format(id=campaign.pk))
+    assert texts["button"] in page.content.decode()
+    with django_capture_on_commit_callbacks(execute=True):
+        done = client.post(url, {"action": "send", "_selected_action": [campaign.pk], "confirm": "yes"}, follow=True,
+                           HTTP_ACCEPT_LANGUAGE=language)
+    assert_shows(done, texts["done"].format(id=campaign.pk))
+    assert_shows(client.post(url, {"action": "stop", "_selected_action": [campaign.pk]}, HTTP_ACCEPT_LANGUAGE=language),
+                 texts["stop"])
+    stopped = client.post(url, {"action": "stop", "_selected_action": [campaign.pk], "confirm": "yes"}, follow=True,
+                          HTTP_ACCEPT_LANGUAGE=language)
+    assert_shows(stopped, texts["stopped"].format(id=campaign.pk))

@@ -3,11 +3,17 @@ uses counted meanwhile, and pause/resume/delete through the services."""
 
 
 import pytest
+from django.contrib.admin.sites import site
+from django.contrib.messages.storage.fallback import FallbackStorage
+from django.utils import translation
 
 from discounts import services
-from discounts.models import CashbackRule, SmartDiscount
+from discounts.models import CashbackRule, DiscountUsage, SmartDiscount
+from tests.admin_i18n import FSI, PDI, assert_shows
 from tests.discounts.factories import SmartDiscountFactory
+from tests.factories import CustomerFactory, PlanFactory
 from vpnbot.core import bounds
+from vpnbot.shop import services as shop_services
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("default_cashback_5")]
 
@@ -121,3 +127,37 @@ def test_admin_refuses_a_cashback_number_out_of_bounds(client, staff, field, val
     assert response.status_code == 200 and field in response.context["adminform"].form.errors
     assert not CashbackRule.objects.exists()
     assert client.post("/admin/discounts/cashbackrule/add/", form).status_code == 302
+
+
+@pytest.mark.parametrize("language, texts", [
+    ("fa", {"actions": ("توقف تخفیف‌های انتخاب‌شده", "فعال‌سازی دوباره تخفیف‌های انتخاب‌شده"),
+            "help": ("مثلاً:", "ساعت طلایی:", "خرید عمده:"),
+            "archived": "تخفیف #{id} استفاده شده بود: به جای حذف، بایگانی شد.",
+            "gone": "تخفیف #{id}: {fsi}این تخفیف دیگر وجود ندارد.{pdi}"}),
+    ("en", {"actions": ("Pause the selected discounts", "Resume the selected discounts"),
+            "help": ("For example:", "Happy hour:", "Bulk purchase:"),
+            "archived": "Discount #{id} had uses: archived instead of deleted.",
+            "gone": "Discount #{id}: This discount does not exist any more."}),
+])
+def test_admin_discounts_read_in_the_operators_language(client, rf, staff, language, texts):
+    client.force_login(staff)
+    customer = CustomerFactory.with_balance(100_000)
+    order = shop_services.order_checkout(customer_id=customer.pk, plan_id=PlanFactory().pk, quantity=1,
+                                         idempotency_key="used").order
+    used, archived = SmartDiscountFactory(), SmartDiscountFactory(status="archived")
+    DiscountUsage.objects.create(discount=used, customer=customer, order=order, amount=1000)
+    assert_shows(client.get("/admin/discounts/smartdiscount/", HTTP_ACCEPT_LANGUAGE=language), *texts["actions"])
+    add = client.get("/admin/discounts/smartdiscount/add/", HTTP_ACCEPT_LANGUAGE=language)
+    assert_shows(add, *texts["help"])
+    assert '<code dir="ltr">{"all": ' in add.content.decode()  # the JSON example stays left to right
+    # (the delete page itself refuses a discount with uses: they are PROTECTed; delete_model archives
+    # one whose first use came after that page)
+    request = rf.post("/admin/discounts/smartdiscount/")
+    request.user, request.session = staff, {}
+    request._messages = FallbackStorage(request)
+    with translation.override(language):
+        site._registry[SmartDiscount].delete_model(request, used)
+        assert [str(m) for m in request._messages] == [texts["archived"].format(id=used.pk)]
+    page = client.post("/admin/discounts/smartdiscount/", {"action": "pause", "_selected_action": [archived.pk]},
+                       follow=True, HTTP_ACCEPT_LANGUAGE=language)
+    assert_shows(page, texts["gone"].format(id=archived.pk, fsi=FSI, pdi=PDI))

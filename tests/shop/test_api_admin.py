@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from tests.admin_i18n import assert_shows
 from tests.factories import CustomerFactory, PaymentFactory, PlanFactory
 from vpnbot.core import bounds
 from vpnbot.shop import formatting, services
@@ -113,7 +114,8 @@ def test_subscription_config_delivery(api, fake_telegram, django_capture_on_comm
 
 def test_admin_approve_needs_confirmation(admin_client):
     payment = PaymentFactory(amount=100_000)
-    page = admin_client.post("/admin/shop/payment/", {"action": "approve", "_selected_action": [payment.pk]})
+    page = admin_client.post("/admin/shop/payment/", {"action": "approve", "_selected_action": [payment.pk]},
+                             HTTP_ACCEPT_LANGUAGE="en")
     assert page.status_code == 200 and b"Approve top-ups" in page.content
     assert Payment.objects.get(pk=payment.pk).status == "pending"
     done = admin_client.post("/admin/shop/payment/", {"action": "approve", "_selected_action": [payment.pk], "confirm": "yes"})
@@ -370,3 +372,85 @@ def test_the_admin_takes_a_birth_month_from_1_to_12(admin_client, month, ok):
     page = admin_client.post(f"/admin/shop/customer/{customer.pk}/change/", form)
     assert page.status_code == (302 if ok else 200)
     assert Customer.objects.get(pk=customer.pk).birth_month == (month if ok else None)
+
+
+# --- the admin in the operator's language (Accept-Language: LocaleMiddleware) ---
+
+TOP_UP_TEXTS = {
+    "fa": {"action": "تأیید شارژهای کیف پول انتخاب‌شده…", "reject": "رد شارژهای کیف پول انتخاب‌شده…",
+           "title": "تأیید شارژهای کیف پول", "question": "مبلغ‌ها به کیف پول مشتریان واریز می‌شود.",
+           "button": 'value="تأیید"', "cancel": "انصراف",
+           "done": "شارژ کیف پول شماره {id} تأیید شد: \u2068100,000 تومان\u2069 به کیف پول واریز شد.",
+           "again": "شارژ کیف پول شماره {id} در انتظار بررسی نبود (وضعیت: \u2068تأییدشده\u2069)؛ چیزی تغییر نکرد."},
+    "en": {"action": "Approve the selected top-ups…", "reject": "Reject the selected top-ups…",
+           "title": "Approve top-ups", "question": "The amounts will be credited to the customers' wallets.",
+           "button": 'value="Approve"', "cancel": "Cancel",
+           "done": "Top-up #{id} approved: 100,000 Toman credited.",
+           "again": "Top-up #{id} was not pending (it is Approved); nothing changed."},
+}
+
+
+@pytest.mark.parametrize("language", ["fa", "en"])
+def test_admin_top_up_approval_reads_in_the_operators_language(admin_client, language):
+    texts = TOP_UP_TEXTS[language]
+    payment = PaymentFactory(amount=100_000)
+    changelist = admin_client.get("/admin/shop/payment/", HTTP_ACCEPT_LANGUAGE=language)
+    assert_shows(changelist, texts["action"], texts["reject"])
+    page = admin_client.post("/admin/shop/payment/", {"action": "approve", "_selected_action": [payment.pk]},
+                             HTTP_ACCEPT_LANGUAGE=language)
+    assert_shows(page, texts["title"], texts["question"], texts["cancel"])
+    assert texts["button"] in page.content.decode()
+    assert page.content.decode().count("<h1") == 1  # the title once (the admin's base template writes it)
+    for again in (False, True):
+        done = admin_client.post("/admin/shop/payment/", {"action": "approve", "_selected_action": [payment.pk],
+                                                          "confirm": "yes"}, follow=True, HTTP_ACCEPT_LANGUAGE=language)
+        assert_shows(done, texts["again" if again else "done"].format(id=payment.pk))
+    assert Customer.objects.get(pk=payment.customer_id).balance_amount == 100_000
+
+
+REFUND_TEXTS = {
+    "fa": {"action": "بازپرداخت سفارش‌های انتخاب‌شده به کیف پول…", "title": "بازپرداخت سفارش‌ها",
+           "question": "مبلغ این سفارش‌ها به کیف پول مشتریان برمی‌گردد و اشتراک‌هایشان زودتر به پایان می‌رسد.",
+           "form": ("میزان بازپرداخت", "کامل", "به نسبت روزهای استفاده‌نشده", "دلیل بازپرداخت",
+                    "مشتری این متن را می‌بیند."),
+           "done": "سفارش شماره {id}: \u2068100,000 تومان\u2069 بازپرداخت شد."},
+    "en": {"action": "Refund the selected orders to the wallet…", "title": "Refund orders",
+           "question": "These orders will be refunded to the customers' wallets and their subscriptions cut short.",
+           "form": ("How much to refund", "In full", "Pro rata to the unused days", "Refund reason",
+                    "The customer will see this."),
+           "done": "Order #{id}: 100,000 Toman refunded."},
+}
+
+
+@pytest.mark.parametrize("language", ["fa", "en"])
+def test_admin_refund_form_and_message_read_in_the_operators_language(admin_client, language):
+    texts = REFUND_TEXTS[language]
+    customer = CustomerFactory.with_balance(100_000)
+    order = services.order_checkout(customer_id=customer.pk, plan_id=PlanFactory(price_amount=100_000).pk, quantity=1,
+                                    idempotency_key=f"i18n-{language}").order
+    assert_shows(admin_client.get("/admin/shop/order/", HTTP_ACCEPT_LANGUAGE=language), texts["action"])
+    page = admin_client.post("/admin/shop/order/", {"action": "refund", "_selected_action": [order.pk]},
+                             HTTP_ACCEPT_LANGUAGE=language)
+    assert_shows(page, texts["title"], texts["question"], *texts["form"])
+    done = admin_client.post("/admin/shop/order/", {"action": "refund", "_selected_action": [order.pk], "confirm": "yes",
+                                                    "mode": "full", "reason": "duplicate"},
+                             follow=True, HTTP_ACCEPT_LANGUAGE=language)
+    assert_shows(done, texts["done"].format(id=order.pk))
+    assert Customer.objects.get(pk=customer.pk).balance_amount == 100_000
+
+
+def test_admin_reject_and_subscription_column_in_persian(admin_client):
+    payment = PaymentFactory()
+    page = admin_client.post("/admin/shop/payment/", {"action": "reject", "_selected_action": [payment.pk]},
+                             HTTP_ACCEPT_LANGUAGE="fa")
+    assert_shows(page, "رد شارژهای کیف پول", "دلیل رد", "مشتری این متن را می‌بیند.")
+    assert 'value="رد"' in page.content.decode()
+    done = admin_client.post("/admin/shop/payment/", {"action": "reject", "_selected_action": [payment.pk],
+                                                      "confirm": "yes", "reason": "blurry"},
+                             follow=True, HTTP_ACCEPT_LANGUAGE="fa")
+    assert_shows(done, f"شارژ شماره {payment.pk} رد شد و به مشتری اطلاع داده شد.")
+    customers = admin_client.get("/admin/shop/customer/", HTTP_ACCEPT_LANGUAGE="fa")
+    assert_shows(customers, "زبان مورد استفاده", "فارسی")
+    services.order_checkout(customer_id=CustomerFactory.with_balance(100_000).pk, plan_id=PlanFactory().pk, quantity=1,
+                            idempotency_key="column")
+    assert_shows(admin_client.get("/admin/shop/subscription/", HTTP_ACCEPT_LANGUAGE="fa"), "کانفیگ دارد")

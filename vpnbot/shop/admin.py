@@ -2,15 +2,19 @@
 subscriptions (paste a config to deliver it), top-ups (approve, reject), referrals, events."""
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin.actions import delete_selected
 from django.db import transaction
 from django.shortcuts import redirect
+from django.utils.text import capfirst
+from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from vpnbot.core.admin_tools import ReadOnlyAdmin, confirm_action
+from vpnbot.core.admin_tools import ReadOnlyAdmin, confirm_action, interpolate
 
 from . import selectors, services
+from .formatting import money
 from .models import Customer, DomainEvent, Order, Payment, Plan, ReferralReward, Subscription, WalletTransaction
 
 
@@ -37,6 +41,12 @@ class CustomerAdmin(admin.ModelAdmin):
     readonly_fields = ("telegram_id", "balance_amount", "referral_code", "referred_by", "joined_at", "last_seen_at",
                        "blocked_at", "telegram_language", "birth_month_set_at")
     inlines = [LedgerInline]
+
+    @admin.display(description=gettext_lazy("language in use"))
+    def effective_language(self, obj):
+        """The language the bot speaks to the customer (chosen, else Telegram's, else the shop's)."""
+        code = obj.effective_language
+        return dict(settings.LANGUAGES).get(code, code)
 
 
 @admin.register(WalletTransaction)
@@ -80,8 +90,10 @@ class PlanAdmin(admin.ModelAdmin):
 
 
 class RefundForm(forms.Form):
-    mode = forms.ChoiceField(choices=[("full", "In full"), ("prorata", "Pro rata to the unused days")])
-    reason = forms.CharField(max_length=255)
+    mode = forms.ChoiceField(label=capfirst(gettext_lazy("how much to refund")), choices=[
+        ("full", gettext_lazy("In full")), ("prorata", gettext_lazy("Pro rata to the unused days"))])
+    reason = forms.CharField(label=capfirst(gettext_lazy("refund reason")), max_length=255,
+                             help_text=gettext_lazy("The customer will see this."))
 
 
 @admin.register(Order)
@@ -100,20 +112,23 @@ class OrderAdmin(admin.ModelAdmin):
     def has_refund_permission(self, request) -> bool:
         return request.user.has_perm("shop.refund_order")
 
-    @admin.action(description="Refund the selected orders to the wallet…", permissions=["refund"])
+    @admin.action(description=gettext_lazy("Refund the selected orders to the wallet…"), permissions=["refund"])
     def refund(self, request, queryset):
         def perform(orders, data):
             who = f"admin:{request.user.get_username()}"
             for order in orders:
                 try:
                     done = services.order_refund(order_id=order.pk, mode=data["mode"], reason=data["reason"], by=who)
-                    self.message_user(request, f"Order #{order.pk}: {done.refunded_amount:,} refunded.", messages.SUCCESS)
+                    self.message_user(request, interpolate(_("Order #%(id)s: %(amount)s refunded."), id=order.pk,
+                                                           amount=money(done.refunded_amount)), messages.SUCCESS)
                 except services.ShopError as exc:
-                    self.message_user(request, f"Order #{order.pk}: {exc}", messages.ERROR)
+                    self.message_user(request, interpolate(_("Order #%(id)s: %(error)s"), id=order.pk, error=exc),
+                                      messages.ERROR)
 
-        return confirm_action(self, request, queryset, action="refund", title="Refund orders",
-                              question="These orders will be refunded to the customers' wallets and their subscriptions cut short.",
-                              confirm_label="Refund", form_class=RefundForm, perform=perform)
+        return confirm_action(self, request, queryset, action="refund", title=_("Refund orders"),
+                              question=_("These orders will be refunded to the customers' wallets and their "
+                                         "subscriptions cut short."),
+                              confirm_label=_("Refund"), form_class=RefundForm, perform=perform)
 
 
 class SubscriptionForm(forms.ModelForm):
@@ -145,7 +160,7 @@ class SubscriptionAdmin(admin.ModelAdmin):
     def has_add_permission(self, request):
         return False
 
-    @admin.display(boolean=True, description="config")
+    @admin.display(boolean=True, description=gettext_lazy("has a config"))
     def has_config(self, obj):
         return bool(obj.config)
 
@@ -155,13 +170,14 @@ class SubscriptionAdmin(admin.ModelAdmin):
             form.instance.config = selectors.subscription_config(obj.pk)  # saved by the service below
             super().save_model(request, obj, form, change)
             services.subscription_deliver_config(subscription_id=obj.pk, config=config)
-            self.message_user(request, "The config was saved and sent to the customer.", messages.SUCCESS)
+            self.message_user(request, _("The config was saved and sent to the customer."), messages.SUCCESS)
         else:
             super().save_model(request, obj, form, change)
 
 
 class RejectForm(forms.Form):
-    reason = forms.CharField(max_length=500, help_text="The customer will see this.")
+    reason = forms.CharField(label=capfirst(gettext_lazy("reason for rejection")), max_length=500,
+                             help_text=gettext_lazy("The customer will see this."))
 
 
 @admin.register(Payment)
@@ -179,21 +195,27 @@ class PaymentAdmin(admin.ModelAdmin):
     def has_review_permission(self, request) -> bool:
         return request.user.has_perm("shop.review_payment")
 
-    @admin.action(description="Approve the selected top-ups…", permissions=["review"])
+    def _not_pending(self, request, payment) -> None:
+        self.message_user(request, interpolate(_("Top-up #%(id)s was not pending (it is %(status)s); nothing changed."),
+                                               id=payment.pk, status=payment.get_status_display()), messages.WARNING)
+
+    @admin.action(description=gettext_lazy("Approve the selected top-ups…"), permissions=["review"])
     def approve(self, request, queryset):
         def perform(payments, data):
             for payment in payments:
                 decision = services.payment_approve(payment_id=payment.pk, reviewer=f"admin:{request.user.get_username()}")
                 if decision.changed:
-                    self.message_user(request, f"Top-up #{payment.pk} approved: {payment.amount:,} credited.", messages.SUCCESS)
+                    self.message_user(request, interpolate(_("Top-up #%(id)s approved: %(amount)s credited."),
+                                                           id=payment.pk, amount=money(decision.payment.amount)),
+                                      messages.SUCCESS)
                 else:
-                    self.message_user(request, f"Top-up #{payment.pk} was already {decision.payment.status}.", messages.WARNING)
+                    self._not_pending(request, decision.payment)
 
-        return confirm_action(self, request, queryset, action="approve", title="Approve top-ups",
-                              question="The amounts will be credited to the customers' wallets.", confirm_label="Approve",
-                              perform=perform)
+        return confirm_action(self, request, queryset, action="approve", title=_("Approve top-ups"),
+                              question=_("The amounts will be credited to the customers' wallets."),
+                              confirm_label=_("Approve"), perform=perform)
 
-    @admin.action(description="Reject the selected top-ups…", permissions=["review"])
+    @admin.action(description=gettext_lazy("Reject the selected top-ups…"), permissions=["review"])
     def reject(self, request, queryset):
         def perform(payments, data):
             for payment in payments:
@@ -203,11 +225,14 @@ class PaymentAdmin(admin.ModelAdmin):
                 except services.ShopError as exc:
                     self.message_user(request, str(exc), messages.ERROR)
                     return
-                level = messages.SUCCESS if decision.changed else messages.WARNING
-                self.message_user(request, f"Top-up #{payment.pk}: {decision.payment.status}.", level)
+                if decision.changed:
+                    self.message_user(request, interpolate(_("Top-up #%(id)s rejected; the customer was told."),
+                                                           id=payment.pk), messages.SUCCESS)
+                else:
+                    self._not_pending(request, decision.payment)
 
-        return confirm_action(self, request, queryset, action="reject", title="Reject top-ups",
-                              question="The customers will be told, with your reason.", confirm_label="Reject",
+        return confirm_action(self, request, queryset, action="reject", title=_("Reject top-ups"),
+                              question=_("The customers will be told, with your reason."), confirm_label=_("Reject"),
                               form_class=RejectForm, perform=perform)
 
 

@@ -10,6 +10,8 @@ from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from vpnbot.core.admin_tools import interpolate
+
 from . import services, tasks
 from .models import ChatState, TelegramUpdate
 
@@ -36,9 +38,9 @@ class TelegramUpdateAdmin(admin.ModelAdmin):
         ids = services.inbox_retry(inbox_ids=list(queryset.values_list("pk", flat=True)))
         transaction.on_commit(partial(tasks.queue_in_batches, ids))
         skipped = queryset.count() - len(ids)
-        self.message_user(request, _("%(n)s update(s) queued again.") % {"n": len(ids)}, messages.SUCCESS)
+        self.message_user(request, interpolate(_("%(n)s update(s) queued again."), n=len(ids)), messages.SUCCESS)
         if skipped:
-            self.message_user(request, _("%(n)s update(s) were not failed and were left alone.") % {"n": skipped},
+            self.message_user(request, interpolate(_("%(n)s update(s) were not failed and were left alone."), n=skipped),
                               messages.WARNING)
 
 
