@@ -15,6 +15,7 @@ PAYMENT_REJECTED = "payment_rejected"
 NEW_DISCOUNT = "new_discount"
 CASHBACK = "cashback"
 REFERRAL_REWARD = "referral_reward"
+TRAFFIC_WARNING = "traffic_warning"
 CONFIG_DELIVERED = "config_delivered"
 ORDER_REFUNDED = "order_refunded"
 CAMPAIGN = "campaign"
@@ -31,6 +32,7 @@ CHOICES = [
     (NEW_DISCOUNT, _("New discount")),
     (CASHBACK, _("Cashback credited")),
     (REFERRAL_REWARD, _("Referral reward")),
+    (TRAFFIC_WARNING, _("Traffic running out")),
     (CONFIG_DELIVERED, _("Config delivered")),
     (ORDER_REFUNDED, _("Order refunded")),
     (CAMPAIGN, _("Campaign message")),
@@ -45,15 +47,16 @@ LABELS = dict(CHOICES)
 TRANSACTIONAL = frozenset({PAYMENT_APPROVED, PAYMENT_REJECTED, REFERRAL_REWARD, CONFIG_DELIVERED,
                            ORDER_REFUNDED, ADMIN_ALERT, MESSAGE})
 # Created by the system on its own; ENABLE_AUTO_NOTIFICATIONS=false stops them.
-AUTOMATIC = frozenset({SERVICE_EXPIRING, SERVICE_EXPIRED, LOW_BALANCE, NEW_DISCOUNT})
+AUTOMATIC = frozenset({SERVICE_EXPIRING, SERVICE_EXPIRED, TRAFFIC_WARNING, LOW_BALANCE, NEW_DISCOUNT})
 # What a customer may switch on or off in /notification_settings.
-OPTIONAL = [SERVICE_EXPIRING, SERVICE_EXPIRED, LOW_BALANCE, NEW_DISCOUNT, CASHBACK, CAMPAIGN, BROADCAST]
+OPTIONAL = [SERVICE_EXPIRING, SERVICE_EXPIRED, TRAFFIC_WARNING, LOW_BALANCE, NEW_DISCOUNT, CASHBACK, CAMPAIGN, BROADCAST]
 
 # The shop's (and discounts') message kinds -> our types.
 KIND_TO_TYPE = {
     "payment_approved": PAYMENT_APPROVED, "payment_rejected": PAYMENT_REJECTED,
     "referral_reward": REFERRAL_REWARD, "config_delivered": CONFIG_DELIVERED,
     "order_refunded": ORDER_REFUNDED, "cashback": CASHBACK, "new_discount": NEW_DISCOUNT,
+    "traffic_warning": TRAFFIC_WARNING,
 }
 
 COMMON_PLACEHOLDERS = frozenset({"first_name", "username"})
@@ -66,6 +69,7 @@ PLACEHOLDERS: dict[str, frozenset] = {
     NEW_DISCOUNT: frozenset({"title", "description", "percent", "amount", "code", "ends_at"}),
     CASHBACK: frozenset({"amount", "balance", "order_id"}),
     REFERRAL_REWARD: frozenset({"amount"}),
+    TRAFFIC_WARNING: frozenset({"percent", "plan", "left_gb"}),
     CONFIG_DELIVERED: frozenset({"plan", "expires_at", "config"}),
     ORDER_REFUNDED: frozenset({"amount", "order_id", "reason"}),
     CAMPAIGN: frozenset({"text", "title"}),
@@ -85,6 +89,8 @@ DEFAULTS = {
     NEW_DISCOUNT: _("🎉 A new discount for you: {title} {description}"),
     CASHBACK: _("💸 {amount} cashback was added to your wallet. Balance: {balance}."),
     REFERRAL_REWARD: _("🎁 A friend you invited made their first purchase: {amount} was added to your wallet."),
+    TRAFFIC_WARNING: _("📶 You have used {percent}% of the traffic of your {plan} service ({left_gb} GB left). "
+                       "Renew or buy extra traffic with /my_services."),
     CONFIG_DELIVERED: _("🔑 Your {plan} service is ready until {expires_at}.\nYour config:\n<code>{config}</code>"),
     ORDER_REFUNDED: _("↩️ Order #{order_id} was refunded: {amount} went back to your wallet.\nReason: {reason}"),
     CAMPAIGN: _("{text}"),
@@ -138,5 +144,5 @@ def sample_context(type_: str) -> dict:
               "days_left": 3, "balance": 25_000, "threshold": 50_000, "renewal_price": 120_000, "amount": 200_000,
               "payment_id": 42, "reason": "The receipt is unreadable", "title": "Yalda night", "description": "20% off",
               "percent": 20, "code": "YALDA", "ends_at": "2026-12-21T20:30:00+00:00", "order_id": 17,
-              "config": "vless://example", "text": "Hello!", "kind": "backup_failed"}
+              "config": "vless://example", "text": "Hello!", "kind": "backup_failed", "left_gb": 4.5}
     return {k: v for k, v in sample.items() if k in PLACEHOLDERS.get(type_, ()) | COMMON_PLACEHOLDERS}

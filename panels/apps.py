@@ -7,3 +7,14 @@ from django.utils.translation import gettext_lazy as _
 class PanelsConfig(AppConfig):
     name = "panels"
     verbose_name = _("VPN panels")
+
+    def ready(self):
+        # Django's rule: modules that use the models are imported once the registry is ready
+        from vpnbot.shop import events, provisioning
+
+        from . import adapters, receivers  # noqa: F401  (adapters registers every kind)
+        from .provisioner import PanelProvisioner
+
+        provisioning.register_provisioner(PanelProvisioner())
+        events.subscribe("order_refunded", receivers.on_order_refunded)
+        events.subscribe("subscription_changed", receivers.on_subscription_changed)

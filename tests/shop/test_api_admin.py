@@ -344,7 +344,7 @@ def test_buying_a_plan_stored_out_of_bounds_is_a_400_not_a_500(api, field, value
 
 def plan_form(**changes):
     return {"name": "Admin plan", "description": "", "duration_days": 30, "traffic_gb": 0, "device_limit": 1,
-            "price_amount": 90_000, "is_active": "on", "sort_order": 0, **changes}
+            "price_amount": 90_000, "is_active": "on", "sort_order": 0, "traffic_on_renewal": "reset", **changes}
 
 
 @pytest.mark.parametrize("field, value", PLAN_OUT_OF_BOUNDS)

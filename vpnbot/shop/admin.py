@@ -173,6 +173,8 @@ class SubscriptionAdmin(admin.ModelAdmin):
             self.message_user(request, _("The config was saved and sent to the customer."), messages.SUCCESS)
         else:
             super().save_model(request, obj, form, change)
+        if change:
+            services.subscription_announce_change(subscription_id=obj.pk, changed=form.changed_data)
 
 
 class RejectForm(forms.Form):

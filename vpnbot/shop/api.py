@@ -1,8 +1,10 @@
 """The shop's staff REST API (DRF): customers and their wallets, plans, orders (checkout and
 refunds), top-up payments (approve, reject) and subscriptions (config delivery)."""
 
+from django.db import transaction
 from django.db.models import Q
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field, extend_schema_view
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
@@ -13,6 +15,7 @@ from vpnbot.core.permissions import staff_with
 from . import selectors, services
 from .formatting import MAX_CONFIG_LENGTH
 from .models import Customer, Order, Payment, Plan, Subscription, WalletTransaction
+from .provisioning import AccountInfo, ProvisioningUnavailable, get_provisioner
 
 
 class CustomerSerializer(serializers.ModelSerializer):
@@ -35,10 +38,37 @@ class WalletSerializer(serializers.Serializer):
 
 
 class PlanSerializer(serializers.ModelSerializer):
+    panels = serializers.ListField(child=serializers.IntegerField(min_value=1, max_value=2**31 - 1), required=False,
+                                   max_length=100, write_only=True,  # read back by to_representation, from the provisioner
+                                   help_text="Ids of the panels this plan is sold on (empty: by hand)")
+
     class Meta:
         model = Plan
         fields = ("id", "name", "description", "duration_days", "traffic_gb", "device_limit", "price_amount", "is_active",
-                  "sort_order")
+                  "sort_order", "traffic_on_renewal", "panels")
+
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        data["panels"] = get_provisioner().plan_targets([instance]).get(instance.pk, [])
+        return data
+
+    def _save(self, save, *args, panels=None):
+        with transaction.atomic():
+            plan = save(*args)
+            if panels is not None:
+                try:
+                    get_provisioner().set_plan_targets(plan, panels)
+                except ProvisioningUnavailable as exc:
+                    raise ValidationError({"panels": [str(exc)]}) from None
+        return plan
+
+    def create(self, validated_data):
+        panels = validated_data.pop("panels", None)
+        return self._save(super().create, validated_data, panels=panels)
+
+    def update(self, instance, validated_data):
+        panels = validated_data.pop("panels", None)
+        return self._save(super().update, instance, validated_data, panels=panels)
 
 
 class OrderSerializer(serializers.ModelSerializer):
@@ -73,12 +103,64 @@ class RejectSerializer(serializers.Serializer):
     reason = serializers.CharField(max_length=500)
 
 
+class _AccountsOfPage(serializers.ListSerializer):
+    """Reads the accounts of a whole page of subscriptions at once (no query per row)."""
+
+    def to_representation(self, data):
+        items = list(data.all() if hasattr(data, "all") else data)
+        self.child.context["accounts"] = get_provisioner().account_info(items)
+        return super().to_representation(items)
+
+
 class SubscriptionSerializer(serializers.ModelSerializer):
+    panel = serializers.SerializerMethodField(help_text="Id of the panel the account is on (null: delivered by hand)")
+    panel_account = serializers.SerializerMethodField(help_text="The account's name on the panel")
+    used_bytes = serializers.SerializerMethodField(help_text="Traffic used, as of the last usage sync")
+    limit_bytes = serializers.SerializerMethodField(help_text="Traffic limit in bytes (0 = unlimited)")
+    subscription_url = serializers.SerializerMethodField()
+    provisioning_status = serializers.SerializerMethodField(
+        help_text="manual (an operator delivers the config), pending, active, disabled, failed or deleted")
+
     class Meta:
         model = Subscription
         fields = ("id", "customer", "plan", "order", "starts_at", "expires_at", "status", "config", "config_delivered_at",
-                  "renewed_from", "created_at")
+                  "renewed_from", "created_at", "panel", "panel_account", "used_bytes", "limit_bytes",
+                  "subscription_url", "provisioning_status")
         read_only_fields = fields
+        list_serializer_class = _AccountsOfPage
+
+    def _info(self, obj) -> AccountInfo | None:
+        accounts = self.context.get("accounts")
+        if accounts is None:
+            accounts = self.context["accounts"] = get_provisioner().account_info([obj])
+        return accounts.get(obj.pk)
+
+    @extend_schema_field(OpenApiTypes.INT)
+    def get_panel(self, obj):
+        info = self._info(obj)
+        return info.panel if info else None
+
+    def get_panel_account(self, obj) -> str:
+        info = self._info(obj)
+        return info.account if info else ""
+
+    @extend_schema_field(OpenApiTypes.INT)
+    def get_used_bytes(self, obj):
+        info = self._info(obj)
+        return info.used_bytes if info else None
+
+    @extend_schema_field(OpenApiTypes.INT)
+    def get_limit_bytes(self, obj):
+        info = self._info(obj)
+        return info.limit_bytes if info else None
+
+    def get_subscription_url(self, obj) -> str:
+        info = self._info(obj)
+        return info.subscription_url if info else ""
+
+    def get_provisioning_status(self, obj) -> str:
+        info = self._info(obj)
+        return info.status if info else "manual"
 
 
 class ConfigSerializer(serializers.Serializer):
@@ -229,6 +311,18 @@ class SubscriptionViewSet(viewsets.ReadOnlyModelViewSet):
         if self.action != "list":
             return qs
         return _filter(qs, self.request.query_params, statuses=Subscription.Status.values)
+
+    @extend_schema(request=None, responses={202: SubscriptionSerializer})
+    @action(detail=True, methods=["post"], permission_classes=staff_with("shop.view_subscription", "shop.change_subscription"))
+    def provision(self, request, pk=None):
+        """Try the subscription's account on its panel again (after "provisioning failed"), or
+        push it again; the work runs in a task."""
+        subscription = self.get_object()
+        try:
+            get_provisioner().retry(subscription)
+        except ProvisioningUnavailable as exc:
+            return Response({"detail": str(exc)}, status=status.HTTP_400_BAD_REQUEST)
+        return Response(SubscriptionSerializer(subscription).data, status=status.HTTP_202_ACCEPTED)
 
     @extend_schema(request=ConfigSerializer, responses=SubscriptionSerializer)
     @action(detail=True, methods=["post"], permission_classes=staff_with("shop.view_subscription", "shop.change_subscription"))

@@ -94,6 +94,10 @@ class Plan(models.Model):
     device_limit = models.PositiveSmallIntegerField(_("devices"), default=1, validators=bounds.between(1, bounds.MAX_DEVICES))
     price_amount = models.PositiveBigIntegerField(_("price"), validators=bounds.amount())
     is_active = models.BooleanField(_("on sale"), default=True)
+    traffic_on_renewal = models.CharField(
+        _("traffic on renewal"), max_length=5, default="reset",
+        choices=[("reset", _("starts again from zero")), ("add", _("is added to what is left"))],
+        help_text=_("When an account on a panel is renewed with this plan"))
     sort_order = models.IntegerField(_("sort order"), default=0, validators=bounds.between(-bounds.MAX_RANK, bounds.MAX_RANK))
 
     class Meta:

@@ -5,6 +5,7 @@ import logging
 
 from celery import shared_task
 
+from vpnbot.core.tasks import retry_later
 from vpnbot.transport.messages import ChatUnreachable, RetryLater, TelegramError
 
 from . import services
@@ -51,9 +52,4 @@ def send_payment_review(self, payment_id: int, chat_id: int) -> None:
             countdown = max(countdown, exc.retry_after)
         log.info("receipt of payment %s for admin %s: %s; retrying in %ss", payment_id, chat_id,
                  exc.description, countdown)
-        if self.request.is_eager:
-            # Run eagerly (tests, CELERY_TASK_ALWAYS_EAGER) with eager propagation, Celery
-            # raises Retry to the caller instead of running the retry: run it here, at once.
-            self.retry(exc=exc, countdown=countdown, throw=False).sig.apply()
-            return
-        raise self.retry(exc=exc, countdown=countdown) from None
+        retry_later(self, exc, countdown)

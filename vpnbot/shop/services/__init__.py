@@ -36,6 +36,7 @@ from .plans import (
 )
 from .referrals import customer_apply_referral, referral_reward
 from .subscriptions import (
+    subscription_announce_change,
     subscription_deliver_config,
     subscription_expire_due,
     subscription_for_order,
@@ -50,7 +51,8 @@ __all__ = [
     "customer_set_language", "customer_sync",
     "on_chat_blocked", "order_checkout", "order_refund", "order_refund_amount",
     "payment_approve", "payment_reject", "payment_review_send", "payment_submit", "plan_check_numbers", "plan_delete",
-    "plan_get_active", "price_quote", "quantities_for", "referral_reward", "subscription_deliver_config", "subscription_expire_due",
+    "plan_get_active", "price_quote", "quantities_for", "referral_reward", "subscription_announce_change",
+    "subscription_deliver_config", "subscription_expire_due",
     "subscription_for_order", "subscription_provision", "subscription_validate_config",
     "topup_limits", "topup_parse_amount", "validate_quantity", "wallet_apply",
 ]

@@ -17,7 +17,7 @@ from vpnbot.transport import messages
 from .. import events, messaging
 from ..formatting import MAX_CONFIG_LENGTH, config_html, format_date
 from ..models import Order, Subscription
-from ..provisioning import get_provisioner
+from ..provisioning import LATER, get_provisioner
 from .errors import ShopError
 
 log = logging.getLogger(__name__)
@@ -50,6 +50,13 @@ def subscription_provision(*, subscription_id: int) -> None:
     subscription = Subscription.objects.select_related("customer", "plan", "renewed_from").get(pk=subscription_id)
     provisioner = get_provisioner()
     config = provisioner.extend(subscription) if subscription.renewed_from_id else provisioner.provision(subscription)
+    if config is LATER:  # the provisioner delivers it when the account is ready
+        if not subscription.renewed_from_id:
+            messaging.notify_customer(
+                subscription.customer, kind="message", dedup_key=f"preparing:{subscription.pk}",
+                text=lambda: _("⏳ Your %(plan)s service is being prepared: you will get it here in a moment.")
+                % {"plan": subscription.plan.name})
+        return
     if config:
         try:
             subscription_deliver_config(subscription_id=subscription.pk, config=config,
@@ -94,6 +101,17 @@ def subscription_deliver_config(*, subscription_id: int, config: str, renewal: b
                               % {"plan": subscription.plan.name, "date": format_date(expires, subscription.customer),
                                  "config": config_html(config)}))
     return subscription
+
+
+def subscription_announce_change(*, subscription_id: int, changed: list[str]) -> None:
+    """An operator changed a subscription's expiry or status by hand: tell whoever keeps an
+    account in step with it (the panels)."""
+    changed = [name for name in changed if name in ("expires_at", "status")]
+    if not changed:
+        return
+    subscription = Subscription.objects.select_related("customer").get(pk=subscription_id)
+    events.emit("subscription_changed", customer=subscription.customer, subscription_id=subscription.pk,
+                changed=changed, status=subscription.status, expires_at=subscription.expires_at.isoformat())
 
 
 def subscription_expire_due(*, now: datetime | None = None) -> int:
