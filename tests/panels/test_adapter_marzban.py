@@ -528,6 +528,39 @@ def test_regenerate_link_kills_the_old_one(adapter, fake):
     assert info(account.subscription_url) == 200
 
 
+class Recording(httpx.BaseTransport):
+    """Passes everything on, keeps the JSON answers of the writes and moves the panel's clock
+    after each, so that a read-back gets a token of another second (another URL)."""
+
+    def __init__(self, fake):
+        self.fake = fake
+        self.inner = httpx.HTTPTransport()
+        self.answers = []
+
+    def handle_request(self, request):
+        response = self.inner.handle_request(request)
+        if request.method == "POST" and request.url.path.startswith("/api/user"):
+            response.read()
+            self.answers.append((request.url.path, response.json()))
+            self.fake.advance(2)
+        return response
+
+    def close(self):
+        self.inner.close()
+
+
+def test_the_link_kept_is_the_one_create_and_revoke_answered(fake):
+    recording = Recording(fake)
+    with adapter_for(make_panel(fake), transport=recording) as adapter:
+        created = adapter.create(spec())
+        revoked = adapter.regenerate_link("alice")
+        assert adapter.get("alice").subscription_url not in (created.subscription_url, revoked.subscription_url)
+    (create_path, create_answer), (revoke_path, revoke_answer) = recording.answers
+    assert create_path == "/api/user" and revoke_path.endswith("/revoke_sub")
+    assert created.subscription_url == PUBLIC + create_answer["subscription_url"]
+    assert revoked.subscription_url == PUBLIC + revoke_answer["subscription_url"]
+
+
 def test_delete_and_delete_again(adapter, fake):
     adapter.create(spec())
     assert adapter.delete("alice") is None
