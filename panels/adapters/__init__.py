@@ -38,3 +38,6 @@ def adapter_for(panel, **kwargs) -> Adapter:
     except KeyError:
         raise PanelRefused(f"no adapter for panels of kind {panel.kind!r}") from None
     return cls(panel, **kwargs)
+
+
+from . import xui  # noqa: E402, F401  (registers the 3x-ui adapter)
