@@ -176,7 +176,7 @@ class XuiAdapter(Adapter):
             self._create_v3(spec, inbounds)
         else:
             self._create_v2(spec, inbounds)
-        return self._verified(spec)
+        return self._verified(spec, all_inbounds=True)
 
     def update(self, spec: AccountSpec) -> Account:
         self._ready()
@@ -200,7 +200,7 @@ class XuiAdapter(Adapter):
                 self._apply_spec(raw, spec)
                 self._update_entry(entry, raw)
             self._repair_v2(spec, entries)
-        return self._verified(spec)
+        return self._verified(spec, all_inbounds=True)
 
     def reset_usage(self, name: str) -> Account:
         self._ready()
@@ -555,11 +555,35 @@ class XuiAdapter(Adapter):
             raise AccountMissing(f"3x-ui has no client {name}")
         return account
 
-    def _verified(self, spec: AccountSpec) -> Account:
-        account = self.get(spec.name)
+    def _verified(self, spec: AccountSpec, *, all_inbounds: bool = False) -> Account:
+        """Read the account back and compare: the shared checks (enabled, limit, expiry), the device
+        limit, on 2.x every client of the account (not only the first), and with all_inbounds its
+        presence in every configured inbound."""
+        problems = []
+        if self._clients_api:
+            record, inbound_ids = self._record(spec.name)
+            account = self._account_v3(record, self._traffic_v3(spec.name)) if record else None
+        else:
+            entries, inbounds = self._entries(spec.name)
+            account = self._account_v2(entries, inbounds) if entries else None
+            inbound_ids = [e.inbound.id for e in entries]
+            main = entries[0].raw if entries else {}
+            for entry in entries[1:]:
+                differ = [k for k in ("enable", "expiryTime", "totalGB", "limitIp") if entry.raw.get(k) != main.get(k)]
+                if differ:
+                    problems.append(f"{entry.email} in inbound {entry.inbound.id} differs ({', '.join(differ)})")
         if account is None:
             raise VerifyFailed(f"3x-ui client {spec.name} is not there after the write")
-        return self.verify(spec, account)
+        self.verify(spec, account)
+        if account.devices != spec.devices:
+            problems.append(f"devices {account.devices} instead of {spec.devices}")
+        if all_inbounds:
+            missing = [i for i in self._configured_inbounds(required=False) if i not in inbound_ids]
+            if missing:
+                problems.append(f"not in inbounds {missing}")
+        if problems:
+            raise VerifyFailed(f"3x-ui account {spec.name}: " + "; ".join(problems))
+        return account
 
     @staticmethod
     def _spec_of(account: Account) -> AccountSpec:
@@ -640,15 +664,15 @@ class XuiAdapter(Adapter):
 
     def _get_v3(self, name: str) -> Account | None:
         record, _ = self._record(name)
-        if record is None:
-            return None
+        return self._account_v3(record, self._traffic_v3(name)) if record is not None else None
+
+    def _traffic_v3(self, name: str) -> dict | None:
         try:  # 3.3+: null when missing; 3.1–3.2: "Inbound Not Found For Email"
-            traffic = self._call("GET", f"{CLIENTS}/traffic/{self._q(name)}").get("obj")
+            return self._call("GET", f"{CLIENTS}/traffic/{self._q(name)}").get("obj")
         except PanelRefused as exc:
             if not _is_not_found(exc):
                 raise
-            traffic = None
-        return self._account_v3(record, traffic)
+            return None
 
     def _account_v3(self, record: dict, traffic) -> Account:
         traffic = traffic if isinstance(traffic, dict) else {}

@@ -633,6 +633,24 @@ def test_a_write_the_panel_accepts_but_does_not_apply_fails_verification(make_fa
         adapter.update(spec(enabled=False))
 
 
+def test_a_2x_write_ignored_on_one_inbound_of_several_fails_verification(make_fake, adapters):
+    fake = make_fake("2.9.2")
+    first, second = fake.add_inbound("vless"), fake.add_inbound("vmess")
+    for ib in (first, second):
+        fake.add_clients(ib, [{"email": f"other-{ib}"}])
+
+    def ignore_second(request):
+        if json.loads(request.content)["id"] == second:
+            return httpx.Response(200, json={"success": True, "msg": "Inbound client has been updated.", "obj": None})
+        return None
+
+    adapter = adapters(make_panel(fake, inbounds=[first, second]),
+                       transport=Intercept(("POST", "/updateClient/", ignore_second)))
+    adapter.create(spec())
+    with pytest.raises(VerifyFailed, match=f"bob-{second} in inbound {second} differs"):
+        adapter.update(spec(devices=4))
+
+
 # -- the subscription address ---------------------------------------------------------------------------------------
 @pytest.mark.parametrize("version, route", [("2.9.2", "/panel/setting/defaultSettings"),
                                             ("3.0.2", "/panel/setting/defaultSettings"),
