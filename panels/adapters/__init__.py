@@ -40,4 +40,5 @@ def adapter_for(panel, **kwargs) -> Adapter:
     return cls(panel, **kwargs)
 
 
-from . import marzban  # noqa: E402,F401  (registers its adapter)
+# each module registers its adapter (register() above) when imported
+from . import marzban, xui  # noqa: E402,F401
