@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from itertools import groupby
 from datetime import datetime, timedelta
+from itertools import groupby
 
 from django.conf import settings
 from django.db.models import Q
