@@ -30,8 +30,8 @@ import httpx
 
 from panels import crypto
 
-from . import register
-from .base import (
+from .. import register
+from ..base import (
     Account,
     AccountExists,
     AccountMissing,
