@@ -64,6 +64,8 @@ def inbound_by_id(adapter: XuiAdapter, inbound_id: int) -> Inbound:
                 raise PanelRefused(f"3x-ui has no inbound {inbound_id}: check the panel's inbounds")
             raise
         parse_inbound(adapter, data.get("obj") or {}, with_clients=False)
+    if inbound_id not in adapter._inbounds:  # success with an empty or another inbound: the same as none
+        raise PanelRefused(f"3x-ui answered no inbound {inbound_id}: check the panel's inbounds")
     return adapter._inbounds[inbound_id]
 
 
