@@ -92,8 +92,8 @@ def usage_line(used_bytes: int, limit_bytes: int) -> str:
     used_bytes = max(used_bytes, 0)
     if not limit_bytes:
         return _("♾ Unlimited traffic, %(used)s GB used") % {"used": gigabytes(used_bytes)}
-    percent = used_bytes * 100 // limit_bytes
-    filled = min(BAR_CELLS, round(used_bytes * BAR_CELLS / limit_bytes))
+    percent = (used_bytes * 200 + limit_bytes) // (2 * limit_bytes)  # rounded, in integers
+    filled = min(BAR_CELLS, (used_bytes * 2 * BAR_CELLS + limit_bytes) // (2 * limit_bytes))
     bar = "▰" * filled + "▱" * (BAR_CELLS - filled)
     return _("%(bar)s %(used)s / %(limit)s GB (%(percent)s%%)") % {
         "bar": bar, "used": gigabytes(used_bytes), "limit": gigabytes(limit_bytes), "percent": percent}

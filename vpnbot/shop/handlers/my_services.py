@@ -14,13 +14,12 @@ from django.utils.html import escape
 from django.utils.translation import gettext as _
 
 from vpnbot.transport.bot import BotContext
-from vpnbot.transport.sender import MAX_TEXT
+from vpnbot.transport.sender import MAX_CAPTION, MAX_TEXT
 
 from .. import selectors
 from ..formatting import config_fits_message, config_html, days_until, format_date, qr_png, usage_line
 from ..provisioning import AccountInfo, ProvisioningUnavailable, get_provisioner
 
-MAX_CAPTION = 1024  # Telegram's limit on a photo's caption
 SHOWN = ("active", "disabled")  # an account in these states has a link to show
 NEW_LINK_PAUSE = 60  # seconds: a second press of "yes" (a double tap) makes no second link
 
