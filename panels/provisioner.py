@@ -56,3 +56,12 @@ class PanelProvisioner(Provisioner):
         except PanelError as exc:
             log.warning("new link for subscription %s failed: %s", subscription.pk, exc)
             raise ProvisioningUnavailable(_("The server could not be reached: please try again in a few minutes.")) from None
+
+    def add_traffic(self, subscription, extra_bytes: int) -> None:
+        if services.account_for(subscription) is None:  # this chain has no panel account
+            return self.fallback.add_traffic(subscription, extra_bytes)
+        try:
+            services.account_add_traffic(subscription=subscription, extra_bytes=extra_bytes)
+        except services.PanelsError as exc:
+            raise ProvisioningUnavailable(str(exc)) from None
+        return None

@@ -39,5 +39,6 @@ def account_info(subscriptions) -> dict[int, AccountInfo]:
             continue
         found[s.pk] = AccountInfo(status=account.status, panel=account.panel_id, account=account.name,
                                   used_bytes=account.used_bytes, limit_bytes=account.limit_bytes,
-                                  subscription_url=account.subscription_url, last_online=account.last_online_at)
+                                  subscription_url=account.subscription_url, last_online=account.last_online_at,
+                                  usage_read_at=account.synced_at)
     return found

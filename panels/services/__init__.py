@@ -2,6 +2,7 @@
 (accounts), expiry enforced by the shop (expiry), the usage sync and drift (sync)."""
 
 from .accounts import (
+    account_add_traffic,
     account_changed,
     account_failed,
     account_for,
@@ -21,7 +22,7 @@ from .expiry import ExpiryResult, accounts_expire
 from .sync import SyncResult, account_repair, panel_sync, panels_sync_all
 
 __all__ = [
-    "ExpiryResult", "PanelsError", "SyncResult", "account_changed", "account_failed", "account_for",
+    "ExpiryResult", "PanelsError", "SyncResult", "account_add_traffic", "account_changed", "account_failed", "account_for",
     "account_provision", "account_push", "account_push_failed", "account_regenerate_link", "account_repair",
     "account_retry", "accounts_expire", "chain_root", "extend_start", "panel_choose", "panel_create", "panel_sync",
     "panel_test", "panel_update", "panels_sync_all", "plan_set_targets", "plan_targets", "provision_start", "spec_for",

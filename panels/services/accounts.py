@@ -20,6 +20,7 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from vpnbot.core import bounds
 from vpnbot.shop import services as shop_services
 from vpnbot.shop.models import Subscription
 from vpnbot.transport import messages
@@ -111,10 +112,18 @@ def provision_start(subscription: Subscription):
         quantity = order.quantity if order else 1
         account, created = PanelAccount.objects.get_or_create(subscription=subscription, defaults={
             "panel": panel, "name": account_name(subscription), "devices": plan.device_limit,
-            "limit_bytes": plan.traffic_gb * GB * quantity, "status": PanelAccount.Status.PENDING})
+            "limit_bytes": initial_limit_bytes(subscription, quantity), "status": PanelAccount.Status.PENDING})
     if created or account.status == PanelAccount.Status.PENDING:
         queue_provision(account.pk)
     return True
+
+
+def initial_limit_bytes(subscription: Subscription, quantity: int = 1) -> int:
+    """The traffic limit a new account starts with: the plan's for each period bought, or
+    TRIAL_TRAFFIC_GB for the customer's free trial (0 = unlimited)."""
+    if subscription.is_trial:
+        return min(max(settings.TRIAL_TRAFFIC_GB, 0), bounds.MAX_TRAFFIC_GB) * GB
+    return subscription.plan.traffic_gb * GB * quantity
 
 
 def queue_provision(account_id: int) -> None:
@@ -278,3 +287,31 @@ def account_regenerate_link(*, subscription: Subscription) -> str:
     PanelAccount.objects.filter(pk=account.pk).update(subscription_url=remote.subscription_url[:500])
     shop_services.subscription_deliver_config(subscription_id=subscription.pk, config=remote.subscription_url)
     return remote.subscription_url
+
+
+# --- extra traffic: a pack the customer pays for ---------------------------------------------------------
+
+def account_add_traffic(*, subscription: Subscription, extra_bytes: int) -> PanelAccount:
+    """Inside the purchase's transaction: raise the chain's account's traffic limit (under a row
+    lock, so two packs bought at once both count) and push it to the panel after commit. A
+    usage warning already sent stays sent only while usage is still past it under the new limit."""
+    if extra_bytes <= 0:
+        raise PanelsError(_("Extra traffic must be more than zero."))
+    account = account_for(subscription)
+    if account is None:
+        raise PanelsError(_("This service has no account on a panel."))
+    with transaction.atomic():
+        locked = PanelAccount.objects.select_for_update().get(pk=account.pk)
+        if locked.status in (PanelAccount.Status.PENDING, PanelAccount.Status.FAILED):
+            raise PanelsError(_("This service is still being prepared: please try again in a few minutes."))
+        if locked.status != PanelAccount.Status.ACTIVE:
+            raise PanelsError(_("This service is switched off on its server, so no traffic can be added."))
+        if not locked.limit_bytes:
+            raise PanelsError(_("This service has unlimited traffic already."))
+        limit = locked.limit_bytes + extra_bytes
+        percent = locked.used_bytes * 100 // limit
+        warned = max((t for t in settings.PANEL_TRAFFIC_WARNINGS if t <= min(percent, locked.warned_percent)), default=0)
+        PanelAccount.objects.filter(pk=locked.pk).update(limit_bytes=limit, warned_percent=warned)
+        queue_push(locked.pk)
+    locked.limit_bytes, locked.warned_percent = limit, warned
+    return locked

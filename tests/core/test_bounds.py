@@ -21,6 +21,7 @@ NUMBER_FIELDS = (models.IntegerField, models.FloatField, models.DecimalField, mo
 SETTABLE = {
     "shop.Customer.birth_month", "shop.Plan.duration_days", "shop.Plan.traffic_gb", "shop.Plan.device_limit",
     "shop.Plan.price_amount", "shop.Plan.sort_order", "shop.Order.quantity", "shop.Payment.amount",
+    "shop.TrafficPack.traffic_gb", "shop.TrafficPack.price_amount", "shop.TrafficPack.sort_order",
     "discounts.SmartDiscount.percent_bp", "discounts.SmartDiscount.fixed_amount", "discounts.SmartDiscount.cap_amount",
     "discounts.SmartDiscount.max_uses", "discounts.SmartDiscount.per_customer_limit", "discounts.SmartDiscount.priority",
     "discounts.CashbackRule.percent_bp", "discounts.CashbackRule.fixed_amount", "discounts.CashbackRule.cap_amount",
@@ -35,6 +36,7 @@ COMPUTED = {
     "shop.Customer.telegram_id", "shop.Customer.balance_amount", "shop.WalletTransaction.amount",
     "shop.WalletTransaction.balance_after", "shop.Order.list_amount", "shop.Order.discount_amount",
     "shop.Order.paid_amount", "shop.Order.refunded_amount", "shop.ReferralReward.amount",
+    "shop.TrafficPurchase.traffic_gb", "shop.TrafficPurchase.amount",
     "telegram.TelegramUpdate.update_id", "telegram.TelegramUpdate.chat_id", "telegram.TelegramUpdate.user_id",
     "telegram.TelegramUpdate.attempts", "telegram.ChatState.user_id",
     "discounts.SmartDiscount.used_count", "discounts.DiscountUsage.amount", "discounts.CashbackTransaction.amount",

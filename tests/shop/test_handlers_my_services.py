@@ -35,3 +35,24 @@ def test_my_services_never_cuts_a_config_in_two(bot, fake_telegram):
     document = fake_telegram.calls_to("sendDocument", user.id)[-1]
     assert document.files["document"][1].decode().startswith("vless://legacy")
     assert TelegramUpdate.objects.filter(status="failed").count() == 0
+
+
+def test_a_service_delivered_by_hand_is_shown_as_before(bot, fake_telegram):
+    """No account on a panel: the config in <code> with the days, no picture and no buttons."""
+    user = TelegramUser(7100016, language_code="en")
+    bot.send(user, "/start")
+    customer = Customer.objects.get(telegram_id=user.id)
+    services.wallet_apply(customer_id=customer.pk, amount=1_000_000, reason="adjustment", source="w16")
+    order = services.order_checkout(customer_id=customer.pk, plan_id=PlanFactory(name="Silver").pk, quantity=1,
+                                    idempotency_key="ms-manual").order
+    services.subscription_deliver_config(subscription_id=order.subscription.pk, config="vless://by-hand?a=1&b=<2>")
+    sub = Subscription.objects.get(pk=order.subscription.pk)
+    fake_telegram.reset()
+    bot.send(user, "/my_services")
+    sent = fake_telegram.calls_to("sendMessage", user.id)
+    assert [c.text for c in sent] == [
+        f"📦 Silver — until {formatting.format_date(sub.expires_at, customer)} ({formatting.days_left(sub)} days left)\n"
+        "<code>vless://by-hand?a=1&amp;b=&lt;2&gt;</code>"]
+    assert "reply_markup" not in sent[0].params
+    assert not fake_telegram.calls_to("sendPhoto", user.id)
+    assert TelegramUpdate.objects.filter(status="failed").count() == 0

@@ -18,4 +18,6 @@ PANEL_TRAFFIC_WARNINGS = [int(x) for x in env.list("PANEL_TRAFFIC_WARNINGS", def
 # One free trial per customer.
 TRIAL_ENABLED = env.bool("TRIAL_ENABLED", default=False)
 TRIAL_DAYS = env.int("TRIAL_DAYS", default=1)
-TRIAL_TRAFFIC_GB = env.int("TRIAL_TRAFFIC_GB", default=1)
+TRIAL_TRAFFIC_GB = env.int("TRIAL_TRAFFIC_GB", default=1)  # 0 = unlimited
+# The plan whose panels host the trials (its device limit is used; it need not be on sale); 0 = none.
+TRIAL_PLAN_ID = env.int("TRIAL_PLAN_ID", default=0)

@@ -15,7 +15,19 @@ from vpnbot.core.admin_tools import ReadOnlyAdmin, confirm_action, interpolate
 
 from . import selectors, services
 from .formatting import money
-from .models import Customer, DomainEvent, Order, Payment, Plan, ReferralReward, Subscription, WalletTransaction
+from .models import (
+    Customer,
+    DomainEvent,
+    Order,
+    Payment,
+    Plan,
+    ReferralReward,
+    Subscription,
+    TrafficPack,
+    TrafficPurchase,
+    Trial,
+    WalletTransaction,
+)
 
 
 class LedgerInline(admin.TabularInline):
@@ -252,3 +264,23 @@ class DomainEventAdmin(ReadOnlyAdmin):
     list_select_related = ("customer",)
 
 
+@admin.register(TrafficPack)
+class TrafficPackAdmin(admin.ModelAdmin):
+    list_display = ("name", "traffic_gb", "price_amount", "is_active", "sort_order")
+    list_editable = ("price_amount", "is_active", "sort_order")
+    list_filter = ("is_active",)
+    search_fields = ("name",)
+
+
+@admin.register(TrafficPurchase)
+class TrafficPurchaseAdmin(ReadOnlyAdmin):
+    list_display = ("created_at", "customer", "subscription", "pack", "traffic_gb", "amount")
+    search_fields = ("=customer__telegram_id", "customer__username", "=subscription__id")
+    list_select_related = ("customer", "subscription__plan", "subscription__customer", "pack")
+
+
+@admin.register(Trial)
+class TrialAdmin(ReadOnlyAdmin):
+    list_display = ("created_at", "customer", "subscription")
+    search_fields = ("=customer__telegram_id", "customer__username")
+    list_select_related = ("customer", "subscription__plan", "subscription__customer")

@@ -1,5 +1,5 @@
 """The shop's staff REST API (DRF): customers and their wallets, plans, orders (checkout and
-refunds), top-up payments (approve, reject) and subscriptions (config delivery)."""
+refunds), top-up payments (approve, reject), subscriptions (config delivery) and traffic packs."""
 
 from django.db import transaction
 from django.db.models import Q
@@ -14,7 +14,7 @@ from vpnbot.core.permissions import staff_with
 
 from . import selectors, services
 from .formatting import MAX_CONFIG_LENGTH
-from .models import Customer, Order, Payment, Plan, Subscription, WalletTransaction
+from .models import Customer, Order, Payment, Plan, Subscription, TrafficPack, WalletTransaction
 from .provisioning import AccountInfo, ProvisioningUnavailable, get_provisioner
 
 
@@ -124,7 +124,7 @@ class SubscriptionSerializer(serializers.ModelSerializer):
     class Meta:
         model = Subscription
         fields = ("id", "customer", "plan", "order", "starts_at", "expires_at", "status", "config", "config_delivered_at",
-                  "renewed_from", "created_at", "panel", "panel_account", "used_bytes", "limit_bytes",
+                  "renewed_from", "is_trial", "created_at", "panel", "panel_account", "used_bytes", "limit_bytes",
                   "subscription_url", "provisioning_status")
         read_only_fields = fields
         list_serializer_class = _AccountsOfPage
@@ -338,3 +338,14 @@ class SubscriptionViewSet(viewsets.ReadOnlyModelViewSet):
         return Response(SubscriptionSerializer(subscription).data)
 
 
+class TrafficPackSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = TrafficPack
+        fields = ("id", "name", "traffic_gb", "price_amount", "is_active", "sort_order")
+
+
+class TrafficPackViewSet(viewsets.ModelViewSet):
+    """Extra traffic customers buy for a running service (with a traffic limit) in /my_services."""
+
+    serializer_class = TrafficPackSerializer
+    queryset = TrafficPack.objects.all()

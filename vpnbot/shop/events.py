@@ -15,7 +15,7 @@ from .models import Customer, DomainEvent
 NAMES = (
     "registered", "topup_submitted", "payment_approved", "payment_rejected", "order_paid",
     "subscription_extended", "subscription_expired", "order_refunded", "referral_rewarded",
-    "command_used", "bot_blocked", "config_delivered", "subscription_changed",
+    "command_used", "bot_blocked", "config_delivered", "subscription_changed", "traffic_bought", "trial_started",
 )
 _subscribers: dict[str, list[Callable]] = defaultdict(list)
 

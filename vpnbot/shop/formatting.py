@@ -4,10 +4,12 @@ Pure presentation: no queries, no changes; services and handlers both use it."""
 from __future__ import annotations
 
 import html
+import io
 import zoneinfo
 from datetime import datetime
 
 import jdatetime
+import segno
 from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -36,8 +38,12 @@ def format_date(value: datetime, customer: Customer | None = None) -> str:
 
 
 def days_left(subscription: Subscription, now: datetime | None = None) -> int:
+    return days_until(subscription.expires_at, now)
+
+
+def days_until(value: datetime, now: datetime | None = None) -> int:
     now = now or timezone.now()
-    return max(0, (subscription.expires_at - now).days)
+    return max(0, (value - now).days)
 
 
 def config_html(config: str) -> str:
@@ -68,3 +74,33 @@ def quote_text(plan: Plan, quote) -> str:
     if quote.cashback_amount:
         lines.append(_("Cashback to your wallet after payment: %(amount)s") % {"amount": money(quote.cashback_amount)})
     return "\n".join(lines)
+
+
+# --- a service's account: traffic and its link ----------------------------------------------------
+
+GB = 1024**3
+BAR_CELLS = 10
+
+
+def gigabytes(size_bytes: int) -> str:
+    """Bytes as GB with one decimal, without a trailing .0 (4.8, 10)."""
+    return f"{size_bytes / GB:,.1f}".removesuffix(".0")
+
+
+def usage_line(used_bytes: int, limit_bytes: int) -> str:
+    """▰▰▰▰▰▱▱▱▱▱ 4.8 / 10 GB (48%), or the traffic used of an unlimited service (limit 0)."""
+    used_bytes = max(used_bytes, 0)
+    if not limit_bytes:
+        return _("♾ Unlimited traffic, %(used)s GB used") % {"used": gigabytes(used_bytes)}
+    percent = (used_bytes * 200 + limit_bytes) // (2 * limit_bytes)  # rounded, in integers
+    filled = min(BAR_CELLS, (used_bytes * 2 * BAR_CELLS + limit_bytes) // (2 * limit_bytes))
+    bar = "▰" * filled + "▱" * (BAR_CELLS - filled)
+    return _("%(bar)s %(used)s / %(limit)s GB (%(percent)s%%)") % {
+        "bar": bar, "used": gigabytes(used_bytes), "limit": gigabytes(limit_bytes), "percent": percent}
+
+
+def qr_png(text: str) -> bytes:
+    """A QR code of the text (a subscription link) as a PNG image, black on white."""
+    out = io.BytesIO()
+    segno.make(text, error="m", micro=False).save(out, kind="png", scale=10, border=4)
+    return out.getvalue()

@@ -66,6 +66,7 @@ class WalletTransaction(models.Model):
         CASHBACK_REVERSAL = "cashback_reversal", _("Cashback reversed")
         REFERRAL = "referral", _("Referral reward")
         ADJUSTMENT = "adjustment", _("Adjustment")
+        TRAFFIC = "traffic", _("Extra traffic")
 
     customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="ledger", verbose_name=_("customer"))
     amount = models.BigIntegerField(_("amount"), help_text=_("Positive credits, negative debits"))
@@ -165,6 +166,8 @@ class Subscription(models.Model):
     config_delivered_at = models.DateTimeField(_("config delivered at"), null=True, blank=True)
     renewed_from = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="renewals",
                                      verbose_name=_("renewal of"))
+    is_trial = models.BooleanField(_("free trial"), default=False,
+                                   help_text=_("The customer's one free trial (no order; its own traffic limit)"))
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
 
     class Meta:
@@ -258,3 +261,62 @@ class CheckoutCode(models.Model):
 
     def __str__(self):
         return f"{self.customer_id}:{self.key}"
+
+
+class TrafficPack(models.Model):
+    """Extra traffic a customer buys for a running service on a panel with a traffic limit."""
+
+    name = models.CharField(_("name"), max_length=100)
+    traffic_gb = models.PositiveIntegerField(_("traffic (GB)"), validators=bounds.between(1, bounds.MAX_TRAFFIC_GB))
+    price_amount = models.PositiveBigIntegerField(_("price"), validators=bounds.amount())
+    is_active = models.BooleanField(_("on sale"), default=True)
+    sort_order = models.IntegerField(_("sort order"), default=0, validators=bounds.between(-bounds.MAX_RANK, bounds.MAX_RANK))
+
+    class Meta:
+        verbose_name = _("traffic pack")
+        verbose_name_plural = _("traffic packs")
+        ordering = ["sort_order", "id"]
+        constraints = [models.CheckConstraint(condition=Q(traffic_gb__gt=0), name="shop_trafficpack_traffic_positive")]
+
+    def __str__(self):
+        return self.name
+
+
+class TrafficPurchase(models.Model):
+    """A traffic pack paid from the wallet (ledger source traffic:<id>), once per idempotency key."""
+
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="traffic_purchases",
+                                 verbose_name=_("customer"))
+    subscription = models.ForeignKey(Subscription, on_delete=models.PROTECT, related_name="traffic_purchases",
+                                     verbose_name=_("subscription"))
+    pack = models.ForeignKey(TrafficPack, null=True, blank=True, on_delete=models.SET_NULL, related_name="purchases",
+                             verbose_name=_("traffic pack"))
+    traffic_gb = models.PositiveIntegerField(_("traffic (GB)"))
+    amount = models.PositiveBigIntegerField(_("amount paid"))
+    idempotency_key = models.CharField(_("idempotency key"), max_length=80, unique=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now, db_index=True)
+
+    class Meta:
+        verbose_name = _("traffic purchase")
+        verbose_name_plural = _("traffic purchases")
+        ordering = ["-id"]
+
+    def __str__(self):
+        return f"{self.traffic_gb} GB for {self.customer}"
+
+
+class Trial(models.Model):
+    """The one free trial of a customer: unique per customer, so two presses make one."""
+
+    customer = models.OneToOneField(Customer, on_delete=models.PROTECT, related_name="trial", verbose_name=_("customer"))
+    subscription = models.OneToOneField(Subscription, on_delete=models.PROTECT, related_name="trial",
+                                        verbose_name=_("subscription"))
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("free trial")
+        verbose_name_plural = _("free trials")
+        ordering = ["-id"]
+
+    def __str__(self):
+        return f"trial of {self.customer}"

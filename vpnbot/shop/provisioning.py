@@ -22,6 +22,7 @@ from datetime import datetime
 
 from django.conf import settings
 from django.utils.module_loading import import_string
+from django.utils.translation import gettext as _
 
 
 class _Later:
@@ -43,6 +44,7 @@ class AccountInfo:
     limit_bytes: int | None = None  # 0 = unlimited; None = not known
     subscription_url: str = ""
     last_online: datetime | None = None
+    usage_read_at: datetime | None = None  # when used_bytes was read from the panel
 
 
 class ProvisioningUnavailable(Exception):
@@ -74,6 +76,11 @@ class Provisioner:
 
     def regenerate_link(self, subscription) -> str:
         raise ProvisioningUnavailable("This subscription's config is delivered by hand.")
+
+    def add_traffic(self, subscription, extra_bytes: int) -> None:
+        """Raise the traffic limit of the subscription's account by extra_bytes (a traffic pack
+        the customer is paying for, inside the payment's transaction: raising refuses the sale)."""
+        raise ProvisioningUnavailable(_("Extra traffic cannot be added to this service."))
 
 
 class ManualProvisioner(Provisioner):

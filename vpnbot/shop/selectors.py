@@ -3,9 +3,12 @@ Handlers, the admin and the API read through these; every change goes through se
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+from datetime import datetime
+
 from django.utils import timezone
 
-from .models import Customer, Payment, Plan, Subscription, WalletTransaction
+from .models import Customer, Payment, Plan, Subscription, TrafficPack, Trial, WalletTransaction
 
 # --- customers ----------------------------------------------------------------------------------
 
@@ -71,3 +74,46 @@ def subscriptions_for(customer: Customer) -> list[Subscription]:
 def subscription_config(subscription_id: int) -> str:
     """The config stored for a subscription now."""
     return Subscription.objects.values_list("config", flat=True).get(pk=subscription_id)
+
+
+@dataclass
+class Service:
+    """One running service as the customer sees it: a chain of renewals, the one running now
+    first (a renewal waiting to start belongs to it) and the chain's end."""
+
+    current: Subscription
+    expires_at: datetime
+    members: list[Subscription] = field(default_factory=list)
+
+
+def services_for(customer: Customer) -> list[Service]:
+    """The customer's running services, one per chain of renewals, oldest first."""
+    found: list[Service] = []
+    by_subscription: dict[int, Service] = {}
+    for sub in subscriptions_for(customer):  # oldest first: a renewal comes after the one it follows
+        service = by_subscription.get(sub.renewed_from_id) if sub.renewed_from_id else None
+        if service is None:
+            service = Service(current=sub, expires_at=sub.expires_at)
+            found.append(service)
+        service.members.append(sub)
+        service.expires_at = max(service.expires_at, sub.expires_at)
+        by_subscription[sub.pk] = service
+    return found
+
+
+def subscription_running(customer: Customer, subscription_id) -> Subscription | None:
+    """The customer's subscription if it is running (or paid and waiting to start), else None."""
+    return (Subscription.objects.select_related("customer", "plan")
+            .filter(pk=subscription_id, customer=customer, status=Subscription.Status.ACTIVE,
+                    expires_at__gt=timezone.now()).first())
+
+
+# --- extra traffic and the trial ----------------------------------------------------------------------
+
+
+def traffic_packs_on_sale() -> list[TrafficPack]:
+    return list(TrafficPack.objects.filter(is_active=True))
+
+
+def trial_taken(customer: Customer) -> bool:
+    return Trial.objects.filter(customer=customer).exists()

@@ -107,8 +107,9 @@ class BotContext:
         return get_sender().send_message(chat_id, text, **params)
 
     def edit(self, text: str, *, buttons=None, parse_mode: str | None = "HTML") -> dict:
-        """Replace the text of the message the pressed button belongs to (or reply)."""
-        if not self.callback or not self.callback.message:
+        """Replace the text of the message the pressed button belongs to (or reply: to a button
+        under a photo or a file, whose message has a caption and no text to replace)."""
+        if not self.callback or not self.callback.message or getattr(self.callback.message, "text", None) is None:
             return self.reply(text, buttons=buttons, parse_mode=parse_mode)
         params = {"chat_id": self.chat_id, "message_id": self.callback.message.message_id, "text": text}
         if parse_mode:

@@ -60,6 +60,7 @@ def help_command(ctx: BotContext) -> None:
         _("Here is what I can do:"),
         "/plans — " + _("plans and prices"),
         "/buy — " + _("buy or renew a service"),
+        *(["/trial — " + _("a free trial")] if settings.TRIAL_ENABLED else []),
         "/my_services — " + _("your services and configs"),
         "/wallet — " + _("balance and history"),
         "/topup — " + _("add money by card receipt"),

@@ -1,5 +1,5 @@
 """The shop's business operations, by subject: customers, wallet, payments, plans, orders,
-subscriptions, referrals. Handlers, admin actions, API views and tasks call these.
+subscriptions, referrals, traffic (extra traffic packs), trials. Handlers, admin actions, API views and tasks call these.
 
 Re-exported here: every operation callers use (a test patches a name in its submodule, not
 here). Display helpers are in vpnbot.shop.formatting, read-only lookups in vpnbot.shop.selectors."""
@@ -43,6 +43,8 @@ from .subscriptions import (
     subscription_provision,
     subscription_validate_config,
 )
+from .traffic import TrafficCheckout, traffic_checkout, traffic_pack_get_active, traffic_subscription
+from .trials import trial_days, trial_plan, trial_start, trial_traffic_gb
 from .wallet import wallet_apply
 
 __all__ = [
@@ -55,4 +57,6 @@ __all__ = [
     "subscription_deliver_config", "subscription_expire_due",
     "subscription_for_order", "subscription_provision", "subscription_validate_config",
     "topup_limits", "topup_parse_amount", "validate_quantity", "wallet_apply",
+    "TrafficCheckout", "traffic_checkout", "traffic_pack_get_active", "traffic_subscription",
+    "trial_days", "trial_plan", "trial_start", "trial_traffic_gb",
 ]

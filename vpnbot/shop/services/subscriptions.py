@@ -25,11 +25,12 @@ log = logging.getLogger(__name__)
 
 def subscription_for_order(order: Order, now: datetime) -> Subscription:
     """Inside the checkout transaction: the order's subscription, following on from the
-    customer's running one of the same plan (a renewal keeps its config). Renewals stack at
+    customer's running one of the same plan (a renewal keeps its config; a free trial is never
+    renewed: buying its plan is a purchase of its own, on an account of its own). Renewals stack at
     most MAX_AHEAD_DAYS ahead of now: further is refused with a ShopError (and the checkout's
     transaction takes back everything else), so an end date is always a date."""
     previous = (Subscription.objects.filter(customer=order.customer, plan=order.plan, status=Subscription.Status.ACTIVE,
-                                            expires_at__gt=now).order_by("-expires_at").first())
+                                            expires_at__gt=now, is_trial=False).order_by("-expires_at").first())
     starts = max(now, previous.expires_at) if previous else now
     days = timedelta(days=order.plan.duration_days * order.quantity)  # within MAX_ORDER_DAYS (check_order_terms)
     if starts > now + timedelta(days=bounds.MAX_AHEAD_DAYS) - days:  # not starts + days: it may be near year 9999
@@ -64,6 +65,12 @@ def subscription_provision(*, subscription_id: int) -> None:
             return
         except ShopError as exc:  # e.g. too long for a message: an operator pastes one that fits
             log.warning("config of subscription %s not delivered: %s", subscription.pk, exc)
+    if subscription.order_id is None:  # a free trial
+        messages.notify_admins(dedup_key=f"needs-config:{subscription.pk}", text=lambda: _(
+            "🛠 The free trial of %(customer)s (%(plan)s) needs a VPN config. Paste it in the admin "
+            "(Subscriptions → #%(id)s).") % {"plan": subscription.plan, "customer": subscription.customer,
+                                              "id": subscription.pk})
+        return
     messages.notify_admins(dedup_key=f"needs-config:{subscription.pk}", text=lambda: _(
         "🛠 Order #%(order)s needs a VPN config: %(plan)s for %(customer)s. Paste it in the admin "
         "(Subscriptions → #%(id)s).") % {"order": subscription.order_id, "plan": subscription.plan,
