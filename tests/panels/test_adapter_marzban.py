@@ -379,13 +379,18 @@ def test_update_extends_changes_the_limit_disables_and_enables(adapter, fake):
     assert account.expires_at == longer.expires_at
     assert put_bodies(fake) == [{"expire": int(longer.expires_at.timestamp())}]
 
-    account = adapter.update(spec(days=60, limit=100 * GB))
+    later = longer.expires_at  # one expiry for every step: a new in_days() a second later would differ
+
+    def at_later(**kwargs):
+        return AccountSpec(name="alice", expires_at=later, **kwargs)
+
+    account = adapter.update(at_later(limit_bytes=100 * GB))
     assert account.limit_bytes == 100 * GB and fake.user("alice")["data_limit"] == 100 * GB
     assert put_bodies(fake)[-1] == {"data_limit": 100 * GB}
 
-    account = adapter.update(spec(days=60, limit=100 * GB, enabled=False))
+    account = adapter.update(at_later(limit_bytes=100 * GB, enabled=False))
     assert not account.enabled and fake.user("alice")["status"] == "disabled"
-    account = adapter.update(spec(days=60, limit=100 * GB, enabled=True))
+    account = adapter.update(at_later(limit_bytes=100 * GB, enabled=True))
     assert account.enabled and fake.user("alice")["status"] == "active"
     if fake.flavor == "marzban":
         assert put_bodies(fake)[-2:] == [{"status": "disabled"}, {"status": "active"}]
