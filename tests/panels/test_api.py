@@ -11,10 +11,11 @@ from rest_framework.test import APIClient
 
 from panels import crypto, services
 from panels.models import Panel, PanelAccount
+from tests.factories import CustomerFactory
 from tests.fakes.marzban import FakeMarzban
 from tests.fakes.xui import FakeXui
 from tests.panels.conftest import PASSWORD
-from tests.panels.test_lifecycle import buy
+from tests.panels.test_lifecycle import _delete, buy
 
 pytestmark = pytest.mark.django_db
 XUI_TOKEN = "xui-api-token-0123456789abcdef"
@@ -261,8 +262,7 @@ def test_accounts_list_filters_repair_and_retry(api, make_panel, marzban, xui, p
     second = make_panel(xui, name="second", plans=[plan])
     xui.down = True
     buy(rich_customer, plan, key="b", capture=django_capture_on_commit_callbacks)  # a renewal: same account
-    other = type(rich_customer).objects.create(telegram_id=5550999, referral_code="rPANELS1")
-    services_wallet(other)
+    other = CustomerFactory.with_balance(1_000_000)
     buy(other, plan, key="c", capture=django_capture_on_commit_callbacks)
     failed = PanelAccount.objects.get(panel=second)
     assert failed.status == "failed"
@@ -280,7 +280,7 @@ def test_accounts_list_filters_repair_and_retry(api, make_panel, marzban, xui, p
         assert api.get(f"/api/v1/panel-accounts/{bad}").status_code == 400, bad
 
     # the account vanished from its panel: the sync records the drift, repair makes it again
-    _delete_on_marzban(marzban, good.name)
+    _delete(marzban, good.name)
     services.panel_sync(panel_id=first.pk)
     assert names("?drift=1") == [good.name]
     assert api.get(f"/api/v1/panel-accounts/{good.pk}/").json()["has_drift"] is True
@@ -297,20 +297,6 @@ def test_accounts_list_filters_repair_and_retry(api, make_panel, marzban, xui, p
     assert retried.status_code == 202, retried.content
     failed.refresh_from_db()
     assert failed.status == "active" and xui.client(failed.name)
-
-
-def services_wallet(customer):
-    from vpnbot.shop import services as shop_services
-
-    shop_services.wallet_apply(customer_id=customer.pk, amount=1_000_000, reason="adjustment",
-                               source=f"seed:{customer.pk}")
-
-
-def _delete_on_marzban(fake, name):
-    import httpx
-
-    token = httpx.post(f"{fake.url}/api/admin/token", data={"username": "admin", "password": fake.password}).json()
-    httpx.delete(f"{fake.url}/api/user/{name}", headers={"Authorization": f"Bearer {token['access_token']}"})
 
 
 def test_the_api_front_page_lists_the_panels(api):
