@@ -63,6 +63,13 @@ class PanelSerializer(serializers.ModelSerializer):
                   "version", "checked_at", "last_error", "synced_at", "created_at")
         read_only_fields = ("version", "checked_at", "last_error", "synced_at", "created_at")
 
+    def get_initial(self):
+        """What the browsable API's form shows back after an error: never a secret typed."""
+        initial = super().get_initial()
+        for name in ("password", "token"):
+            initial.pop(name, None)
+        return initial
+
     def get_has_password(self, obj) -> bool:
         return bool(obj.password_encrypted)
 

@@ -314,3 +314,20 @@ def test_the_schema_validates_and_keeps_secrets_write_only(tmp_path):
     assert panel["has_password"]["readOnly"]
     assert "/api/v1/panels/{id}/test/" in schema["paths"]
     assert "/api/v1/panel-accounts/{id}/repair/" in schema["paths"]
+
+
+def test_the_browsable_api_never_echoes_a_secret_typed(client, make_panel, marzban):
+    client.force_login(User.objects.create_superuser("browser", "b@example.com", "pw"))
+    typed = {"kind": "marzban", "name": "b", "base_url": "not a url", "username": "u", "password": "Typed-Secret-1",
+             "token": "Typed-Token-2", "inbounds": "x"}
+    refused = client.post("/api/v1/panels/", typed, HTTP_ACCEPT="text/html")
+    assert refused.status_code == 400
+    panel = make_panel(marzban)
+    changed = client.patch(f"/api/v1/panels/{panel.pk}/", json.dumps({"password": "Typed-Secret-1", "capacity": -5}),
+                           content_type="application/json", HTTP_ACCEPT="text/html")
+    assert changed.status_code == 400
+    page = client.get(f"/api/v1/panels/{panel.pk}/", HTTP_ACCEPT="text/html")
+    assert page.status_code == 200
+    for response in (refused, changed, page):
+        body = response.content.decode()
+        assert "Typed-Secret-1" not in body and "Typed-Token-2" not in body and PASSWORD not in body
