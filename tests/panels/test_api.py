@@ -25,6 +25,7 @@ XUI_TOKEN = "xui-api-token-0123456789abcdef"
 def api():
     client = APIClient()
     client.force_authenticate(User.objects.create_superuser("panel-op", "op@example.com", "pw"))
+    client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"
     return client
 
 
@@ -206,6 +207,8 @@ def test_the_test_of_a_panel_that_is_down_says_so_and_is_remembered(api, make_pa
     assert PASSWORD not in response.content.decode()
     panel.refresh_from_db()
     assert panel.checked_at and panel.last_error and PASSWORD not in panel.last_error
+    persian = api.post(f"/api/v1/panels/{panel.pk}/test/", HTTP_ACCEPT_LANGUAGE="fa")
+    assert persian.status_code == 400 and "دسترسی به پنل ممکن نشد" in persian.json()["detail"]
 
 
 def test_the_test_with_a_wrong_password_names_the_credentials(api, xui):
