@@ -165,7 +165,7 @@ class PanelViewSet(viewsets.ModelViewSet):
     queryset = Panel.objects.none()  # for the schema; the rows come from get_queryset
 
     def get_queryset(self):
-        return selectors.panels_with_counts().order_by("name")
+        return selectors.panels_with_counts().prefetch_related("plans").order_by("name")
 
     @extend_schema(responses={204: None, 400: DetailSerializer})
     def destroy(self, request, *args, **kwargs):

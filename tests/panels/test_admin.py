@@ -272,7 +272,9 @@ def test_the_subscription_shows_its_account_and_retries_it(admin_client, make_pa
     subscription = order.subscription
     account = PanelAccount.objects.get()
     page = admin_client.get(f"/admin/shop/subscription/{subscription.pk}/change/").content.decode()
-    assert "failed" in page and account.name in page and "0 / 10 GB" in page
+    assert "provisioning failed" in page and account.name in page and "0 / 10 GB" in page
+    persian = admin_client.get(f"/admin/shop/subscription/{subscription.pk}/change/", HTTP_ACCEPT_LANGUAGE="fa")
+    assert "ساخت اکانت ناموفق" in persian.content.decode()
 
     marzban.down = False
     asked = admin_client.post("/admin/shop/subscription/", {"action": "retry_provisioning",

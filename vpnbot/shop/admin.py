@@ -20,6 +20,10 @@ from .models import Customer, DomainEvent, Order, Payment, Plan, ReferralReward,
 from .provisioning import ProvisioningUnavailable, get_provisioner
 
 GB = 1024**3
+# AccountInfo.status as an operator reads it
+ACCOUNT_STATUSES = {"manual": gettext_lazy("delivered by hand"), "pending": gettext_lazy("being created"),
+                    "active": gettext_lazy("active"), "disabled": gettext_lazy("disabled"),
+                    "failed": gettext_lazy("provisioning failed"), "deleted": gettext_lazy("deleted from the panel")}
 
 
 class LedgerInline(admin.TabularInline):
@@ -237,7 +241,7 @@ class SubscriptionAdmin(admin.ModelAdmin):
         used = _gb(info.used_bytes)
         usage = (interpolate(_("%(used)s GB / unlimited"), used=used) if not info.limit_bytes
                  else interpolate(_("%(used)s / %(limit)s GB"), used=used, limit=_gb(info.limit_bytes)))
-        rows = [(_("status"), info.status), (_("panel"), info.panel if info.panel is not None else "—"),
+        rows = [(_("status"), ACCOUNT_STATUSES.get(info.status, info.status)), (_("panel"), info.panel if info.panel is not None else "—"),
                 (_("account name"), info.account or "—"), (_("traffic"), usage)]
         lines = format_html_join("", "{}: <bdi>{}</bdi><br>", rows)
         if info.subscription_url:
