@@ -12,7 +12,7 @@ class PanelsConfig(AppConfig):
         # Django's rule: modules that use the models are imported once the registry is ready
         from vpnbot.shop import events, provisioning
 
-        from . import adapters, receivers  # noqa: F401  (adapters registers every kind)
+        from . import adapters, checks, receivers  # noqa: F401  (adapters and checks register themselves)
         from .provisioner import PanelProvisioner
 
         provisioning.register_provisioner(PanelProvisioner())

@@ -78,9 +78,9 @@ def notification_enqueue(*, customer, type: str, context: dict | None = None, de
     return n
 
 
-def notification_alert_admins(*, kind: str, text, dedup_key: str) -> int:
+def notification_alert_admins(*, kind: str, text, dedup_key: str, buttons=None) -> int:
     """An alert to every admin (each once per dedup key), in each admin's language when text
-    is a callable; returns how many were queued."""
+    (and buttons) are callables; returns how many were queued."""
     queued = 0
     now = timezone.now()
     for chat_id in admin_chat_ids():
@@ -91,11 +91,13 @@ def notification_alert_admins(*, kind: str, text, dedup_key: str) -> int:
             continue
         with translation.override(language):
             rendered = text() if callable(text) else text
+            rows = (buttons() if callable(buttons) else buttons) or []
         try:
             with transaction.atomic():
                 n = Notification.objects.create(
                     customer=customer, chat_id=chat_id, type=types.ADMIN_ALERT, dedup_key=key, language=language,
                     text=rendered, context={"kind": kind}, urgent=True, transactional=True, priority=10,
+                    buttons=[list(map(list, row)) for row in rows],
                     source=f"alert:{kind}"[:64], scheduled_for=now, created_at=now)
         except IntegrityError:
             continue
@@ -139,8 +141,9 @@ class Outbox:
                                  source=source, parse_mode=parse_mode)
         return Queued(message_id=n.pk) if n is not None else None
 
-    def notify_admins(self, text, *, kind: str, dedup_key: str) -> int:
-        return notification_alert_admins(kind=kind, text=text, dedup_key=dedup_key or secrets.token_hex(8))
+    def notify_admins(self, text, *, kind: str, dedup_key: str, buttons=None) -> int:
+        return notification_alert_admins(kind=kind, text=text, dedup_key=dedup_key or secrets.token_hex(8),
+                                         buttons=buttons)
 
     def cancel(self, message_ids, *, reason: str) -> int:
         return notification_cancel(notification_ids=message_ids, reason=reason)

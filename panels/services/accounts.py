@@ -10,6 +10,7 @@ is followed, next time, by a look-up: a subscription never gets two accounts.
 
 from __future__ import annotations
 
+import html
 import logging
 from datetime import datetime
 
@@ -104,7 +105,7 @@ def provision_start(subscription: Subscription):
                                    text=lambda: _("⚠️ No panel of plan %(plan)s has room for a new account "
                                                   "(subscription #%(id)s): raise a panel's capacity or add one, "
                                                   "then retry, or paste a config by hand.")
-                                   % {"plan": plan.name, "id": subscription.pk})
+                                   % {"plan": html.escape(plan.name), "id": subscription.pk})
             return False
         order = subscription.order
         quantity = order.quantity if order else 1
@@ -162,10 +163,12 @@ def account_failed(*, account_id: int, error: str) -> None:
     messages.notify_admins(
         kind="provisioning_failed", dedup_key=f"provisioning-failed:{account.pk}:{account.attempts}",
         text=lambda: _("⚠️ The VPN account of subscription #%(id)s (%(plan)s for %(customer)s) could not be made "
-                       "on panel %(panel)s: %(error)s\nThe order stays paid. Retry with /retry_provisioning "
-                       "%(id)s, or in the admin (Panel accounts).")
+                       "on panel %(panel)s: %(error)s\nThe order stays paid. Retry with the button, with "
+                       "/retry_provisioning %(id)s, or in the admin (Panel accounts).")
         % {"id": account.subscription_id, "plan": account.subscription.plan.name,
-           "customer": account.subscription.customer, "panel": account.panel.name, "error": error[:300]})
+           "customer": html.escape(str(account.subscription.customer)), "panel": html.escape(account.panel.name),
+           "error": html.escape(error[:300])},
+        buttons=lambda: [[(_("🔁 Retry"), f"pn:retry:{account.subscription_id}")]])
 
 
 def account_retry(*, subscription: Subscription) -> PanelAccount:
@@ -236,7 +239,7 @@ def account_push(*, account_id: int, renewal_id: int | None = None, reset_usage:
             kind="account_recreated", dedup_key=f"account-recreated:{account.pk}:{timezone.now():%Y-%m-%d}",
             text=lambda: _("⚠️ Account %(name)s (subscription #%(id)s) was missing on panel %(panel)s and was made "
                            "again. The customer's old link no longer works: they were sent the new one.")
-            % {"name": account.name, "id": account.subscription_id, "panel": account.panel.name})
+            % {"name": account.name, "id": account.subscription_id, "panel": html.escape(account.panel.name)})
     if renewal_id or recreated:
         shop_services.subscription_deliver_config(subscription_id=renewal_id or account.subscription_id,
                                                   config=account.subscription_url,
@@ -252,7 +255,8 @@ def account_push_failed(*, account_id: int, error: str) -> None:
         kind="account_push_failed", dedup_key=f"push-failed:{account.pk}:{timezone.now():%Y-%m-%d}",
         text=lambda: _("⚠️ Account %(name)s (subscription #%(id)s) could not be brought in step on panel %(panel)s: "
                        "%(error)s\nRetry with /retry_provisioning %(id)s when the panel is back.")
-        % {"name": account.name, "id": account.subscription_id, "panel": account.panel.name, "error": error[:300]})
+        % {"name": account.name, "id": account.subscription_id, "panel": html.escape(account.panel.name),
+           "error": html.escape(error[:300])})
 
 
 def account_changed(*, subscription_id: int) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from itertools import groupby
 
 from django.conf import settings
 from django.db.models import Q
@@ -63,16 +64,18 @@ def accounts_expire(*, now: datetime | None = None) -> ExpiryResult:
 
 def _delete_old(before: datetime, result: ExpiryResult) -> int:
     old = list(PanelAccount.objects.select_related("panel").filter(status=PanelAccount.Status.DISABLED,
-                                                                   expires_at__lte=before).order_by("panel_id")[:BATCH])
+                                                                   expires_at__lte=before).order_by("panel_id", "pk")[:BATCH])
     deleted = 0
-    for account in old:
-        try:
-            with adapter_for(account.panel) as adapter:
-                adapter.delete(account.name)
-        except PanelError as exc:
-            result.failed.append(f"{account.name}: {exc}")
-            continue
-        PanelAccount.objects.filter(pk=account.pk, status=PanelAccount.Status.DISABLED).update(
-            status=PanelAccount.Status.DELETED, used_bytes=0)
-        deleted += 1
+    for _panel_id, group in groupby(old, key=lambda a: a.panel_id):
+        accounts = list(group)
+        with adapter_for(accounts[0].panel) as adapter:
+            for account in accounts:
+                try:
+                    adapter.delete(account.name)
+                except PanelError as exc:
+                    result.failed.append(f"{account.name}: {exc}")
+                    continue
+                PanelAccount.objects.filter(pk=account.pk, status=PanelAccount.Status.DISABLED).update(
+                    status=PanelAccount.Status.DELETED, used_bytes=0)
+                deleted += 1
     return deleted

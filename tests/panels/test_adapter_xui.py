@@ -707,3 +707,13 @@ def test_no_secret_in_requests_logs_or_repr(make_fake, adapters, caplog):
     assert TOKEN not in caplog.text and PASSWORD not in caplog.text
     assert TOKEN not in repr(adapter) and PASSWORD not in repr(adapter)
     assert TOKEN not in json.dumps([c.body for c in fake.calls], default=str)
+
+
+def test_an_inbound_answered_empty_is_a_refusal_not_a_crash(make_fake, adapters):
+    fake = make_fake("2.9.2")
+    inbound = fake.add_inbound("vless", remark="main")
+    empty = httpx.Response(200, json={"success": True, "msg": "", "obj": None})
+    adapter = adapters(make_panel(fake, inbounds=[inbound]),
+                       transport=Intercept(("GET", f"/get/{inbound}", lambda request: empty)))
+    with pytest.raises(PanelRefused, match="no inbound"):
+        adapter.create(AccountSpec(name="bob", expires_at=None))

@@ -165,3 +165,39 @@ def test_no_panel_with_room_asks_the_operators(marzban, make_panel, plan, rich_c
     buy(other, plan, key="b", capture=django_capture_on_commit_callbacks)
     assert PanelAccount.objects.filter(panel=panel).count() == 1
     assert any("No panel" in t for t in fake_telegram.sent_texts(9001))
+
+
+def test_the_failure_alert_carries_a_retry_button_and_escapes_the_panels_words(
+        xui, make_panel, plan, rich_customer, fake_telegram, django_capture_on_commit_callbacks):
+    make_panel(xui, plans=[plan])
+    xui.fail_next("addClient", "success_false", msg="<b>bad</b> inbound\n")
+    order = buy(rich_customer, plan, capture=django_capture_on_commit_callbacks).order
+    alert = next(c for c in fake_telegram.calls_to("sendMessage", 9001) if "could not be made" in c.text)
+    assert "&lt;b&gt;bad&lt;/b&gt;" in alert.text
+    assert fake_telegram.buttons(9001)[0]["callback_data"] == f"pn:retry:{order.subscription.pk}"
+
+
+def test_an_operators_edit_of_the_expiry_reaches_the_panel(marzban, make_panel, plan, rich_customer,
+                                                          django_capture_on_commit_callbacks):
+    make_panel(marzban, plans=[plan])
+    order = buy(rich_customer, plan, capture=django_capture_on_commit_callbacks).order
+    new_expiry = (timezone.now() + timedelta(days=90)).replace(microsecond=0)
+    Subscription.objects.filter(pk=order.subscription.pk).update(expires_at=new_expiry)
+    with django_capture_on_commit_callbacks(execute=True):
+        shop_services.subscription_announce_change(subscription_id=order.subscription.pk, changed=["expires_at"])
+    account = PanelAccount.objects.get()
+    assert account.expires_at == new_expiry
+    assert marzban.user(account.name)["expire"] == int(new_expiry.timestamp())
+
+
+def test_an_expired_account_is_deleted_after_the_days_set(marzban, make_panel, plan, rich_customer, settings,
+                                                          django_capture_on_commit_callbacks):
+    settings.PANEL_DELETE_AFTER_DAYS = 7
+    make_panel(marzban, plans=[plan])
+    buy(rich_customer, plan, capture=django_capture_on_commit_callbacks)
+    account = PanelAccount.objects.get()
+    services.accounts_expire(now=account.expires_at + timedelta(minutes=1))
+    assert marzban.user(account.name) is not None  # disabled, kept for a week
+    result = services.accounts_expire(now=account.expires_at + timedelta(days=8))
+    account.refresh_from_db()
+    assert result.deleted == 1 and account.status == "deleted" and marzban.user(account.name) is None

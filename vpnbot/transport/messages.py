@@ -58,7 +58,8 @@ class Outbox(Protocol):
     def notify_chat(self, chat_id: int, text: str, *, kind: str, buttons: Buttons, photo: str, dedup_key: str,
                     context: dict, urgent: bool, source: str, parse_mode: str) -> Queued | None: ...
 
-    def notify_admins(self, text: Callable[[], str], *, kind: str, dedup_key: str) -> int: ...
+    def notify_admins(self, text: Callable[[], str], *, kind: str, dedup_key: str,
+                      buttons: Callable[[], Buttons] | None = None) -> int: ...
 
     def cancel(self, message_ids: Iterable[int], *, reason: str) -> int: ...
 
@@ -108,12 +109,16 @@ def notify_chat(chat_id: int, text: str, *, kind: str = "message", buttons: Butt
     return Queued()
 
 
-def notify_admins(text: Text, *, kind: str = "admin_alert", dedup_key: str = "") -> None:
-    """Tell every admin something after commit, each in their language (text may be a
-    callable rendered per admin); once per dedup_key."""
+def notify_admins(text: Text, *, kind: str = "admin_alert", dedup_key: str = "",
+                  buttons: Buttons | Callable[[], Buttons] = None) -> None:
+    """Tell every admin something after commit, each in their language (text and buttons may
+    be callables rendered per admin); once per dedup_key."""
     render = text if callable(text) else (lambda: text)
+    rows = buttons if callable(buttons) else (lambda: buttons)
+    if buttons and not callable(buttons):
+        inline_keyboard(buttons)  # a bad button fails the caller now
     if _outbox is not None:
-        _outbox.notify_admins(render, kind=kind, dedup_key=dedup_key)
+        _outbox.notify_admins(render, kind=kind, dedup_key=dedup_key, buttons=rows if buttons else None)
         return
     if dedup_key and not cache.add(f"messages:admins:{kind}:{dedup_key}", 1, timeout=DIRECT_DEDUP_SECONDS):
         return
@@ -121,8 +126,8 @@ def notify_admins(text: Text, *, kind: str = "admin_alert", dedup_key: str = "")
     def deliver():
         for chat_id in admin_chat_ids():
             with translation.override(chat_language(chat_id)):
-                rendered = render()
-            _deliver(chat_id, rendered, None, "", "HTML")
+                rendered, markup = render(), rows()
+            _deliver(chat_id, rendered, markup, "", "HTML")
 
     transaction.on_commit(deliver)
 
