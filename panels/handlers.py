@@ -1,5 +1,6 @@
 """Admin commands of the panels: /panels (each panel's state at a glance) and
-/retry_provisioning <subscription> (the command the admins' "provisioning failed" alert names)."""
+/retry_provisioning <subscription> (the command the admins' "provisioning failed" alert names),
+and the alert's Retry button (pn:retry:<subscription>)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from django.utils.translation import gettext as _
 
 from vpnbot.core.numbers import parse_whole_number
 from vpnbot.shop.formatting import format_date
-from vpnbot.transport.bot import BotContext, add_command
+from vpnbot.transport.bot import BotContext, add_callback, add_command
 
 from . import reporting, selectors, services
 
@@ -25,19 +26,29 @@ def retry_provisioning(ctx: BotContext) -> None:
         ctx.reply(_("“%(value)s” is not a subscription number.") % {"value": ctx.args[0][:40]} + "\n" + usage,
                   parse_mode=None)
         return
+    _retry(ctx, subscription_id)
+
+
+def retry_button(ctx: BotContext) -> None:
+    """The Retry button of the "provisioning failed" alert."""
+    _retry(ctx, int(ctx.match.group(1)))
+
+
+def _retry(ctx: BotContext, subscription_id: int) -> None:
     subscription = selectors.subscription_get(subscription_id)
     if subscription is None:
-        ctx.reply(_("There is no subscription #%(id)s.") % {"id": subscription_id}, parse_mode=None)
-        return
-    try:
-        account = services.account_retry(subscription=subscription)
-    except services.PanelsError as exc:
-        ctx.reply(str(exc), parse_mode=None)
-        return
-    ctx.reply(_("🔄 Subscription #%(id)s: its account %(name)s on panel %(panel)s was sent to the panel again "
-                "(now: %(status)s). The customer gets the link when it is ready; if it fails again you will be "
-                "told.") % {"id": subscription.pk, "name": account.name, "panel": account.panel.name,
-                            "status": account.get_status_display()}, parse_mode=None)
+        text = _("There is no subscription #%(id)s.") % {"id": subscription_id}
+    else:
+        try:
+            account = services.account_retry(subscription=subscription)
+        except services.PanelsError as exc:
+            text = str(exc)
+        else:
+            text = _("🔄 Subscription #%(id)s: its account %(name)s on panel %(panel)s was sent to the panel again "
+                     "(now: %(status)s). The customer gets the link when it is ready; if it fails again you will be "
+                     "told.") % {"id": subscription.pk, "name": account.name, "panel": account.panel.name,
+                                 "status": account.get_status_display()}
+    ctx.reply(text, parse_mode=None)
 
 
 def panels(ctx: BotContext) -> None:
@@ -65,3 +76,4 @@ def panels(ctx: BotContext) -> None:
 def register(application) -> None:
     add_command(application, "panels", panels, admin=True)
     add_command(application, "retry_provisioning", retry_provisioning, admin=True)
+    add_callback(application, rf"^pn:retry:(\d{{1,{SUBSCRIPTION_DIGITS}}})$", retry_button, admin=True)

@@ -102,3 +102,30 @@ def test_panels_lists_each_panel(bot, fake_telegram, tg_admin, make_panel, marzb
     assert "• by-hand (manual (an operator delivers the config))" in text
     assert "last sync: never" in text
 
+
+
+def test_the_alerts_retry_button_retries(bot, fake_telegram, tg_admin, make_panel, marzban, plan, rich_customer,
+                                         django_capture_on_commit_callbacks, settings):
+    settings.PANEL_PROVISION_MAX_RETRIES = 0
+    make_panel(marzban, plans=[plan])
+    marzban.down = True
+    buy(rich_customer, plan, capture=django_capture_on_commit_callbacks)
+    account = PanelAccount.objects.get()
+    assert account.status == "failed"
+    marzban.down = False
+    [button] = fake_telegram.buttons(tg_admin.id)
+    assert button["text"] == "🔁 تلاش دوباره"  # the admin had not chosen a language: the shop's, Persian
+    bot.press(tg_admin, button["callback_data"])
+    account.refresh_from_db()
+    assert account.status == "active" and marzban.user(account.name)
+    assert f"Subscription #{account.subscription_id}" in fake_telegram.last_text(tg_admin.id)
+    assert fake_telegram.calls_to("answerCallbackQuery")
+
+
+def test_the_retry_button_is_for_admins_only(bot, fake_telegram, failed_account):
+    user = TelegramUser(5550124, language_code="en")
+    bot.press(user, f"pn:retry:{failed_account.subscription_id}")
+    bot.press(user, "pn:retry:" + "9" * 30)  # no such shape: the transport says the button is stale
+    failed_account.refresh_from_db()
+    assert failed_account.status == "failed" and failed_account.attempts == 1
+    assert fake_telegram.calls_to("answerCallbackQuery")
