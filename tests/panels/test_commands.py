@@ -99,3 +99,12 @@ def test_panels_expire_prints_what_it_did(two_panels, marzban, xui, capsys):
     call_command("panels_expire")
     assert "disabled: 1, extended: 0, deleted: 0, failed: 0" in capsys.readouterr().out
     assert marzban.user(PanelAccount.objects.get(panel=mz).name)["status"] == "disabled"
+
+
+def test_panels_sync_with_a_secret_from_another_key_says_what_to_do(make_panel, marzban, settings, capsys):
+    make_panel(marzban)
+    settings.SECRET_KEY = "another-secret-key-" + "x" * 40
+    with pytest.raises(CommandError) as failed:
+        call_command("panels_sync")
+    assert failed.value.returncode == 1
+    assert "set it again" in capsys.readouterr().err
