@@ -33,6 +33,9 @@ class PanelProvisioner(Provisioner):
     def account_info(self, subscriptions) -> dict[int, AccountInfo]:
         return selectors.account_info(subscriptions)
 
+    def plan_target_choices(self) -> list[tuple[int, str]]:
+        return selectors.panel_choices()
+
     def plan_targets(self, plans) -> dict[int, list[int]]:
         return services.plan_targets(plans)
 

@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 root=$PWD
 python=${PYTHON:-$root/.venv/bin/python}
 django_admin=$(dirname "$python")/django-admin  # not `python -m django`: vpnbot/core/numbers.py would shadow the stdlib's
-apps=(vpnbot/core vpnbot/shop vpnbot/transport discounts crm backups notifications)
+apps=(vpnbot/core vpnbot/shop vpnbot/transport discounts crm backups notifications panels)
 
 link=vpnbot/core/templates
 if [ -e "$link" ]; then echo "$link exists: the project templates cannot be linked there" >&2; exit 1; fi

@@ -16,7 +16,16 @@ from .accounts import (
     provision_start,
     spec_for,
 )
-from .catalog import panel_choose, panel_create, panel_test, panel_update, plan_set_targets, plan_targets
+from .catalog import (
+    inbounds_clean,
+    panel_choose,
+    panel_create,
+    panel_delete,
+    panel_test,
+    panel_update,
+    plan_set_targets,
+    plan_targets,
+)
 from .errors import PanelsError
 from .expiry import ExpiryResult, accounts_expire
 from .sync import SyncResult, account_repair, panel_sync, panels_sync_all
@@ -24,6 +33,7 @@ from .sync import SyncResult, account_repair, panel_sync, panels_sync_all
 __all__ = [
     "ExpiryResult", "PanelsError", "SyncResult", "account_add_traffic", "account_changed", "account_failed", "account_for",
     "account_provision", "account_push", "account_push_failed", "account_regenerate_link", "account_repair",
-    "account_retry", "accounts_expire", "chain_root", "extend_start", "panel_choose", "panel_create", "panel_sync",
-    "panel_test", "panel_update", "panels_sync_all", "plan_set_targets", "plan_targets", "provision_start", "spec_for",
+    "account_retry", "accounts_expire", "chain_root", "extend_start", "inbounds_clean", "panel_choose", "panel_create",
+    "panel_delete", "panel_sync", "panel_test", "panel_update", "panels_sync_all", "plan_set_targets", "plan_targets",
+    "provision_start", "spec_for",
 ]

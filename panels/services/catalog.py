@@ -116,3 +116,46 @@ def panel_choose(plan) -> Panel | None:
 
 def plan_is_on_panels(plan) -> bool:
     return Panel.objects.filter(plans=plan).exclude(kind=Panel.Kind.MANUAL).exists()
+
+
+def panel_delete(*, panel_id: int) -> None:
+    """Delete a panel that never held an account (accounts keep their panel for the record:
+    a panel that held any is set to disabled instead)."""
+    with transaction.atomic():
+        panel = Panel.objects.select_for_update().get(pk=panel_id)
+        held = PanelAccount.objects.filter(panel=panel).count()
+        if held:
+            raise PanelsError(_("Panel %(name)s holds %(n)s accounts and cannot be deleted: set its status to "
+                                "disabled instead.") % {"name": panel.name, "n": held})
+        panel.delete()
+
+
+def inbounds_clean(*, kind: str, inbounds) -> list:
+    """What a new account of this kind of panel is put in, checked: 3x-ui inbound ids (at least
+    one), Marzban inbound tags, PasarGuard group ids (none = every inbound / enabled group).
+    Whole numbers given as digits are read as numbers. Raises PanelsError."""
+    if not isinstance(inbounds, list):
+        raise PanelsError(_("Inbounds are a list, e.g. [1, 2] or [\"VLESS TCP\"]."))
+    if kind in (Panel.Kind.XUI, Panel.Kind.PASARGUARD):
+        ids = []
+        for value in inbounds:
+            if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
+                value = int(value.strip())
+            if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 2**31 - 1:
+                raise PanelsError(_("%(kind)s needs numeric ids here; %(value)s is not one.")
+                                  % {"kind": Panel.Kind(kind).label, "value": repr(value)[:40]})
+            ids.append(value)
+        if kind == Panel.Kind.XUI and not ids:
+            raise PanelsError(_("Give at least one 3x-ui inbound id for new accounts."))
+        return list(dict.fromkeys(ids))
+    if kind == Panel.Kind.MARZBAN:
+        tags = []
+        for value in inbounds:
+            if not isinstance(value, str) or not value.strip() or len(value) > 100:
+                raise PanelsError(_("Marzban needs inbound tags (text) here; %(value)s is not one.")
+                                  % {"value": repr(value)[:40]})
+            tags.append(value.strip())
+        return list(dict.fromkeys(tags))
+    if not all(isinstance(i, int | str) and not isinstance(i, bool) for i in inbounds):
+        raise PanelsError(_("Inbounds are a list of ids or tags, e.g. [1, 2] or [\"vless-tcp\"]."))
+    return inbounds

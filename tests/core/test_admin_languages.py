@@ -17,6 +17,8 @@ from backups.models import Backup
 from crm.models import Campaign
 from crm.services import activity_record, profiles_recompute
 from notifications import services as notifications
+from panels import services as panels
+from panels.models import PanelAccount
 from tests.discounts.factories import CashbackRuleFactory, SmartDiscountFactory
 from tests.factories import CustomerFactory, PaymentFactory, PlanFactory
 from vpnbot.shop import services as shop
@@ -24,7 +26,7 @@ from vpnbot.transport.models import ChatState, TelegramUpdate
 
 pytestmark = pytest.mark.django_db
 
-PROJECT_APPS = {"shop", "telegram", "discounts", "crm", "backups", "notifications"}
+PROJECT_APPS = {"shop", "telegram", "discounts", "crm", "backups", "notifications", "panels"}
 # Texts that are the same in both languages on purpose: "ID" is Django's own title of the automatic
 # primary key (not a msgid; Persian software reads it as it is). Third-party column titles that a
 # ModelAdmin derives from a method's name (axes' "Status") are no msgids either: only the
@@ -44,7 +46,10 @@ def a_row_everywhere(settings, tmp_path):
     settings.ENABLE_CRM = True
     customer = CustomerFactory.with_balance(500_000, username="walker_customer")
     plan = PlanFactory(price_amount=100_000)
-    shop.order_checkout(customer_id=customer.pk, plan_id=plan.pk, quantity=1, idempotency_key="walk")
+    order = shop.order_checkout(customer_id=customer.pk, plan_id=plan.pk, quantity=1, idempotency_key="walk").order
+    panel = panels.panel_create(name="walk", kind="manual")
+    PanelAccount.objects.create(subscription=order.subscription, panel=panel, name="walk", status="failed",
+                                last_error="walked", drift={"missing": True}, drift_at=timezone.now())
     PaymentFactory(customer=customer)
     SmartDiscountFactory()
     CashbackRuleFactory()

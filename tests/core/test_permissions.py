@@ -211,3 +211,121 @@ def test_the_roles_exist_with_what_they_promise():
                      "download_backup", "create_backup", "resend_notification"):
         assert owner.permissions.filter(codename=codename).exists(), codename
 
+
+
+# --- the panels: who may add one, test it, sync it, repair or retry an account ----------------------------
+
+@dataclass
+class PanelWorld:
+    panel: object
+    empty: object
+    failed: object
+    active: object
+    repairs: list
+
+
+@pytest.fixture
+def panel_world(monkeypatch):
+    from panels import services as panel_services
+    from panels.models import PanelAccount
+    from tests.fakes.marzban import FakeMarzban
+
+    fake = FakeMarzban(flavor="marzban", password="Panel-Pa55word-xyz")
+    fake.add_inbound("vless", "VLESS TCP", port=443)
+    panel = panel_services.panel_create(name="perm", kind="marzban", base_url=fake.url, username="admin",
+                                        password="Panel-Pa55word-xyz", inbounds=["VLESS TCP"], timeout_seconds=3)
+    empty = panel_services.panel_create(name="perm-empty", kind="manual")
+    customer = CustomerFactory()
+    failed, active = (PanelAccount.objects.create(subscription=SubscriptionFactory(customer=customer), panel=panel,
+                                                  name=f"perm_{status}", status=status)
+                      for status in ("failed", "active"))
+    repairs = []
+    monkeypatch.setattr(panel_services, "account_repair", lambda *, account_id: repairs.append(account_id))
+    monkeypatch.setattr(panel_services, "account_retry",
+                        lambda *, subscription: PanelAccount.objects.filter(subscription=subscription)
+                        .update(status="pending"))
+    yield PanelWorld(panel=panel, empty=empty, failed=failed, active=active, repairs=repairs)
+    fake.stop()
+
+
+def _panel_state(w):
+    w.panel.refresh_from_db()
+    return (w.panel.checked_at, w.panel.synced_at, w.panel.capacity, _status(w.failed), list(w.repairs),
+            type(w.panel).objects.count())
+
+
+PANEL_API_CASES = [
+    ("create a panel", "post", lambda w: "/api/v1/panels/", {"kind": "manual", "name": "new"}, {"owner"}),
+    ("change a panel", "patch", lambda w: f"/api/v1/panels/{w.panel.pk}/", {"capacity": 9}, {"owner"}),
+    ("delete a panel", "delete", lambda w: f"/api/v1/panels/{w.empty.pk}/", None, {"owner"}),
+    ("test a panel", "post", lambda w: f"/api/v1/panels/{w.panel.pk}/test/", None, {"support", "owner"}),
+    ("sync a panel", "post", lambda w: f"/api/v1/panels/{w.panel.pk}/sync/", None, {"support", "owner"}),
+    ("repair an account", "post", lambda w: f"/api/v1/panel-accounts/{w.active.pk}/repair/", None,
+     {"support", "owner"}),
+    ("retry an account", "post", lambda w: f"/api/v1/panel-accounts/{w.failed.pk}/retry/", None,
+     {"support", "owner"}),
+]
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("case", PANEL_API_CASES, ids=[c[0] for c in PANEL_API_CASES])
+def test_api_panel_endpoints_by_role(panel_world, role, case):
+    _name, method, url, body, allowed = case
+    before = _panel_state(panel_world)
+    response = getattr(api_as(role), method)(url(panel_world), body, format="json")
+    if role in allowed:
+        assert response.status_code in (200, 201, 202, 204), response.content
+        assert _panel_state(panel_world) != before
+    else:
+        assert response.status_code == 403, response.content
+        assert _panel_state(panel_world) == before
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_reading_panels_needs_the_view_permission(panel_world, role):
+    client = api_as(role)
+    for url in ("/api/v1/panels/", "/api/v1/panel-accounts/"):
+        response = client.get(url)
+        assert (response.status_code == 200) == (role in {"support", "accountant", "owner"}), (role, url)
+        assert "Panel-Pa55word-xyz" not in response.content.decode()
+
+
+PANEL_ADMIN_CASES = [
+    ("test panels", "/admin/panels/panel/", "test_connection", lambda w: w.panel),
+    ("sync panels", "/admin/panels/panel/", "sync_now", lambda w: w.panel),
+    ("retry accounts", "/admin/panels/panelaccount/", "retry_provisioning", lambda w: w.failed),
+    ("repair accounts", "/admin/panels/panelaccount/", "repair", lambda w: w.active),
+]
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("case", PANEL_ADMIN_CASES, ids=[c[0] for c in PANEL_ADMIN_CASES])
+def test_admin_panel_actions_by_role(client, panel_world, role, case):
+    _name, url, action, obj = case
+    client.force_login(user_in(role))
+    before = _panel_state(panel_world)
+    response = client.post(url, {"action": action, "_selected_action": [obj(panel_world).pk], "confirm": "yes"})
+    if role in {"support", "owner"}:
+        assert response.status_code in (200, 302)
+        assert _panel_state(panel_world) != before, f"{role} was allowed to {action} but nothing happened"
+    else:
+        assert response.status_code in (200, 302, 403)
+        assert _panel_state(panel_world) == before
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_only_the_owner_adds_a_panel_in_the_admin(client, panel_world, role):
+    client.force_login(user_in(role))
+    client.post("/admin/panels/panel/add/", {"name": "admin-new", "kind": "manual", "status": "active",
+                                             "capacity": "0", "timeout_seconds": "15", "inbounds": "[]"})
+    assert type(panel_world.panel).objects.filter(name="admin-new").exists() == (role == "owner")
+
+
+def test_the_roles_hold_the_panels_permissions():
+    def codenames(group):
+        return set(Group.objects.get(name=group).permissions.filter(content_type__app_label="panels")
+                   .values_list("codename", flat=True))
+
+    assert codenames("Support") == {"view_panel", "view_panelaccount", "operate_panel"}
+    assert codenames("Accountant") == {"view_panel", "view_panelaccount"}
+    assert {"add_panel", "change_panel", "delete_panel", "operate_panel"} <= codenames("Owner")

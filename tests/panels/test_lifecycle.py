@@ -8,11 +8,19 @@ from django.utils import timezone
 
 from panels import services
 from panels.models import PanelAccount
+from tests.factories import CustomerFactory
 from tests.panels.conftest import GB
 from vpnbot.shop import services as shop_services
 from vpnbot.shop.models import Subscription
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _admins_read_english():
+    """The admins' alerts below are asserted in English: the admin reads English (with no
+    customer row an admin reads the shop's language, Persian by default)."""
+    CustomerFactory(telegram_id=9001, language="en")
 
 
 def buy(customer, plan, key="k1", quantity=1, capture=None):

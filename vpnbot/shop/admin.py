@@ -7,6 +7,7 @@ from django.contrib import admin, messages
 from django.contrib.admin.actions import delete_selected
 from django.db import transaction
 from django.shortcuts import redirect
+from django.utils.html import format_html, format_html_join
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -28,6 +29,13 @@ from .models import (
     Trial,
     WalletTransaction,
 )
+from .provisioning import ProvisioningUnavailable, get_provisioner
+
+GB = 1024**3
+# AccountInfo.status as an operator reads it
+ACCOUNT_STATUSES = {"manual": gettext_lazy("delivered by hand"), "pending": gettext_lazy("being created"),
+                    "active": gettext_lazy("active"), "disabled": gettext_lazy("disabled"),
+                    "failed": gettext_lazy("provisioning failed"), "deleted": gettext_lazy("deleted from the panel")}
 
 
 class LedgerInline(admin.TabularInline):
@@ -69,13 +77,75 @@ class WalletTransactionAdmin(ReadOnlyAdmin):
     list_select_related = ("customer",)
 
 
+class _TargetsRefused(Exception):
+    """The provisioner refused the plan's panels: the save is rolled back and the form shown again."""
+
+
+class PlanForm(forms.ModelForm):
+    """A plan, and the panels it is sold on when the provisioner has any (the field is left out
+    otherwise). Saved by PlanAdmin.save_related through the provisioner."""
+
+    panels = forms.TypedMultipleChoiceField(
+        label=capfirst(gettext_lazy("panels")), coerce=int, required=False, widget=forms.CheckboxSelectMultiple,
+        help_text=gettext_lazy("A new account goes to the active panel with the most room; none = an operator "
+                               "delivers the config."))
+    targets_error = ""  # set by PlanAdmin when the provisioner refused what was chosen
+
+    class Meta:
+        model = Plan
+        fields = "__all__"  # noqa: DJ007 - every field of the plan, as the admin showed before this form
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        provisioner = get_provisioner()
+        choices = provisioner.plan_target_choices()
+        if not choices:
+            del self.fields["panels"]
+            return
+        self.fields["panels"].choices = choices
+        if self.instance.pk:
+            self.fields["panels"].initial = provisioner.plan_targets([self.instance]).get(self.instance.pk, [])
+
+    def clean_panels(self):
+        if self.targets_error:
+            raise forms.ValidationError(self.targets_error)
+        return self.cleaned_data["panels"]
+
+
 @admin.register(Plan)
 class PlanAdmin(admin.ModelAdmin):
+    form = PlanForm
     list_display = ("name", "duration_days", "traffic_gb", "device_limit", "price_amount", "is_active", "sort_order")
     list_editable = ("price_amount", "is_active", "sort_order")
     list_filter = ("is_active",)
     search_fields = ("name",)
     actions = ("delete_selected",)  # ours, below: through the service
+
+    def get_fields(self, request, obj=None):
+        fields = super().get_fields(request, obj)
+        if not get_provisioner().plan_target_choices():  # no panels: the form leaves the field out
+            fields = [name for name in fields if name != "panels"]
+        return fields
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change, **kwargs)
+        error = getattr(request, "_plan_targets_error", "")
+        return type(form.__name__, (form,), {"targets_error": error}) if error else form
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        if "panels" in form.fields:  # in the admin's transaction: refused = nothing saved
+            try:
+                get_provisioner().set_plan_targets(form.instance, form.cleaned_data["panels"])
+            except ProvisioningUnavailable as exc:
+                raise _TargetsRefused(str(exc)) from None
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except _TargetsRefused as exc:  # rolled back: show the form again with the error on the field
+            request._plan_targets_error = str(exc)
+            return super().changeform_view(request, object_id, form_url, extra_context)
 
     def delete_model(self, request, obj):
         services.plan_delete(plan_id=obj.pk)
@@ -165,12 +235,51 @@ class SubscriptionAdmin(admin.ModelAdmin):
     list_filter = ("status", "plan", ("config", admin.EmptyFieldListFilter))
     search_fields = ("=id", "=customer__telegram_id", "customer__username")
     list_select_related = ("customer", "plan")
-    readonly_fields = ("customer", "plan", "order", "starts_at", "renewed_from", "created_at", "config_delivered_at")
+    readonly_fields = ("customer", "plan", "order", "starts_at", "renewed_from", "created_at", "config_delivered_at",
+                       "account")
     fields = ("customer", "plan", "order", "starts_at", "expires_at", "status", "config", "config_delivered_at",
-              "renewed_from", "created_at")
+              "account", "renewed_from", "created_at")
+    actions = ("retry_provisioning",)
 
     def has_add_permission(self, request):
         return False
+
+    @admin.display(description=gettext_lazy("VPN account"))
+    def account(self, obj):
+        """The account behind the subscription, as the provisioner tells it (a panel's, or none)."""
+        info = get_provisioner().account_info([obj]).get(obj.pk) if obj and obj.pk else None
+        if info is None:
+            return _("none: the config is delivered by hand")
+        used = _gb(info.used_bytes)
+        usage = (interpolate(_("%(used)s GB / unlimited"), used=used) if not info.limit_bytes
+                 else interpolate(_("%(used)s / %(limit)s GB"), used=used, limit=_gb(info.limit_bytes)))
+        rows = [(_("status"), ACCOUNT_STATUSES.get(info.status, info.status)), (_("panel"), info.panel if info.panel is not None else "—"),
+                (_("account name"), info.account or "—"), (_("traffic"), usage)]
+        lines = format_html_join("", "{}: <bdi>{}</bdi><br>", rows)
+        if info.subscription_url:
+            lines += format_html('{}: <a href="{}" rel="noreferrer">{}</a>', _("link"), info.subscription_url,
+                                 info.subscription_url)
+        return lines
+
+    @admin.action(description=gettext_lazy("Retry provisioning…"), permissions=["change"])
+    def retry_provisioning(self, request, queryset):
+        def perform(subscriptions, data):
+            provisioner = get_provisioner()
+            for subscription in subscriptions:
+                try:
+                    provisioner.retry(subscription)
+                except ProvisioningUnavailable as exc:
+                    self.message_user(request, interpolate(_("Subscription #%(id)s: %(error)s"), id=subscription.pk,
+                                                           error=exc), messages.ERROR)
+                    continue
+                self.message_user(request, interpolate(_("Subscription #%(id)s: provisioning was started again."),
+                                                       id=subscription.pk), messages.SUCCESS)
+
+        return confirm_action(self, request, queryset, action="retry_provisioning", title=_("Retry provisioning"),
+                              confirm_label=_("Retry"), perform=perform,
+                              question=_("The VPN account of each subscription is made again on its panel (a failed "
+                                         "one; looked up first, so never twice) or pushed to it again; the customer "
+                                         "gets the link when it is ready."))
 
     @admin.display(boolean=True, description=gettext_lazy("has a config"))
     def has_config(self, obj):
@@ -187,6 +296,11 @@ class SubscriptionAdmin(admin.ModelAdmin):
             super().save_model(request, obj, form, change)
         if change:
             services.subscription_announce_change(subscription_id=obj.pk, changed=form.changed_data)
+
+
+def _gb(n: int | None) -> str:
+    value = f"{(n or 0) / GB:.1f}"
+    return value[:-2] if value.endswith(".0") else value
 
 
 class RejectForm(forms.Form):

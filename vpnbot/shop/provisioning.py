@@ -8,8 +8,9 @@ A provisioner answers `provision(subscription)` (a new subscription) and `extend
 - None: a person has to do it (the admins are asked to paste a config).
 
 The rest of the seam is optional, with the manual answers as defaults: what the shop shows
-of an account (`account_info`), which panels sell a plan (`plan_targets`), and what an
-operator or the customer can ask for (`retry`, `regenerate_link`).
+of an account (`account_info`), which panels sell a plan (`plan_target_choices`,
+`plan_targets`, `set_plan_targets`), and what an operator or the customer can ask for
+(`retry`, `regenerate_link`).
 
 The panels app registers its provisioner (`register_provisioner`) in `ready()`; without it,
 `VPN_PROVISIONER` (a dotted path, ManualProvisioner by default) is used.
@@ -62,6 +63,11 @@ class Provisioner:
     def account_info(self, subscriptions) -> dict[int, AccountInfo]:
         """Per subscription id; subscriptions with no account are left out."""
         return {}
+
+    def plan_target_choices(self) -> list[tuple[int, str]]:
+        """The panels a plan can be sold on, as (id, label) for the plan form; none = the form
+        shows no panels field."""
+        return []
 
     def plan_targets(self, plans) -> dict[int, list[int]]:
         """The panels each plan is sold on (ids), per plan id."""
