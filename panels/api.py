@@ -265,10 +265,10 @@ class PanelAccountViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, view
         """Push the shop's truth (expiry, limit, devices, on/off) to the panel; an account missing on
         the panel is made again. Runs in a task."""
         account = self.get_object()
-        if account.status not in selectors.REPAIRABLE:
-            return Response({"detail": _("Only an active or disabled account can be repaired; retry a failed one.")},
-                            status=status.HTTP_400_BAD_REQUEST)
-        services.account_repair(account_id=account.pk)
+        try:
+            services.account_repair(account_id=account.pk)
+        except services.PanelsError as exc:
+            return Response({"detail": str(exc)}, status=status.HTTP_400_BAD_REQUEST)
         return Response(PanelAccountSerializer(selectors.accounts_list().get(pk=account.pk)).data,
                         status=status.HTTP_202_ACCEPTED)
 

@@ -17,6 +17,8 @@ import httpx
 
 from vpnbot.transport.redact import redact
 
+from .. import crypto
+
 log = logging.getLogger(__name__)
 
 
@@ -134,6 +136,16 @@ class Adapter:
 
     def close(self) -> None:
         self.client.close()
+
+    def secret(self, field: str) -> str:
+        """The panel's password or token ("password_encrypted" / "token_encrypted"), decrypted
+        only for the call that needs it; unreadable (the key changed) is an auth error."""
+        try:
+            return crypto.decrypt(getattr(self.panel, field))
+        except crypto.SecretUnreadable:
+            what = "password" if field.startswith("password") else "token"
+            raise PanelAuthError(f"{self.kind}: the stored {what} cannot be read with the current key: "
+                                 "set it again") from None
 
     def __enter__(self):
         return self

@@ -27,8 +27,7 @@ def _check(panel: Panel) -> None:
         raise PanelsError("; ".join(f"{field}: {' '.join(msgs)}" for field, msgs in exc.message_dict.items())) from None
     if panel.kind != Panel.Kind.MANUAL and not panel.base_url:
         raise PanelsError(_("A panel of this kind needs its address."))
-    if not isinstance(panel.inbounds, list) or not all(isinstance(i, int | str) for i in panel.inbounds):
-        raise PanelsError(_("Inbounds are a list of ids or tags, e.g. [1, 2] or [\"vless-tcp\"]."))
+    panel.inbounds = inbounds_clean(kind=panel.kind, inbounds=panel.inbounds)
 
 
 def panel_create(*, password: str = "", token: str = "", **fields) -> Panel:
@@ -46,6 +45,9 @@ def panel_update(*, panel_id: int, password: str | None = None, token: str | Non
     """Change a panel; a secret given as "" is removed, one left out (None) is kept."""
     with transaction.atomic():
         panel = Panel.objects.select_for_update().get(pk=panel_id)
+        kind = fields.get("kind", panel.kind)
+        if kind != panel.kind and panel.accounts.exclude(status=PanelAccount.Status.DELETED).exists():
+            raise PanelsError(_("This panel holds accounts: its kind cannot change. Add a new panel instead."))
         for name, value in fields.items():
             if name in EDITABLE:
                 setattr(panel, name, value)

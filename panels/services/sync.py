@@ -19,6 +19,7 @@ from vpnbot.shop import messaging
 from ..adapters import Account, PanelError, adapter_for
 from ..models import Panel, PanelAccount
 from .accounts import queue_push
+from .errors import PanelsError
 
 log = logging.getLogger(__name__)
 PAGE = 500
@@ -149,7 +150,13 @@ def _warn(account: PanelAccount, now: datetime) -> bool:
 
 
 def account_repair(*, account_id: int) -> None:
-    """Push the shop's truth to the panel for an account with drift (made again if missing)."""
+    """Push the shop's truth to the panel for an account with drift (made again if missing).
+    Only an account that is made (active or disabled): a pending or failed one is retried,
+    a deleted one stays deleted."""
+    status = PanelAccount.objects.filter(pk=account_id).values_list("status", flat=True).first()
+    if status not in TRACKED:
+        raise PanelsError(_("Only an active or disabled account can be repaired; this one is %(status)s.")
+                          % {"status": PanelAccount.Status(status).label if status else _("gone")})
     with transaction.atomic():
         queue_push(account_id)
 

@@ -168,3 +168,33 @@ def test_a_hundred_purchases_at_once_make_a_hundred_accounts(marzban, make_panel
     assert len(names) == 100 and len(set(names)) == 100
     assert PanelAccount.objects.filter(panel=first).count() == 50
     assert PanelAccount.objects.filter(panel=second).count() == 50
+
+
+@pytest.mark.django_db
+def test_repair_is_refused_for_an_account_not_made(three_accounts):
+    _panel, (account, *_rest) = three_accounts
+    PanelAccount.objects.filter(pk=account.pk).update(status="failed")
+    with pytest.raises(services.PanelsError):
+        services.account_repair(account_id=account.pk)
+
+
+@pytest.mark.django_db
+def test_a_panel_holding_accounts_keeps_its_kind_and_bad_inbounds_are_refused(three_accounts):
+    panel, _accounts = three_accounts
+    with pytest.raises(services.PanelsError, match="kind"):
+        services.panel_update(panel_id=panel.pk, kind="pasarguard")
+    with pytest.raises(services.PanelsError):
+        services.panel_create(name="x", kind="3x-ui", base_url="https://x.example.com/p", username="a",
+                              password="b", inbounds=["tag-not-an-id"])
+
+
+@pytest.mark.django_db
+def test_a_secret_the_key_cannot_read_fails_provisioning_cleanly(marzban, make_panel, plan, rich_customer, settings,
+                                                                 fake_telegram, django_capture_on_commit_callbacks):
+    from cryptography.fernet import Fernet
+
+    make_panel(marzban, plans=[plan])
+    settings.PANEL_ENCRYPTION_KEY = Fernet.generate_key().decode()  # the key changed since the panel was saved
+    buy(rich_customer, plan, django_capture_on_commit_callbacks)
+    account = PanelAccount.objects.get()
+    assert account.status == "failed" and "set it again" in account.last_error

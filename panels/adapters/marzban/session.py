@@ -8,8 +8,6 @@ from typing import TYPE_CHECKING
 
 import httpx
 
-from panels import crypto
-
 from ..base import AccountExists, AccountMissing, PanelAuthError, PanelRefused, PanelUnavailable
 from .parsing import error_detail, version_tuple
 
@@ -24,7 +22,7 @@ MARZBAN, PASARGUARD = "marzban", "pasarguard"
 # --- auth -------------------------------------------------------------------------------------
 def login(adapter: MarzbanAdapter) -> None:
     username = adapter.panel.username
-    password = crypto.decrypt(adapter.panel.password_encrypted)
+    password = adapter.secret("password_encrypted")
     if not (username and password):
         raise PanelAuthError(f"{adapter.kind}: no username and password to log in with")
     response = adapter.request("POST", "/api/admin/token",
@@ -45,7 +43,7 @@ def login(adapter: MarzbanAdapter) -> None:
 
 
 def stored_token(adapter: MarzbanAdapter) -> dict[str, str] | None:
-    token = crypto.decrypt(adapter.panel.token_encrypted).strip()
+    token = adapter.secret("token_encrypted").strip()
     if not token:
         return None
     # PasarGuard API keys (pg_key_…) go in X-Api-Key; a JWT someone pasted is a bearer token

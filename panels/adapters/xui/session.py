@@ -22,8 +22,6 @@ from urllib.parse import quote
 
 import httpx
 
-from panels import crypto
-
 from ..base import AccountExists, PanelAuthError, PanelRefused, PanelUnavailable
 
 if TYPE_CHECKING:  # the package imports this module: the adapter's type is for annotations only
@@ -102,18 +100,11 @@ def version_tuple(adapter: XuiAdapter) -> tuple[int, ...]:
     return tuple(parts)
 
 
-def secret(value: str, what: str) -> str:
-    try:
-        return crypto.decrypt(value)
-    except crypto.SecretUnreadable:
-        raise PanelAuthError(f"3x-ui: the stored {what} cannot be read with the current key: set it again")
-
-
 def login(adapter: XuiAdapter, *, fresh_csrf: bool = True) -> None:
     if adapter._auth_failed:
         raise PanelAuthError(adapter._auth_failed)
     username = adapter.panel.username or ""
-    password = secret(adapter.panel.password_encrypted, "password")
+    password = adapter.secret("password_encrypted")
     if not username or not password:
         adapter._auth_failed = ("3x-ui: no username and password set" +
                                 ("" if adapter._csrf_line else " (API tokens need 3x-ui 3.0 or later)"))
@@ -163,7 +154,7 @@ def json_or_none(response: httpx.Response):
 def send(adapter: XuiAdapter, method: str, path: str, **kwargs) -> httpx.Response:
     headers = dict(kwargs.pop("headers", None) or {})
     if adapter._use_token:
-        headers["Authorization"] = "Bearer " + secret(adapter.panel.token_encrypted, "API token")
+        headers["Authorization"] = "Bearer " + adapter.secret("token_encrypted")
     elif adapter._csrf_line and method not in ("GET", "HEAD"):
         headers["X-CSRF-Token"] = adapter._csrf
     return adapter.request(method, path, headers=headers, **kwargs)
