@@ -135,6 +135,9 @@ def test_the_journey_through_the_webhook(bot, fake_telegram, marzban, make_panel
     account = PanelAccount.objects.get()
     assert account.status == "active" and marzban.user(account.name)["status"] == "active"
     assert any(account.subscription_url in t for t in fake_telegram.sent_texts(user.id))
+    bot.send(user, "/my_services")  # the link again, with its QR code
+    photo = fake_telegram.calls_to("sendPhoto", user.id)[-1]
+    assert account.subscription_url in photo.text and photo.files["photo"][1].startswith(b"\x89PNG")
     marzban.set_usage(account.name, int(8.1 * GB))
     services.panels_sync_all()
     services.panels_sync_all()
