@@ -41,6 +41,7 @@ INSTALLED_APPS = [
     "backups",
     "notifications",
     "panels",
+    "payments",
 ]
 
 MIDDLEWARE = [
@@ -238,3 +239,4 @@ from .settings_apps.crm import *  # noqa: E402,F403
 from .settings_apps.discounts import *  # noqa: E402,F403
 from .settings_apps.notifications import *  # noqa: E402,F403
 from .settings_apps.panels import *  # noqa: E402,F403
+from .settings_apps.payments import *  # noqa: E402,F403

@@ -1,4 +1,5 @@
-"""The project's URLs: the webhook, the admin, the staff API and its documentation, health."""
+"""The project's URLs: the webhook, the admin, the staff API and its documentation, the payment
+providers' callbacks, health."""
 
 from django.conf import settings
 from django.contrib import admin
@@ -20,6 +21,7 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),
     path("api/v1/", include("vpnbot.core.api_urls")),
+    path("payments/", include("payments.callback_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", api_docs, name="api-docs"),
 ]

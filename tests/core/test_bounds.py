@@ -14,13 +14,13 @@ from vpnbot.core import bounds
 from vpnbot.shop.models import Plan
 from vpnbot.shop.services import QUANTITIES
 
-APPS = ("shop", "telegram", "discounts", "crm", "notifications", "backups")
+APPS = ("shop", "telegram", "discounts", "crm", "notifications", "backups", "payments")
 NUMBER_FIELDS = (models.IntegerField, models.FloatField, models.DecimalField, models.DurationField)
 
 # A person types these (an operator in the admin, the API or a bot command; a customer in the bot).
 SETTABLE = {
     "shop.Customer.birth_month", "shop.Plan.duration_days", "shop.Plan.traffic_gb", "shop.Plan.device_limit",
-    "shop.Plan.price_amount", "shop.Plan.sort_order", "shop.Order.quantity", "shop.Payment.amount",
+    "shop.Plan.price_amount", "shop.Plan.price_stars", "shop.Plan.sort_order", "shop.Order.quantity", "shop.Payment.amount",
     "shop.TrafficPack.traffic_gb", "shop.TrafficPack.price_amount", "shop.TrafficPack.sort_order",
     "discounts.SmartDiscount.percent_bp", "discounts.SmartDiscount.fixed_amount", "discounts.SmartDiscount.cap_amount",
     "discounts.SmartDiscount.max_uses", "discounts.SmartDiscount.per_customer_limit", "discounts.SmartDiscount.priority",
@@ -52,6 +52,9 @@ COMPUTED = {
     "notifications.Notification.telegram_message_id", "notifications.NotificationLog.attempt",
     "notifications.NotificationLog.telegram_message_id", "notifications.NotificationLog.duration_ms",
     "backups.Backup.size_bytes", "backups.Backup.duration_ms", "backups.Backup.telegram_parts",
+    # an online payment's amount is the top-up typed (checked against the top-up limits) or an order's total
+    "payments.Payment.amount", "payments.Payment.provider_amount", "payments.Payment.received_amount",
+    "payments.Payment.quantity", "payments.Payment.expected_total",
 }
 # Whole models the system writes (the CRM's profiles and its recompute's rows).
 COMPUTED_MODELS = {"crm.UserProfile", "crm.ProfileStage", "crm.RecomputeRun"}

@@ -44,8 +44,8 @@ class PlanSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Plan
-        fields = ("id", "name", "description", "duration_days", "traffic_gb", "device_limit", "price_amount", "is_active",
-                  "sort_order", "traffic_on_renewal", "panels")
+        fields = ("id", "name", "description", "duration_days", "traffic_gb", "device_limit", "price_amount", "price_stars",
+                  "is_active", "sort_order", "traffic_on_renewal", "panels")
 
     def to_representation(self, instance):
         data = super().to_representation(instance)

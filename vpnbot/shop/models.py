@@ -94,6 +94,9 @@ class Plan(models.Model):
                                              validators=bounds.between(0, bounds.MAX_TRAFFIC_GB))
     device_limit = models.PositiveSmallIntegerField(_("devices"), default=1, validators=bounds.between(1, bounds.MAX_DEVICES))
     price_amount = models.PositiveBigIntegerField(_("price"), validators=bounds.amount())
+    price_stars = models.PositiveIntegerField(
+        _("price in Telegram Stars"), null=True, blank=True, validators=bounds.between(1, 100_000),
+        help_text=_("Per period; empty = converted from the price with STARS_PER_UNIT"))
     is_active = models.BooleanField(_("on sale"), default=True)
     traffic_on_renewal = models.CharField(
         _("traffic on renewal"), max_length=5, default="reset",

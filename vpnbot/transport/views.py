@@ -3,6 +3,8 @@
 import hashlib
 import hmac
 import json
+import logging
+from collections.abc import Callable
 from functools import partial
 
 from django.conf import settings
@@ -12,6 +14,8 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from . import dispatch, services
+
+log = logging.getLogger(__name__)
 
 
 def webhook_secret() -> str:
@@ -26,6 +30,25 @@ MAX_UPDATE_BYTES = 1024 * 1024
 
 
 TOO_LARGE = json.dumps({"ok": False, "error": f"the update is larger than {MAX_UPDATE_BYTES} bytes"}).encode()
+
+
+# Update kinds answered in the web process before the update is queued (Telegram waits only
+# seconds for them, whatever the worker's backlog): kind -> fn(update) (payments registers
+# pre_checkout_query). The update is stored and queued as usual afterwards.
+_fast_paths: dict[str, Callable[[dict], object]] = {}
+
+
+def register_fast_path(kind: str, fn: Callable[[dict], object]) -> None:
+    _fast_paths[kind] = fn
+
+
+def _fast_path(payload: dict) -> None:
+    for kind, fn in _fast_paths.items():
+        if kind in payload:
+            try:
+                fn(payload)
+            except Exception:  # the update is still stored and acknowledged
+                log.exception("fast path for %s failed", kind)
 
 
 def secret_matches(secret: str) -> bool:
@@ -43,6 +66,8 @@ def receive(*, secret: str, body: bytes) -> tuple[int, bytes]:
         payload = services.update_parse(body)
     except services.InvalidUpdate as exc:
         return 400, json.dumps({"ok": False, "error": str(exc)[:200]}).encode()
+    if _fast_paths:
+        _fast_path(payload)
     row, created = services.inbox_receive(payload=payload)
     if created:
         transaction.on_commit(partial(dispatch.enqueue, [row.pk]))

@@ -13,6 +13,7 @@ from vpnbot.transport.bot import BotContext, add_callback, add_command, handler
 from .account import MENU, chat_member, help_command, language, language_chosen, load_customer, main_menu, start
 from .buying import PAY_PATTERN, PLAN_PATTERN, QUANTITY_PATTERN, buy, buy_cancel, buy_pay, buy_plan, buy_quantity, plans
 from .my_services import my_services, new_link, new_link_cancelled, new_link_confirmed
+from .paying import ORDER_METHOD_PATTERN, TOPUP_METHOD_PATTERN, order_method, topup_method
 from .review import receive_reject_reason, review_approve, review_reject
 from .traffic import (
     TRAFFIC_CANCEL_PATTERN,
@@ -71,6 +72,8 @@ def register(application) -> None:
     add_callback(application, PAY_PATTERN, buy_pay)
     add_callback(application, r"^buy:cancel$", buy_cancel)
     add_callback(application, r"^topup:(\d+)$", topup_button)
+    add_callback(application, TOPUP_METHOD_PATTERN, topup_method)
+    add_callback(application, ORDER_METHOD_PATTERN, order_method)
     add_callback(application, r"^svc:link:(\d{1,12})$", new_link)
     add_callback(application, r"^svc:linkok:(\d{1,12})$", new_link_confirmed)
     add_callback(application, r"^svc:cancel$", new_link_cancelled)

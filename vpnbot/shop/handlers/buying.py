@@ -107,8 +107,16 @@ def buy_pay(ctx: BotContext) -> None:
         ctx.answer()
         low, high = services.topup_limits()
         offer = min(max(exc.missing, low), high)  # a top-up /topup accepts
+        from .paying import order_method_buttons
+
+        if code and suffix != "+":  # kept on the server: the online buttons have no room for it
+            services.checkout_code_keep(customer_id=ctx.customer.pk, key=key, code=code)
+
         ctx.edit(_("Your wallet is short by %(amount)s. Top up with /topup and try again.") % {"amount": money(exc.missing)},
-                 parse_mode=None, buttons=[[(_("➕ Top up %(amount)s") % {"amount": money(offer)}, f"topup:{offer}")]])
+                 parse_mode=None, buttons=[
+                     *order_method_buttons(plan_id=plan_id, quantity=quantity, total=int(total), key=key,
+                                           suffix="+" if code else ""),
+                     [(_("➕ Top up %(amount)s") % {"amount": money(offer)}, f"topup:{offer}")]])
         return
     except services.QuoteChanged:
         plan = services.plan_get_active(plan_id)

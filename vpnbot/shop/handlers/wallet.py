@@ -1,5 +1,6 @@
 """The wallet in the bot: /wallet (balance and latest transactions) and the top-up dialog:
-/topup or a "Top up" button, the amount, then the photo of the card receipt."""
+/topup or a "Top up" button, the amount, the method when online ones are on (paying.py), then
+for the card the photo of the receipt."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from django.utils.translation import gettext as _
 from vpnbot.transport import dialog
 from vpnbot.transport.bot import BotContext
 
-from .. import selectors, services
+from .. import paymethods, selectors, services
 from ..formatting import format_date, money
 from ..services import ShopError
 
@@ -54,6 +55,18 @@ def receive_amount(ctx: BotContext, data: dict, text: str | None = None) -> None
         dialog.dialog_start(user_id=ctx.user_id, name="topup_amount")
         ctx.reply(str(exc) + "\n" + _("How much do you want to add?"), parse_mode=None)
         return
+    if paymethods.online_methods():  # more than the card: the customer picks
+        dialog.dialog_clear(user_id=ctx.user_id)
+        from .paying import topup_method_buttons
+
+        ctx.reply(_("How do you want to pay %(amount)s?") % {"amount": money(amount)}, parse_mode=None,
+                  buttons=topup_method_buttons(amount))
+        return
+    ask_receipt(ctx, amount)
+
+
+def ask_receipt(ctx: BotContext, amount: int) -> None:
+    """The card method: the shop's card, then the photo of the receipt."""
     dialog.dialog_start(user_id=ctx.user_id, name="topup_receipt", data={"amount": amount})
     card = ""
     if settings.PAYMENT_CARD_NUMBER:

@@ -6,7 +6,7 @@ from django.core.management.base import BaseCommand, CommandError
 from vpnbot.transport.sender import TelegramError, get_sender
 from vpnbot.transport.views import webhook_secret
 
-DEFAULT_UPDATES = ["message", "edited_message", "callback_query", "my_chat_member"]
+DEFAULT_UPDATES = ["message", "edited_message", "callback_query", "my_chat_member", "pre_checkout_query"]
 
 
 class Command(BaseCommand):
