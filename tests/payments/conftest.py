@@ -1,0 +1,15 @@
+"""Customers and plans for the payments tests."""
+
+import pytest
+
+from tests.factories import CustomerFactory, PlanFactory
+
+
+@pytest.fixture
+def customer(db):
+    return CustomerFactory(balance_amount=0)
+
+
+@pytest.fixture
+def plan(db):
+    return PlanFactory(price_amount=149_000, duration_days=30)
