@@ -23,7 +23,10 @@ from .base import PAID, PENDING, REFUNDED, Asked, Confirmation, Opened, Provider
 log = logging.getLogger(__name__)
 PAYLOAD_PREFIX = "pay:"
 ALREADY_REFUNDED = "CHARGE_ALREADY_REFUNDED"
-LOOKBACK_PAGES = 5  # getStarTransactions pages (100 each, newest first) a check reads at most
+# getStarTransactions pages (100 each) a check reads at most. The docs say "chronological order"
+# without the direction; the check reads the pages whatever the order, and a payment it cannot
+# find stays pending for an admin to look at (Stars' own updates are the usual path).
+LOOKBACK_PAGES = 5
 CALL_TIMEOUT = 10
 
 
@@ -74,7 +77,7 @@ class Stars(Provider):
         return Opened(status_detail="invoice sent")
 
     def check(self, payment) -> Confirmation:
-        """Look for this payment among the bot's Star transactions (newest first, a few pages)."""
+        """Look for this payment among the bot's Star transactions (a few pages)."""
         wanted = payload_for(payment)
         offset = 0
         for _page in range(LOOKBACK_PAGES):
@@ -92,7 +95,7 @@ class Stars(Provider):
                     return Confirmation(REFUNDED if refunded else PAID, amount=Decimal(tx.get("amount", 0)),
                                         currency=self.currency, provider_payment_id=str(tx.get("id") or "")[:128],
                                         detail="found in getStarTransactions")
-            if len(transactions) < 100 or any(tx.get("date", 0) < payment.created_at.timestamp() for tx in transactions):
+            if len(transactions) < 100:
                 break
             offset += 100
         return Confirmation(PENDING, detail="not in getStarTransactions")

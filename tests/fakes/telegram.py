@@ -75,6 +75,7 @@ class FakeTelegram:
         self._random = random.Random(7)
         self.answered_500 = 0
         self._lost: dict[str, int] = {}
+        self._stars_init()
         server = _Server(("127.0.0.1", 0), self._handler_class())
         server.daemon_threads = True
         self.server = server
@@ -110,6 +111,7 @@ class FakeTelegram:
             self._random = random.Random(7)
             self.answered_500 = 0
             self._lost.clear()
+            self._stars_init()
 
     def stop(self):
         self.server.shutdown()
@@ -138,6 +140,87 @@ class FakeTelegram:
             if markup and markup.get("inline_keyboard"):
                 return [b for row in markup["inline_keyboard"] for b in row]
         return []
+
+    # -- Telegram Stars ---------------------------------------------------------------------
+    def _stars_init(self):
+        self.invoices: dict[int, dict] = {}  # message_id -> the invoice sent
+        self.pre_checkout_answers: dict[str, dict] = {}  # query id -> {"ok", "error_message"}
+        self.star_transactions: list[dict] = []  # newest first, as the bot reads them
+        self.refunded_charges: set[str] = set()
+        self._query_ids = itertools.count(9000)
+
+    def last_invoice(self, chat_id: int) -> dict:
+        invoices = [i for i in self.invoices.values() if i["chat_id"] == chat_id]
+        return invoices[-1] if invoices else {}
+
+    def pre_checkout_query(self, *, user_id: int, invoice: dict, total_amount: int | None = None,
+                           currency: str = "XTR") -> dict:
+        """The update Telegram sends when the customer presses Pay on an invoice."""
+        query_id = str(next(self._query_ids))
+        return {"id": query_id, "from": {"id": user_id, "is_bot": False, "first_name": "Customer"},
+                "currency": currency, "invoice_payload": invoice["payload"],
+                "total_amount": invoice["total_amount"] if total_amount is None else total_amount}
+
+    def pay_invoice(self, *, user_id: int, invoice: dict, total_amount: int | None = None) -> dict:
+        """Telegram took the Stars (after an ok pre-checkout answer): the transaction is on the
+        bot's account and the successful_payment message is what the bot receives."""
+        charge_id = f"stxCHARGE{next(self._query_ids)}"
+        amount = invoice["total_amount"] if total_amount is None else total_amount
+        with self.lock:
+            self.star_transactions.insert(0, {
+                "id": charge_id, "amount": amount, "date": int(time.time()),
+                "source": {"type": "user", "user": {"id": user_id, "is_bot": False, "first_name": "Customer"},
+                           "transaction_type": "invoice_payment", "invoice_payload": invoice["payload"]}})
+        return {"currency": invoice["currency"], "total_amount": amount, "invoice_payload": invoice["payload"],
+                "telegram_payment_charge_id": charge_id, "provider_payment_charge_id": ""}
+
+    def _stars(self, method: str, params: dict, chat_id) -> tuple[int, dict]:
+        if method == "sendInvoice":
+            prices = _maybe_json(params["prices"]) if isinstance(params.get("prices"), str) else params.get("prices")
+            problem = _invoice_problem(params, prices)
+            if problem:
+                return 400, {"ok": False, "error_code": 400, "description": f"Bad Request: {problem}"}
+            message_id = next(self._message_ids)
+            total = sum(int(p["amount"]) for p in prices)
+            invoice = {"chat_id": chat_id, "message_id": message_id, "title": params["title"],
+                       "description": params["description"], "payload": params["payload"],
+                       "currency": params["currency"], "total_amount": total}
+            with self.lock:
+                self.invoices[message_id] = invoice
+            return 200, {"ok": True, "result": {
+                "message_id": message_id, "date": int(time.time()), "from": BOT_USER,
+                "chat": {"id": chat_id, "type": "private"},
+                "invoice": {"title": invoice["title"], "description": invoice["description"], "start_parameter": "",
+                            "currency": invoice["currency"], "total_amount": total}}}
+        if method == "answerPreCheckoutQuery":
+            ok = params.get("ok")
+            ok = ok if isinstance(ok, bool) else str(ok).lower() == "true"
+            if not ok and not params.get("error_message"):
+                return 400, {"ok": False, "error_code": 400, "description": "Bad Request: ERROR_MESSAGE_EMPTY"}
+            query_id = str(params.get("pre_checkout_query_id") or "")
+            with self.lock:
+                if query_id in self.pre_checkout_answers:
+                    return 400, {"ok": False, "error_code": 400, "description": "Bad Request: QUERY_ID_INVALID"}
+                self.pre_checkout_answers[query_id] = {"ok": ok, "error_message": params.get("error_message", "")}
+            return 200, {"ok": True, "result": True}
+        if method == "refundStarPayment":
+            charge_id = str(params.get("telegram_payment_charge_id") or "")
+            with self.lock:
+                paid = next((t for t in self.star_transactions if t["id"] == charge_id and "source" in t), None)
+                if paid is None or paid["source"]["user"]["id"] != int(params.get("user_id") or 0):
+                    return 400, {"ok": False, "error_code": 400, "description": "Bad Request: CHARGE_NOT_FOUND"}
+                if charge_id in self.refunded_charges:
+                    return 400, {"ok": False, "error_code": 400, "description": "Bad Request: CHARGE_ALREADY_REFUNDED"}
+                self.refunded_charges.add(charge_id)
+                self.star_transactions.insert(0, {"id": charge_id, "amount": paid["amount"], "date": int(time.time()),
+                                                  "receiver": {"type": "user", "user": paid["source"]["user"]}})
+            return 200, {"ok": True, "result": True}
+        # getStarTransactions
+        offset, limit = int(params.get("offset") or 0), int(params.get("limit") or 100)
+        if not 1 <= limit <= 100:
+            return 400, {"ok": False, "error_code": 400, "description": "Bad Request: limit must be 1-100"}
+        with self.lock:
+            return 200, {"ok": True, "result": {"transactions": self.star_transactions[offset:offset + limit]}}
 
     # -- the server -------------------------------------------------------------------------
     def _answer(self, method: str, params: dict) -> tuple[int, dict]:
@@ -174,6 +257,8 @@ class FakeTelegram:
             return 403, {"ok": False, "error_code": 403, "description": "Forbidden: bot was blocked by the user"}
         if method == "getMe":
             return 200, {"ok": True, "result": BOT_USER}
+        if method in STARS_METHODS:
+            return self._stars(method, params, chat_id)
         if method in ("setWebhook", "deleteWebhook", "answerCallbackQuery", "setMyCommands"):
             return 200, {"ok": True, "result": True}
         if method == "getUpdates":
@@ -266,6 +351,32 @@ def _html_error(value) -> str:
             return f"can't parse entities: can't find end tag corresponding to start tag \"{name}\""
     if stack:
         return f"can't parse entities: can't find end tag corresponding to start tag \"{stack[-1]}\""
+    return ""
+
+
+STARS_METHODS = ("sendInvoice", "answerPreCheckoutQuery", "refundStarPayment", "getStarTransactions")
+
+
+def _invoice_problem(params: dict, prices) -> str:
+    """What Telegram refuses in a sendInvoice, for payments in Stars (XTR)."""
+    title, description, payload = params.get("title") or "", params.get("description") or "", params.get("payload") or ""
+    if not 1 <= len(title) <= 32:
+        return "INVOICE_TITLE_INVALID" if title else "title is empty"
+    if not 1 <= len(description) <= 255:
+        return "INVOICE_DESCRIPTION_INVALID"
+    if not 1 <= len(str(payload).encode()) <= 128:
+        return "INVOICE_PAYLOAD_INVALID"
+    if params.get("currency") == "XTR":
+        if params.get("provider_token"):
+            return "PAYMENT_PROVIDER_INVALID"
+        if not isinstance(prices, list) or len(prices) != 1:
+            return "STARS_INVOICE_INVALID"
+    if not isinstance(prices, list) or not prices:
+        return "CURRENCY_TOTAL_AMOUNT_INVALID"
+    for price in prices:
+        amount = price.get("amount") if isinstance(price, dict) else None
+        if isinstance(amount, bool) or not isinstance(amount, int) or amount < 1 or not price.get("label"):
+            return "CURRENCY_TOTAL_AMOUNT_INVALID"
     return ""
 
 
