@@ -13,3 +13,9 @@ def customer(db):
 @pytest.fixture
 def plan(db):
     return PlanFactory(price_amount=149_000, duration_days=30)
+
+
+@pytest.fixture(autouse=True)
+def _no_cashback(settings):
+    """Balances as the shop counts them (the discounts app's cashback has its own tests)."""
+    settings.DEFAULT_CASHBACK_PERCENT = 0
