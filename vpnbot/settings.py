@@ -156,6 +156,8 @@ DJANGO_CELERY_BEAT_TZ_AWARE = True
 TELEGRAM_BOT_TOKEN = env("TELEGRAM_BOT_TOKEN", default="")
 TELEGRAM_API_URL = env("TELEGRAM_API_URL", default="https://api.telegram.org").rstrip("/")
 TELEGRAM_WEBHOOK_SECRET = env("TELEGRAM_WEBHOOK_SECRET", default="")
+# The bot's @username (without @): pages outside Telegram (a payment's result) link back to it.
+TELEGRAM_BOT_USERNAME = env("TELEGRAM_BOT_USERNAME", default="").lstrip("@")
 TELEGRAM_MAX_MESSAGES_PER_SECOND = env.float("TELEGRAM_MAX_MESSAGES_PER_SECOND", default=30.0)
 TELEGRAM_PER_CHAT_INTERVAL = env.float("TELEGRAM_PER_CHAT_INTERVAL", default=1.0)
 TELEGRAM_PER_GROUP_PER_MINUTE = env.int("TELEGRAM_PER_GROUP_PER_MINUTE", default=20)

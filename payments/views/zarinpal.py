@@ -107,7 +107,7 @@ def _result(payment: Payment) -> HttpResponse:
 
 
 def _page(title: str, text: str, *, status: int = 200) -> HttpResponse:
-    username = str(getattr(settings, "TELEGRAM_BOT_USERNAME", "") or "").lstrip("@")
+    username = settings.TELEGRAM_BOT_USERNAME
     link = format_html('<a href="https://t.me/{}">{}</a>', username, _("Back to the bot")) \
         if BOT_USERNAME.match(username) else ""
     html = format_html(PAGE, lang=translation.get_language() or settings.LANGUAGE_CODE,
