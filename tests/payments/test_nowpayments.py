@@ -194,6 +194,28 @@ def test_the_api_key_and_the_ipn_secret_are_never_logged(fake_np, customer, ipn,
         assert secret not in caplog.text and secret not in notes
 
 
+@pytest.mark.django_db
+def test_journey_topup_in_the_bot_shows_the_link_and_the_ipn_credits(bot, fake_np, fake_telegram, tg_user, ipn):
+    tg_user.language_code = "en"
+    bot.send(tg_user, "/start")
+    customer = Customer.objects.get(telegram_id=tg_user.id)
+    bot.send(tg_user, "/topup 100000")
+    datas = [b.get("callback_data") for b in fake_telegram.buttons(tg_user.id)]
+    assert "tpm:nowpayments:100000" in datas
+    bot.press(tg_user, "tpm:nowpayments:100000")
+
+    payment = Payment.objects.get(customer=customer)
+    text = fake_telegram.last_text(tg_user.id)
+    assert f"Payment #{payment.pk}" in text and "1.67 USD" in text
+    links = [b for b in fake_telegram.buttons(tg_user.id) if b.get("url")]
+    assert links and links[0]["url"] == fake_np.last_invoice()["invoice_url"] and "1.67 USD" in links[0]["text"]
+
+    body, signature = fake_np.ipn_for(payment.provider_payment_id, "finished")
+    assert ipn(body, signature).status_code == 200
+    assert balance(customer) == 100_000
+    assert "received by NowPayments" in fake_telegram.last_text(tg_user.id)
+
+
 # --- IPNs --------------------------------------------------------------------------------------------
 
 @pytest.mark.django_db
@@ -289,6 +311,15 @@ def test_a_huge_body_is_refused_before_anything(fake_np, customer, ipn):
     payment = start_topup(customer)
     body, signature = fake_np.ipn_for(payment.provider_payment_id, "finished", order_description="x" * 70_000)
     assert ipn(body, signature).status_code == 413
+    assert refreshed(payment).status == "pending" and balance(customer) == 0
+
+
+@pytest.mark.django_db
+def test_without_the_ipn_secret_an_ipn_is_refused_for_now(fake_np, customer, ipn, settings):
+    payment = start_topup(customer)
+    body, signature = fake_np.ipn_for(payment.provider_payment_id, "finished")
+    settings.NOWPAYMENTS_IPN_SECRET = ""
+    assert ipn(body, signature).status_code == 503  # NowPayments sends it again later
     assert refreshed(payment).status == "pending" and balance(customer) == 0
 
 
