@@ -58,7 +58,8 @@ MIN_USD = Decimal("0.01")  # no fixed minimum is documented: each coin has its o
 CENT = Decimal("0.01")
 RETRY_PAUSE = 0.25  # seconds, times the attempt number
 WAITING = ("waiting", "confirming", "confirmed", "sending")
-_KNOWN_ID = re.compile(r"#(\d{1,20})\b")
+_KNOWN_ID = re.compile(r"([a-z_]+) #(\d{1,20})\b")  # the start of every detail confirmation_of writes
+_KNOWN_ID_LOGGED = re.compile(r"[\w-]+: ([a-z_]+) #(\d{1,20})\b")  # the same in the timeline, after "<via>: "
 _SIGNATURE = re.compile(r"[0-9a-fA-F]{128}")
 
 
@@ -85,15 +86,15 @@ def id_text(value) -> str | None:
 
 
 def known_payment_id(payment) -> str | None:
-    """NowPayments' payment id for this invoice, learnt from an IPN (or a check): the newest
-    ``#<digits>`` in the provider's status, else in the timeline."""
-    found = _KNOWN_ID.search(payment.status_detail or "")
+    """NowPayments' payment id for this invoice, learnt from an IPN (or a check): the
+    ``<status> #<digits>`` the provider's status starts with, else the newest in the timeline."""
+    found = _KNOWN_ID.match(payment.status_detail or "")
     if found:
-        return found.group(1)
+        return found.group(2)
     for entry in reversed(payment.timeline or []):
-        found = _KNOWN_ID.search(str(entry.get("detail", "")) if isinstance(entry, dict) else "")
+        found = _KNOWN_ID_LOGGED.match(str(entry.get("detail", "")) if isinstance(entry, dict) else "")
         if found:
-            return found.group(1)
+            return found.group(2)
     return None
 
 

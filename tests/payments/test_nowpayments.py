@@ -558,6 +558,17 @@ def test_a_check_answer_of_another_invoice_is_not_believed(fake_np, customer, ip
     assert refreshed(payment).status == "pending" and balance(customer) == 0
 
 
+def test_the_payment_id_is_read_only_from_what_an_ipn_or_a_check_wrote():
+    payment = Payment(status_detail="invoice created", timeline=[
+        {"event": "order placed", "detail": "order #77"},
+        {"event": "credited by an admin", "detail": "admin:boss: see #88"}])
+    assert np_provider.known_payment_id(payment) is None
+    payment.timeline.insert(0, {"event": "partially_paid", "detail": "ipn: partially_paid #5592161154: paid 1 of 2 BTC"})
+    assert np_provider.known_payment_id(payment) == "5592161154"
+    payment.status_detail = "confirming #5592161999"
+    assert np_provider.known_payment_id(payment) == "5592161999"
+
+
 @pytest.mark.django_db
 def test_the_list_of_an_invoices_payments_really_needs_a_login(fake_np, settings):
     """What the reconciliation's design rests on, as the fake models it from the docs."""
