@@ -88,9 +88,9 @@ def _status(obj) -> str:
 
 # name, method, url, body, roles allowed, what a refusal must leave unchanged
 API_CASES = [
-    ("approve a top-up", "post", lambda w: f"/api/v1/payments/{w.payment.pk}/approve/", None,
+    ("approve a top-up", "post", lambda w: f"/api/v1/topups/{w.payment.pk}/approve/", None,
      {"support", "owner"}, lambda w: _status(w.payment)),
-    ("reject a top-up", "post", lambda w: f"/api/v1/payments/{w.payment.pk}/reject/", {"reason": "blurry"},
+    ("reject a top-up", "post", lambda w: f"/api/v1/topups/{w.payment.pk}/reject/", {"reason": "blurry"},
      {"support", "owner"}, lambda w: _status(w.payment)),
     ("refund an order", "post", lambda w: f"/api/v1/orders/{w.order.pk}/refund/", {"mode": "full", "reason": "x"},
      {"owner"}, lambda w: _status(w.order)),
@@ -144,7 +144,7 @@ def test_api_money_and_message_endpoints_by_role(world, queued_backups, role, ca
 def test_reading_needs_the_view_permission(world, role):
     readable = {"support", "accountant", "owner"}
     client = api_as(role)
-    for url in ("/api/v1/customers/", "/api/v1/payments/", "/api/v1/orders/"):
+    for url in ("/api/v1/customers/", "/api/v1/topups/", "/api/v1/orders/"):
         assert (client.get(url).status_code == 200) == (role in readable), (role, url)
     assert (client.get("/api/v1/backups/").status_code == 200) == (role in {"accountant", "owner"})
     assert (client.get("/api/v1/broadcasts/").status_code == 200) == (role in {"accountant", "owner"})
