@@ -386,6 +386,30 @@ def test_reading_payments_needs_the_view_permission(payments_world, role):
         assert (client.get(url).status_code == 200) == (role in {"support", "accountant", "owner"}), (role, url)
 
 
+PAYMENTS_ADMIN_CASES = [
+    ("check payments", "check_now", lambda w: w.pending),
+    ("credit held payments", "credit_held", lambda w: w.held),
+    ("refuse payments", "refuse", lambda w: w.held),
+    ("refund payments", "refund", lambda w: w.paid),
+]
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("case", PAYMENTS_ADMIN_CASES, ids=[c[0] for c in PAYMENTS_ADMIN_CASES])
+def test_admin_payments_actions_by_role(client, payments_world, role, case):
+    _name, action, obj = case
+    client.force_login(user_in(role))
+    before = _payments_state(payments_world)
+    response = client.post("/admin/payments/payment/", {"action": action, "confirm": "yes", "reason": "checked",
+                                                        "_selected_action": [obj(payments_world).pk]})
+    if role == "owner":
+        assert response.status_code in (200, 302)
+        assert _payments_state(payments_world) != before, f"{role} was allowed to {action} but nothing happened"
+    else:
+        assert response.status_code in (200, 302, 403)
+        assert _payments_state(payments_world) == before
+
+
 def test_the_roles_hold_the_payments_permissions():
     def codenames(group):
         return set(Group.objects.get(name=group).permissions.filter(content_type__app_label="payments")
