@@ -16,7 +16,7 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext_lazy
 
 from vpnbot.core.admin_tools import confirm_action, interpolate
 from vpnbot.shop.formatting import money
@@ -24,6 +24,8 @@ from vpnbot.shop.formatting import money
 from . import services
 from .models import Payment
 
+# "reason" alone is the ledger's reason ("for what") in the shop's catalog
+REASON = pgettext_lazy("an admin's decision", "reason")
 # the timeline's events (written in English by the services), as the operator reads them
 EVENTS = {
     "created": gettext_lazy("created"),
@@ -64,13 +66,13 @@ def _when(text: str) -> str:
 
 
 class ReasonForm(forms.Form):
-    reason = forms.CharField(label=capfirst(gettext_lazy("reason")), max_length=500,
+    reason = forms.CharField(label=capfirst(REASON), max_length=500,
                              widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
                              help_text=gettext_lazy("Kept on each payment's record."))
 
 
 class RefuseForm(ReasonForm):
-    reason = forms.CharField(label=capfirst(gettext_lazy("reason")), max_length=500,
+    reason = forms.CharField(label=capfirst(REASON), max_length=500,
                              widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
                              help_text=gettext_lazy("Kept on each payment's record; the customer will see it."))
 

@@ -50,8 +50,9 @@ def texts(response) -> list[str]:
     return [str(m) for m in get_messages(response.wsgi_request)]
 
 
-def act(client, action, *payments, **form):
-    return client.post(LIST, {"action": action, "_selected_action": [p.pk for p in payments], **form}, follow=True)
+def act(client, action, *payments, HTTP_ACCEPT_LANGUAGE="en", **form):
+    return client.post(LIST, {"action": action, "_selected_action": [p.pk for p in payments], **form}, follow=True,
+                       HTTP_ACCEPT_LANGUAGE=HTTP_ACCEPT_LANGUAGE)
 
 
 def balance(customer) -> int:
@@ -207,3 +208,17 @@ def test_the_actions_follow_the_permissions(client, held, fake_stars, customer):
 
     client.force_login(staff("stranger"))
     assert client.get(LIST).status_code == 403
+
+
+def test_the_admin_speaks_persian(admin_client, held, customer):
+    page = admin_client.get(LIST, HTTP_ACCEPT_LANGUAGE="fa")
+    assert_shows(page, "پرداخت‌های آنلاین", "ستاره‌های تلگرام", "نگه‌داشته برای بررسی مدیر", "درگاه",
+                 "مبلغ درخواستی در درگاه")
+    asked = admin_client.post(LIST, {"action": "credit_held", "_selected_action": [held.pk]},
+                              HTTP_ACCEPT_LANGUAGE="fa")
+    assert_shows(asked, "واریز پرداخت‌های نگه‌داشته به کیف پول", "دلیل")
+    done = act(admin_client, "credit_held", held, confirm="yes", reason="دیده شد", HTTP_ACCEPT_LANGUAGE="fa")
+    [shown] = texts(done)
+    assert f"پرداخت شمارهٔ {held.pk} واریز شد" in shown and "credited" not in shown
+    detail = admin_client.get(f"{LIST}{held.pk}/change/", HTTP_ACCEPT_LANGUAGE="fa")
+    assert_shows(detail, "واریز به کیف پول توسط مدیر", "روند", "تاریخچه")
