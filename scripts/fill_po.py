@@ -6,6 +6,7 @@ for every plural form, as in Persian) or a list with one string per form."""
 
 import runpy
 import sys
+from pathlib import Path
 
 import polib
 
@@ -29,6 +30,10 @@ def main(po_path: str, table_path: str) -> None:
         elif not (entry.translated() or entry.obsolete):
             missing.append(entry.msgid)
     po.metadata["Content-Type"] = "text/plain; charset=UTF-8"
+    # a catalog makemessages just made has a fuzzy header with no language
+    po.metadata_is_fuzzy = False
+    if not po.metadata.get("Language"):
+        po.metadata["Language"] = Path(po_path).resolve().parent.parent.name
     po.save()
     for msgid in missing:
         print("untranslated:", repr(msgid))

@@ -88,9 +88,9 @@ def _status(obj) -> str:
 
 # name, method, url, body, roles allowed, what a refusal must leave unchanged
 API_CASES = [
-    ("approve a top-up", "post", lambda w: f"/api/v1/payments/{w.payment.pk}/approve/", None,
+    ("approve a top-up", "post", lambda w: f"/api/v1/topups/{w.payment.pk}/approve/", None,
      {"support", "owner"}, lambda w: _status(w.payment)),
-    ("reject a top-up", "post", lambda w: f"/api/v1/payments/{w.payment.pk}/reject/", {"reason": "blurry"},
+    ("reject a top-up", "post", lambda w: f"/api/v1/topups/{w.payment.pk}/reject/", {"reason": "blurry"},
      {"support", "owner"}, lambda w: _status(w.payment)),
     ("refund an order", "post", lambda w: f"/api/v1/orders/{w.order.pk}/refund/", {"mode": "full", "reason": "x"},
      {"owner"}, lambda w: _status(w.order)),
@@ -144,7 +144,7 @@ def test_api_money_and_message_endpoints_by_role(world, queued_backups, role, ca
 def test_reading_needs_the_view_permission(world, role):
     readable = {"support", "accountant", "owner"}
     client = api_as(role)
-    for url in ("/api/v1/customers/", "/api/v1/payments/", "/api/v1/orders/"):
+    for url in ("/api/v1/customers/", "/api/v1/topups/", "/api/v1/payments/", "/api/v1/orders/"):
         assert (client.get(url).status_code == 200) == (role in readable), (role, url)
     assert (client.get("/api/v1/backups/").status_code == 200) == (role in {"accountant", "owner"})
     assert (client.get("/api/v1/broadcasts/").status_code == 200) == (role in {"accountant", "owner"})
@@ -329,3 +329,91 @@ def test_the_roles_hold_the_panels_permissions():
     assert codenames("Support") == {"view_panel", "view_panelaccount", "operate_panel"}
     assert codenames("Accountant") == {"view_panel", "view_panelaccount"}
     assert {"add_panel", "change_panel", "delete_panel", "operate_panel"} <= codenames("Owner")
+
+
+# --- the online payments: who may check one with its provider, credit, refuse or refund it ---------------
+
+@dataclass
+class PaymentsWorld:
+    pending: object
+    held: object
+    paid: object
+    stars: object
+
+
+@pytest.fixture
+def payments_world():
+    from tests.payments.ops import stars_payment, use_fake_stars
+
+    fake, restore = use_fake_stars()
+    customer = CustomerFactory.with_balance(100_000)
+    yield PaymentsWorld(pending=stars_payment(customer, status="pending", charge=None),
+                        held=stars_payment(customer, status="held", charge="perm-held"),
+                        paid=stars_payment(customer, status="paid", charge="perm-paid"), stars=fake)
+    restore()
+
+
+def _payments_state(w):
+    return (_status(w.pending), _status(w.held), _status(w.paid), list(w.stars.checked), list(w.stars.refunded))
+
+
+PAYMENTS_API_CASES = [
+    ("check a payment", lambda w: f"/api/v1/payments/{w.pending.pk}/check/", None),
+    ("credit a held payment", lambda w: f"/api/v1/payments/{w.held.pk}/credit/", {"reason": "seen"}),
+    ("refuse a held payment", lambda w: f"/api/v1/payments/{w.held.pk}/refuse/", {"reason": "no"}),
+    ("refund a payment", lambda w: f"/api/v1/payments/{w.paid.pk}/refund/", {"reason": "asked"}),
+]
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("case", PAYMENTS_API_CASES, ids=[c[0] for c in PAYMENTS_API_CASES])
+def test_api_payments_endpoints_by_role(payments_world, role, case):
+    _name, url, body = case
+    before = _payments_state(payments_world)
+    response = api_as(role).post(url(payments_world), body, format="json")
+    if role == "owner":
+        assert response.status_code == 200, response.content
+        assert _payments_state(payments_world) != before
+    else:
+        assert response.status_code == 403, response.content
+        assert _payments_state(payments_world) == before
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_reading_payments_needs_the_view_permission(payments_world, role):
+    client = api_as(role)
+    for url in ("/api/v1/payments/", f"/api/v1/payments/{payments_world.held.pk}/"):
+        assert (client.get(url).status_code == 200) == (role in {"support", "accountant", "owner"}), (role, url)
+
+
+PAYMENTS_ADMIN_CASES = [
+    ("check payments", "check_now", lambda w: w.pending),
+    ("credit held payments", "credit_held", lambda w: w.held),
+    ("refuse payments", "refuse", lambda w: w.held),
+    ("refund payments", "refund", lambda w: w.paid),
+]
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("case", PAYMENTS_ADMIN_CASES, ids=[c[0] for c in PAYMENTS_ADMIN_CASES])
+def test_admin_payments_actions_by_role(client, payments_world, role, case):
+    _name, action, obj = case
+    client.force_login(user_in(role))
+    before = _payments_state(payments_world)
+    response = client.post("/admin/payments/payment/", {"action": action, "confirm": "yes", "reason": "checked",
+                                                        "_selected_action": [obj(payments_world).pk]})
+    if role == "owner":
+        assert response.status_code in (200, 302)
+        assert _payments_state(payments_world) != before, f"{role} was allowed to {action} but nothing happened"
+    else:
+        assert response.status_code in (200, 302, 403)
+        assert _payments_state(payments_world) == before
+
+
+def test_the_roles_hold_the_payments_permissions():
+    def codenames(group):
+        return set(Group.objects.get(name=group).permissions.filter(content_type__app_label="payments")
+                   .values_list("codename", flat=True))
+
+    assert codenames("Support") == codenames("Accountant") == {"view_payment"}
+    assert {"view_payment", "decide_payment", "refund_payment"} <= codenames("Owner")

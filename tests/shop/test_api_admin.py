@@ -36,13 +36,13 @@ def test_the_api_is_for_staff_only(client, db):
     anon = APIClient()
     anon.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
     assert anon.get("/api/v1/customers/").status_code == 403
-    assert anon.post(f"/api/v1/payments/{PaymentFactory().pk}/approve/").status_code == 403
+    assert anon.post(f"/api/v1/topups/{PaymentFactory().pk}/approve/").status_code == 403
     assert Payment.objects.get().status == "pending"
 
 
 def test_root_schema_and_docs(api, admin_client):
     root = api.get("/api/v1/").json()
-    assert {"customers", "plans", "orders", "payments", "subscriptions"} <= set(root)
+    assert {"customers", "plans", "orders", "topups", "subscriptions"} <= set(root)
     schema = admin_client.get("/api/schema/")
     assert schema.status_code == 200 and b"/api/v1/orders/" in schema.content
     assert admin_client.get("/api/docs/").status_code == 200
@@ -91,15 +91,15 @@ def test_orders_create_idempotent_and_refund(api):
     assert Customer.objects.get(pk=customer.pk).balance_amount == 250_000
 
 
-def test_payments_approve_and_reject(api):
+def test_topups_approve_and_reject(api):
     payment, other = PaymentFactory(amount=300_000), PaymentFactory()
-    assert api.post(f"/api/v1/payments/{payment.pk}/approve/").status_code == 200
-    assert api.post(f"/api/v1/payments/{payment.pk}/approve/").status_code == 409
+    assert api.post(f"/api/v1/topups/{payment.pk}/approve/").status_code == 200
+    assert api.post(f"/api/v1/topups/{payment.pk}/approve/").status_code == 409
     assert Customer.objects.get(pk=payment.customer_id).balance_amount == 300_000
-    assert api.post(f"/api/v1/payments/{other.pk}/reject/", {}, format="json").status_code == 400
-    rejected = api.post(f"/api/v1/payments/{other.pk}/reject/", {"reason": "blurry"}, format="json")
+    assert api.post(f"/api/v1/topups/{other.pk}/reject/", {}, format="json").status_code == 400
+    rejected = api.post(f"/api/v1/topups/{other.pk}/reject/", {"reason": "blurry"}, format="json")
     assert rejected.json()["status"] == "rejected"
-    assert api.get("/api/v1/payments/?status=pending").json()["count"] == 0
+    assert api.get("/api/v1/topups/?status=pending").json()["count"] == 0
 
 
 def test_subscription_config_delivery(api, fake_telegram, django_capture_on_commit_callbacks):
@@ -162,8 +162,8 @@ def test_admin_pasting_a_config_delivers_it_once(admin_client, fake_telegram, dj
 
 
 @pytest.mark.parametrize("url", ["/api/v1/orders/?customer=abc", "/api/v1/subscriptions/?customer=1;DROP",
-                                 "/api/v1/payments/?customer=²", "/api/v1/orders/?status=nope",
-                                 "/api/v1/subscriptions/?status=x", "/api/v1/payments/?status=approvedd"])
+                                 "/api/v1/topups/?customer=²", "/api/v1/orders/?status=nope",
+                                 "/api/v1/subscriptions/?status=x", "/api/v1/topups/?status=approvedd"])
 def test_bad_list_filters_are_a_400_not_a_500(api, url):
     response = api.get(url)
     assert response.status_code == 400
@@ -177,7 +177,7 @@ def test_list_filters_and_odd_customer_searches(api):
     PaymentFactory(customer=customer), PaymentFactory()
     assert api.get(f"/api/v1/orders/?customer={customer.pk}&status=paid").json()["count"] == 1
     assert api.get(f"/api/v1/subscriptions/?customer={customer.pk}&status=active").json()["count"] == 1
-    assert api.get(f"/api/v1/payments/?customer={customer.pk}&status=pending").json()["count"] == 1
+    assert api.get(f"/api/v1/topups/?customer={customer.pk}&status=pending").json()["count"] == 1
     for q in ("²", "9" * 40, "@²"):
         response = api.get("/api/v1/customers/", {"q": q})
         assert response.status_code == 200 and response.json()["count"] == 0

@@ -269,6 +269,9 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
 
 @extend_schema_view(list=extend_schema(parameters=_filter_parameters(Payment.Status.values)))
 class PaymentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Card receipts (wallet top-ups paid by card, a photo of the receipt), approved or rejected by
+    an admin. Every provider's payments, these included, are listed at /api/v1/payments/."""
+
     serializer_class = PaymentSerializer
 
     def get_queryset(self):
