@@ -145,8 +145,8 @@ def payment_confirm(*, payment_id: int, confirmation: Confirmation, via: str) ->
         timeline_add(payment, confirmation.status, detail)
         if confirmation.status == providers.PAID and not _matches(payment, confirmation):
             return _hold(payment, _("paid %(got)s, asked %(asked)s") % {
-                "got": f"{confirmation.amount} {confirmation.currency}", "asked": f"{payment.provider_amount.normalize()} "
-                f"{payment.currency}"})
+                "got": f"{confirmation.amount} {confirmation.currency}",
+                "asked": providers.Asked(payment.provider_amount, payment.currency).text()})
         if confirmation.status == providers.HOLD:
             return _hold(payment, confirmation.detail or _("the provider reported a partial payment"))
         if confirmation.status == providers.PAID:

@@ -38,6 +38,9 @@ def payment_refund(*, payment_id: int, by: str, reason: str) -> Payment:
     if not reason:
         raise PaymentsError(_("Please give a reason for the refund."))
     payment = Payment.objects.select_related("order").get(pk=payment_id)
+    if payment.provider == Payment.Provider.CARD:
+        raise PaymentsError(_("A card receipt is paid back by refunding its orders to the wallet, or outside the "
+                              "shop."))
     provider = provider_for(payment.provider, enabled=False)
     if not provider.can_refund:
         raise PaymentsError(_("%(method)s payments cannot be refunded from here: refund the order to the wallet, "

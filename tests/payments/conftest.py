@@ -7,7 +7,7 @@ from tests.factories import CustomerFactory, PlanFactory
 
 @pytest.fixture
 def customer(db):
-    return CustomerFactory(balance_amount=0)
+    return CustomerFactory(balance_amount=0, language="en")
 
 
 @pytest.fixture
@@ -19,3 +19,14 @@ def plan(db):
 def _no_cashback(settings):
     """Balances as the shop counts them (the discounts app's cashback has its own tests)."""
     settings.DEFAULT_CASHBACK_PERCENT = 0
+
+
+@pytest.fixture(autouse=True)
+def _english(settings):
+    """The texts these tests read, in English (customers and admins without a language get the
+    shop's; the Persian catalog has its own tests)."""
+    from django.utils import translation
+
+    settings.LANGUAGE_CODE = "en"
+    with translation.override("en"):
+        yield

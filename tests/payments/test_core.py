@@ -85,6 +85,7 @@ def test_paid_with_another_amount_or_currency_is_held_not_credited(scripted, cus
     customer.refresh_from_db()
     assert payment.status == "held" and customer.balance_amount == 0
     assert payment.received_amount == Decimal(amount) and payment.received_currency == currency
+    assert f"paid {amount} {currency}, asked 100 XTR" == payment.note  # 100, not 1E+2
     assert any(f"#{payment.pk}" in t and "held" in t for t in fake_telegram.sent_texts(9001))
     # a later "paid" (the poll) does not credit a held payment behind the admin's back
     services.payment_confirm(payment_id=payment.pk, confirmation=paid(), via="poll")
