@@ -42,6 +42,7 @@ INSTALLED_APPS = [
     "notifications",
     "panels",
     "payments",
+    "miniapp",
 ]
 
 MIDDLEWARE = [
@@ -242,3 +243,4 @@ from .settings_apps.discounts import *  # noqa: E402,F403
 from .settings_apps.notifications import *  # noqa: E402,F403
 from .settings_apps.panels import *  # noqa: E402,F403
 from .settings_apps.payments import *  # noqa: E402,F403
+from .settings_apps.miniapp import *  # noqa: E402,F403

@@ -1,0 +1,3 @@
+"""/app/api/: the Mini App's JSON API, authenticated by `Authorization: tma <initData>`."""
+
+urlpatterns = []

@@ -1,0 +1,3 @@
+"""/app/: the Mini App's pages."""
+
+urlpatterns = []
