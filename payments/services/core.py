@@ -182,6 +182,10 @@ def _credit(payment: Payment, now, *, note: str = "") -> Applied:
         except shop.ShopError as exc:
             refused = str(exc) if not isinstance(exc, shop.QuoteChanged) else _("the price changed")
             timeline_add(payment, "order not placed", refused)
+        except Exception:  # the provider has the money: a bug in placing the order must not undo the credit
+            log.exception("%s payment %s: the order could not be placed", payment.provider, payment.pk)
+            refused = _("an error on our side")
+            timeline_add(payment, "order not placed", "error, see the log")
     payment.save()
     customer = Customer.objects.get(pk=payment.customer_id)
     _tell_paid(payment, customer, order, refused)
