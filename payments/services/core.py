@@ -113,11 +113,24 @@ class Applied:
     changed: bool = False  # the payment's state moved
 
 
+# what Payment.received_amount (24 digits, 8 after the point) can keep
+STORABLE_LIMIT = Decimal(10) ** (24 - 8) - 1
+
+
+def _storable(amount: Decimal) -> bool:
+    return amount.is_finite() and abs(amount) < STORABLE_LIMIT
+
+
+def _plain(amount: Decimal) -> str:
+    """A reported amount as written (1000, not 1E+3), whatever its size."""
+    return f"{amount.normalize():f}" if amount.is_finite() else str(amount)
+
+
 def _matches(payment: Payment, confirmation: Confirmation) -> bool:
     if confirmation.amount is None:
         return True  # the provider's verify checked the amount we sent it (Zarinpal)
     same_currency = (confirmation.currency or payment.currency).upper() == payment.currency.upper()
-    return same_currency and Decimal(confirmation.amount) == payment.provider_amount
+    return same_currency and _storable(confirmation.amount) and Decimal(confirmation.amount) == payment.provider_amount
 
 
 def payment_confirm(*, payment_id: int, confirmation: Confirmation, via: str) -> Applied:
@@ -139,13 +152,14 @@ def payment_confirm(*, payment_id: int, confirmation: Confirmation, via: str) ->
             payment.save(update_fields=["status_detail", "checked_at", "provider_payment_id", "updated_at"])
             return Applied(payment)
         if confirmation.amount is not None:
-            payment.received_amount = Decimal(confirmation.amount)
+            # an amount too large to keep stays only in the held note (it never matches what was asked)
+            payment.received_amount = Decimal(confirmation.amount) if _storable(confirmation.amount) else None
             payment.received_currency = (confirmation.currency or "")[:8]
         payment.status_detail = (confirmation.detail or confirmation.status)[:64]
         timeline_add(payment, confirmation.status, detail)
         if confirmation.status == providers.PAID and not _matches(payment, confirmation):
             return _hold(payment, _("paid %(got)s, asked %(asked)s") % {
-                "got": f"{confirmation.amount} {confirmation.currency}",
+                "got": f"{_plain(Decimal(confirmation.amount))} {confirmation.currency}"[:200],
                 "asked": providers.Asked(payment.provider_amount, payment.currency).text()})
         if confirmation.status == providers.HOLD:
             return _hold(payment, confirmation.detail or _("the provider reported a partial payment"))

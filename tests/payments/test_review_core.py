@@ -2,9 +2,12 @@
 reconciliation and a payment's start (each test failed before its fix)."""
 
 
+from decimal import Decimal
+
 import pytest
 
-from payments import services
+from payments import providers, services
+from payments.providers import Confirmation
 from tests.payments.test_core import (
     paid,
     scripted,  # noqa: F401  (fixture)
@@ -37,3 +40,28 @@ def test_order_placement_crashing_still_credits_the_money(scripted, customer, pl
     assert "panel exploded" not in str(payment.timeline)  # an internal error is not the customer's text
     assert not Order.objects.exists()
     assert any("could not be placed" in t for t in fake_telegram.sent_texts(customer.telegram_id))
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("amount", ["1e20", "-1e30", "123456789012345678.5"])
+def test_an_amount_too_large_to_keep_is_held_not_an_error(scripted, customer, amount, fake_telegram):  # noqa: F811
+    """A (verified) provider reporting an absurd amount: held for an admin with the number in the
+    note, not a decimal.InvalidOperation on save (a 500 that the provider repeats for ever)."""
+    payment = services.payment_start(provider_key="stars", customer=customer, amount=100_000)
+    applied = services.payment_confirm(payment_id=payment.pk, via="ipn",
+                                       confirmation=Confirmation(providers.PAID, amount=Decimal(amount),
+                                                                 currency="XTR"))
+    payment.refresh_from_db()
+    customer.refresh_from_db()
+    assert applied.payment.status == "held" and payment.status == "held" and customer.balance_amount == 0
+    assert payment.received_amount is None
+    assert f"{Decimal(amount).normalize():f}" in payment.note and "E+" not in payment.note
+
+
+@pytest.mark.django_db
+def test_the_held_note_shows_a_reported_amount_plainly(scripted, customer, fake_telegram):  # noqa: F811
+    payment = services.payment_start(provider_key="stars", customer=customer, amount=100_000)
+    services.payment_confirm(payment_id=payment.pk, via="ipn",
+                             confirmation=Confirmation(providers.PAID, amount=Decimal("1e3"), currency="XTR"))
+    payment.refresh_from_db()
+    assert payment.note == "paid 1000 XTR, asked 100 XTR"
