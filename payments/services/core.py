@@ -138,9 +138,17 @@ def payment_confirm(*, payment_id: int, confirmation: Confirmation, via: str) ->
     HOLD holds, FAILED/EXPIRED close a pending payment, PENDING records the provider's word."""
     with transaction.atomic():
         payment = Payment.objects.select_for_update().select_related("customer").get(pk=payment_id)
-        if confirmation.provider_payment_id and not payment.provider_payment_id:
-            payment.provider_payment_id = confirmation.provider_payment_id[:128]
+        reported_id = (confirmation.provider_payment_id or "")[:128]
+        taken_by = None
+        if reported_id and not payment.provider_payment_id:
+            taken_by = (Payment.objects.filter(provider=payment.provider, provider_payment_id=reported_id)
+                        .exclude(pk=payment.pk).values_list("pk", flat=True).first())
+            if taken_by is None:
+                payment.provider_payment_id = reported_id
         if payment.status in DECIDED:
+            if (confirmation.status in (providers.PAID, providers.HOLD) and reported_id
+                    and payment.provider_payment_id and reported_id != payment.provider_payment_id):
+                return _another_payment(payment, reported_id, via)
             log.info("%s payment %s: %s again via %s (already %s)", payment.provider, payment.pk,
                      confirmation.status, via, payment.status)
             return Applied(payment)
@@ -157,6 +165,9 @@ def payment_confirm(*, payment_id: int, confirmation: Confirmation, via: str) ->
             payment.received_currency = (confirmation.currency or "")[:8]
         payment.status_detail = (confirmation.detail or confirmation.status)[:64]
         timeline_add(payment, confirmation.status, detail)
+        if taken_by is not None and confirmation.status in (providers.PAID, providers.HOLD):
+            return _hold(payment, _("the provider's id %(id)s is already payment #%(other)s's") % {
+                "id": reported_id, "other": taken_by})
         if confirmation.status == providers.PAID and not _matches(payment, confirmation):
             return _hold(payment, _("paid %(got)s, asked %(asked)s") % {
                 "got": f"{_plain(Decimal(confirmation.amount))} {confirmation.currency}"[:200],
@@ -238,6 +249,31 @@ def _hold(payment: Payment, why: str) -> Applied:
         text=lambda: _("Your %(method)s payment #%(id)s arrived but does not match what was asked; an admin will "
                        "look at it.") % {"method": payment.get_provider_display(), "id": payment.pk})
     return Applied(payment, changed=True)
+
+
+def _another_payment(payment: Payment, reported_id: str, via: str) -> Applied:
+    """A second payment at the provider for a payment already decided (an invoice paid twice):
+    nothing is credited, it is kept on the timeline and the admins are told, to give it back
+    at the provider or credit it by hand."""
+    log.warning("%s payment %s (already %s): another payment %s via %s", payment.provider, payment.pk,
+                payment.status, reported_id, via)
+    if any(isinstance(e, dict) and e.get("event") == "paid again" and str(e.get("detail", "")).endswith(f": {reported_id}")
+           for e in payment.timeline or []):
+        return Applied(payment)  # told already
+    timeline_add(payment, "paid again", f"{via}: {reported_id}")
+    Payment.objects.filter(pk=payment.pk).update(timeline=payment.timeline)
+    messages.notify_admins(
+        lambda: _("⚠️ %(method)s payment #%(id)s of %(customer)s is already %(status)s, and was paid again "
+                  "(%(charge)s). Nothing was credited for it: give it back at the provider, or credit the customer "
+                  "by hand.") % {"method": payment.get_provider_display(), "id": payment.pk,
+                                 "customer": html.escape(str(payment.customer)), "status": payment.get_status_display(),
+                                 "charge": html.escape(reported_id)},
+        kind="payment_held", dedup_key=f"payment-paid-again:{payment.pk}:{reported_id}")
+    messaging.notify_customer(
+        payment.customer, kind="payment_approved", dedup_key=f"online-payment-again:{payment.pk}:{reported_id}",
+        text=lambda: _("Your %(method)s payment #%(id)s was paid a second time; an admin will look at it.")
+        % {"method": payment.get_provider_display(), "id": payment.pk})
+    return Applied(payment)
 
 
 # --- decisions --------------------------------------------------------------------------------------

@@ -7,13 +7,14 @@ from decimal import Decimal
 import pytest
 
 from payments import providers, services
+from payments.models import Payment
 from payments.providers import Confirmation
 from tests.payments.test_core import (
     paid,
     scripted,  # noqa: F401  (fixture)
 )
 from vpnbot.shop import services as shop_services
-from vpnbot.shop.models import Order
+from vpnbot.shop.models import Order, WalletTransaction
 from vpnbot.shop.paymethods import Purchase
 
 
@@ -65,3 +66,24 @@ def test_the_held_note_shows_a_reported_amount_plainly(scripted, customer, fake_
                              confirmation=Confirmation(providers.PAID, amount=Decimal("1e3"), currency="XTR"))
     payment.refresh_from_db()
     assert payment.note == "paid 1000 XTR, asked 100 XTR"
+
+
+@pytest.mark.django_db
+def test_a_provider_id_already_on_another_payment_is_held_not_an_integrity_error(scripted, customer,  # noqa: F811
+                                                                                  fake_telegram):
+    first = services.payment_start(provider_key="stars", customer=customer, amount=100_000)
+    Payment.objects.filter(pk=first.pk).update(provider_payment_id=None)
+    services.payment_confirm(payment_id=first.pk, via="telegram",
+                             confirmation=Confirmation(providers.PAID, amount=Decimal(100), currency="XTR",
+                                                       provider_payment_id="charge-X"))
+    second = services.payment_start(provider_key="stars", customer=customer, amount=100_000)
+    Payment.objects.filter(pk=second.pk).update(provider_payment_id=None)
+    applied = services.payment_confirm(payment_id=second.pk, via="telegram",
+                                       confirmation=Confirmation(providers.PAID, amount=Decimal(100), currency="XTR",
+                                                                 provider_payment_id="charge-X"))
+    second.refresh_from_db()
+    customer.refresh_from_db()
+    assert applied.payment.status == "held" and second.status == "held" and second.provider_payment_id is None
+    assert f"#{first.pk}" in second.note
+    assert customer.balance_amount == 100_000  # the first only
+    assert WalletTransaction.objects.filter(customer=customer).count() == 1
