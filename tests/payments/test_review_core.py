@@ -2,14 +2,17 @@
 reconciliation and a payment's start (each test failed before its fix)."""
 
 
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from django.utils import timezone
 
 from payments import providers, services
 from payments.models import Payment
 from payments.providers import Confirmation
 from tests.payments.test_core import (
+    ScriptedProvider,
     paid,
     scripted,  # noqa: F401  (fixture)
 )
@@ -87,3 +90,76 @@ def test_a_provider_id_already_on_another_payment_is_held_not_an_integrity_error
     assert f"#{first.pk}" in second.note
     assert customer.balance_amount == 100_000  # the first only
     assert WalletTransaction.objects.filter(customer=customer).count() == 1
+
+
+class _Counting(ScriptedProvider):
+    def __init__(self):
+        super().__init__()
+        self.asked_for: list[int] = []
+        self.errors: dict[int, Exception] = {}
+
+    def check(self, payment):
+        self.asked_for.append(payment.pk)
+        if payment.pk in self.errors:
+            raise self.errors[payment.pk]
+        return self.answer
+
+
+@pytest.fixture
+def counting():
+    original = providers.get("stars")
+    provider = _Counting()
+    providers.register(provider)
+    yield provider
+    providers.register(original)
+
+
+@pytest.mark.django_db
+def test_one_payment_failing_unexpectedly_does_not_stop_the_reconciliation(counting, customer, fake_telegram):
+    """The oldest due payment crashing (a bug, a bad row) must not block every later payment's
+    reconciliation run after run."""
+    first = services.payment_start(provider_key="stars", customer=customer, amount=100_000)
+    second = services.payment_start(provider_key="stars", customer=customer, amount=100_000)
+    Payment.objects.filter(pk=first.pk).update(created_at=timezone.now() - timedelta(hours=1))
+    counting.errors[first.pk] = RuntimeError("boom")
+    counting.answer = paid()
+    result = services.payments_reconcile(now=timezone.now() + timedelta(hours=1))
+    second.refresh_from_db()
+    assert second.status == "paid" and result.credited == 1
+    assert len(result.errors) == 1 and f"#{first.pk}" in result.errors[0]
+    first.refresh_from_db()
+    assert first.status == "pending"
+
+
+@pytest.mark.django_db
+def test_a_provider_that_does_not_answer_is_skipped_for_the_rest_of_the_run(counting, customer, fake_telegram):
+    """As the reconciliation promises: a provider that is down is asked a few times per run, not
+    once per payment (200 payments x timeouts x retries would hold the worker for hours)."""
+    payments = [services.payment_start(provider_key="stars", customer=customer, amount=100_000) for _ in range(6)]
+    for payment in payments:
+        counting.errors[payment.pk] = providers.ProviderError("Telegram: timed out", retry=True)
+    counting.errors.pop(payments[1].pk)  # answered: the count starts again
+    result = services.payments_reconcile(now=timezone.now() + timedelta(hours=1))
+    assert counting.asked_for == [p.pk for p in payments[:5]]
+    assert result.checked == 5 and len(result.errors) == 4
+    assert Payment.objects.filter(status="pending").count() == 6
+
+
+@pytest.mark.django_db
+def test_a_slow_provider_cannot_make_a_run_outlast_the_next(counting, customer, fake_telegram, monkeypatch):
+    from payments.services import reconcile
+
+    payments = [services.payment_start(provider_key="stars", customer=customer, amount=100_000) for _ in range(5)]
+    clock = iter(range(0, 10_000, 100))  # each check takes 100 seconds
+    monkeypatch.setattr(reconcile.time, "monotonic", lambda: next(clock))
+    result = services.payments_reconcile(now=timezone.now() + timedelta(hours=1))
+    assert counting.asked_for == [p.pk for p in payments[:2]] and result.checked == 2  # the third at 300s
+
+
+@pytest.mark.django_db
+def test_a_payment_specific_refusal_does_not_skip_the_provider(counting, customer, fake_telegram):
+    first, second = (services.payment_start(provider_key="stars", customer=customer, amount=100_000) for _ in range(2))
+    counting.errors[first.pk] = providers.ProviderError("not of this invoice", retry=False)
+    counting.answer = paid()
+    result = services.payments_reconcile(now=timezone.now() + timedelta(hours=1))
+    assert counting.asked_for == [first.pk, second.pk] and result.credited == 1
