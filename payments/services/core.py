@@ -70,7 +70,9 @@ def payment_start(*, provider_key: str, customer: Customer, amount: int, purchas
     if purchase is not None:
         plan = shop.plan_get_active(purchase.plan_id)
         quantity = shop.validate_quantity(purchase.quantity)
-        if amount != purchase.expected_total or amount < 1:
+        # the total comes from a button (old, or made up): asked only when it is the price now
+        now = shop.price_quote(customer, plan, quantity, code=purchase.code).total_amount
+        if amount != purchase.expected_total or amount < 1 or now != purchase.expected_total:
             raise PaymentsError(_("The price changed since you saw it. Start again with /buy."))
     else:
         low, high = shop.topup_limits()

@@ -163,3 +163,19 @@ def test_a_payment_specific_refusal_does_not_skip_the_provider(counting, custome
     counting.answer = paid()
     result = services.payments_reconcile(now=timezone.now() + timedelta(hours=1))
     assert counting.asked_for == [first.pk, second.pk] and result.credited == 1
+
+
+@pytest.mark.django_db
+def test_an_order_total_that_is_not_the_price_now_is_refused_at_start(scripted, customer, plan):  # noqa: F811
+    """The total comes from a button (old, or typed by hand): the customer must not be asked to
+    pay a price the order will then refuse."""
+    stale = plan.price_amount
+    plan.price_amount = 199_000
+    plan.save()
+    with pytest.raises(services.PaymentsError, match="price changed"):
+        services.payment_start(provider_key="stars", customer=customer, amount=stale,
+                               purchase=Purchase(plan_id=plan.pk, quantity=1, expected_total=stale))
+    with pytest.raises(services.PaymentsError, match="price changed"):
+        services.payment_start(provider_key="stars", customer=customer, amount=1,
+                               purchase=Purchase(plan_id=plan.pk, quantity=1, expected_total=1))
+    assert not Payment.objects.exists()
