@@ -34,3 +34,10 @@ def test_an_invoice_paid_twice_is_not_lost_in_silence(bot, fake_telegram, custom
     assert len(alerts) == 1 and second["telegram_payment_charge_id"] in alerts[0] and f"#{payment.pk}" in alerts[0]
     assert any("second time" in t for t in fake_telegram.sent_texts(customer.telegram_id))
     assert Payment.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_the_admin_names_a_second_charge_in_the_timeline(customer):
+    from payments.admin import EVENTS
+
+    assert str(EVENTS["paid again"]) == "paid again (not credited)"
