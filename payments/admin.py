@@ -33,6 +33,7 @@ EVENTS = {
     "start failed": gettext_lazy("could not be started"),
     "pending": gettext_lazy("waiting for payment"),
     "paid": gettext_lazy("paid"),
+    "paid again": gettext_lazy("paid again (not credited)"),
     "hold": gettext_lazy("paid, but not as asked"),
     "held": gettext_lazy("held for an admin"),
     "failed": gettext_lazy("failed"),

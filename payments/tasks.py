@@ -35,3 +35,10 @@ def refund_to_provider(self, payment_id: int, by: str = "") -> None:
             retry_later(self, exc, 30 * 2**self.request.retries)
             return
         services.refund_failed(payment_id=payment_id, error=str(exc))
+    except Exception as exc:  # not the provider's answer (the database, a bug): tried again, then told
+        log.exception("payment %s: the refund to the provider failed", payment_id)
+        if self.request.retries < settings.PAYMENTS_MAX_RETRIES:
+            retry_later(self, exc, 30 * 2**self.request.retries)
+            return
+        # the exception's text may carry addresses or keys: only its kind goes to the note and the admins
+        services.refund_failed(payment_id=payment_id, error=f"{type(exc).__name__} (see the log)")

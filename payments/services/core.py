@@ -73,7 +73,9 @@ def payment_start(*, provider_key: str, customer: Customer, amount: int, purchas
     if purchase is not None:
         plan = shop.plan_get_active(purchase.plan_id)
         quantity = shop.validate_quantity(purchase.quantity)
-        if amount != purchase.expected_total or amount < 1:
+        # the total comes from a button (old, or made up): asked only when it is the price now
+        now = shop.price_quote(customer, plan, quantity, code=purchase.code).total_amount
+        if amount != purchase.expected_total or amount < 1 or now != purchase.expected_total:
             raise PaymentsError(_("The price changed since you saw it. Start again with /buy."))
     else:
         low, high = shop.topup_limits()
@@ -116,11 +118,24 @@ class Applied:
     changed: bool = False  # the payment's state moved
 
 
+# what Payment.received_amount (24 digits, 8 after the point) can keep
+STORABLE_LIMIT = Decimal(10) ** (24 - 8) - 1
+
+
+def _storable(amount: Decimal) -> bool:
+    return amount.is_finite() and abs(amount) < STORABLE_LIMIT
+
+
+def _plain(amount: Decimal) -> str:
+    """A reported amount as written (1000, not 1E+3), whatever its size."""
+    return f"{amount.normalize():f}" if amount.is_finite() else str(amount)
+
+
 def _matches(payment: Payment, confirmation: Confirmation) -> bool:
     if confirmation.amount is None:
         return True  # the provider's verify checked the amount we sent it (Zarinpal)
     same_currency = (confirmation.currency or payment.currency).upper() == payment.currency.upper()
-    return same_currency and Decimal(confirmation.amount) == payment.provider_amount
+    return same_currency and _storable(confirmation.amount) and Decimal(confirmation.amount) == payment.provider_amount
 
 
 def payment_confirm(*, payment_id: int, confirmation: Confirmation, via: str) -> Applied:
@@ -128,9 +143,17 @@ def payment_confirm(*, payment_id: int, confirmation: Confirmation, via: str) ->
     HOLD holds, FAILED/EXPIRED close a pending payment, PENDING records the provider's word."""
     with transaction.atomic():
         payment = Payment.objects.select_for_update().select_related("customer").get(pk=payment_id)
-        if confirmation.provider_payment_id and not payment.provider_payment_id:
-            payment.provider_payment_id = confirmation.provider_payment_id[:128]
+        reported_id = (confirmation.provider_payment_id or "")[:128]
+        taken_by = None
+        if reported_id and not payment.provider_payment_id:
+            taken_by = (Payment.objects.filter(provider=payment.provider, provider_payment_id=reported_id)
+                        .exclude(pk=payment.pk).values_list("pk", flat=True).first())
+            if taken_by is None:
+                payment.provider_payment_id = reported_id
         if payment.status in DECIDED:
+            if (confirmation.status in (providers.PAID, providers.HOLD) and reported_id
+                    and payment.provider_payment_id and reported_id != payment.provider_payment_id):
+                return _another_payment(payment, reported_id, via)
             log.info("%s payment %s: %s again via %s (already %s)", payment.provider, payment.pk,
                      confirmation.status, via, payment.status)
             return Applied(payment)
@@ -142,13 +165,17 @@ def payment_confirm(*, payment_id: int, confirmation: Confirmation, via: str) ->
             payment.save(update_fields=["status_detail", "checked_at", "provider_payment_id", "updated_at"])
             return Applied(payment)
         if confirmation.amount is not None:
-            payment.received_amount = Decimal(confirmation.amount)
+            # an amount too large to keep stays only in the held note (it never matches what was asked)
+            payment.received_amount = Decimal(confirmation.amount) if _storable(confirmation.amount) else None
             payment.received_currency = (confirmation.currency or "")[:8]
         payment.status_detail = (confirmation.detail or confirmation.status)[:64]
         timeline_add(payment, confirmation.status, detail)
+        if taken_by is not None and confirmation.status in (providers.PAID, providers.HOLD):
+            return _hold(payment, _("the provider's id %(id)s is already payment #%(other)s's") % {
+                "id": reported_id, "other": taken_by})
         if confirmation.status == providers.PAID and not _matches(payment, confirmation):
             return _hold(payment, _("paid %(got)s, asked %(asked)s") % {
-                "got": f"{confirmation.amount} {confirmation.currency}",
+                "got": f"{_plain(Decimal(confirmation.amount))} {confirmation.currency}"[:200],
                 "asked": providers.Asked(payment.provider_amount, payment.currency).text()})
         if confirmation.status == providers.HOLD:
             return _hold(payment, confirmation.detail or _("the provider reported a partial payment"))
@@ -185,6 +212,10 @@ def _credit(payment: Payment, now, *, note: str = "") -> Applied:
         except shop.ShopError as exc:
             refused = str(exc) if not isinstance(exc, shop.QuoteChanged) else _("the price changed")
             timeline_add(payment, "order not placed", refused)
+        except Exception:  # the provider has the money: a bug in placing the order must not undo the credit
+            log.exception("%s payment %s: the order could not be placed", payment.provider, payment.pk)
+            refused = _("an error on our side")
+            timeline_add(payment, "order not placed", "error, see the log")
     payment.save()
     customer = Customer.objects.get(pk=payment.customer_id)
     _tell_paid(payment, customer, order, refused)
@@ -223,6 +254,31 @@ def _hold(payment: Payment, why: str) -> Applied:
         text=lambda: _("Your %(method)s payment #%(id)s arrived but does not match what was asked; an admin will "
                        "look at it.") % {"method": payment.get_provider_display(), "id": payment.pk})
     return Applied(payment, changed=True)
+
+
+def _another_payment(payment: Payment, reported_id: str, via: str) -> Applied:
+    """A second payment at the provider for a payment already decided (an invoice paid twice):
+    nothing is credited, it is kept on the timeline and the admins are told, to give it back
+    at the provider or credit it by hand."""
+    log.warning("%s payment %s (already %s): another payment %s via %s", payment.provider, payment.pk,
+                payment.status, reported_id, via)
+    if any(isinstance(e, dict) and e.get("event") == "paid again" and str(e.get("detail", "")).endswith(f": {reported_id}")
+           for e in payment.timeline or []):
+        return Applied(payment)  # told already
+    timeline_add(payment, "paid again", f"{via}: {reported_id}")
+    Payment.objects.filter(pk=payment.pk).update(timeline=payment.timeline)
+    messages.notify_admins(
+        lambda: _("⚠️ %(method)s payment #%(id)s of %(customer)s is already %(status)s, and was paid again "
+                  "(%(charge)s). Nothing was credited for it: give it back at the provider, or credit the customer "
+                  "by hand.") % {"method": payment.get_provider_display(), "id": payment.pk,
+                                 "customer": html.escape(str(payment.customer)), "status": payment.get_status_display(),
+                                 "charge": html.escape(reported_id)},
+        kind="payment_held", dedup_key=f"payment-paid-again:{payment.pk}:{reported_id}")
+    messaging.notify_customer(
+        payment.customer, kind="payment_approved", dedup_key=f"online-payment-again:{payment.pk}:{reported_id}",
+        text=lambda: _("Your %(method)s payment #%(id)s was paid a second time; an admin will look at it.")
+        % {"method": payment.get_provider_display(), "id": payment.pk})
+    return Applied(payment)
 
 
 # --- decisions --------------------------------------------------------------------------------------

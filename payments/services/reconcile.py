@@ -5,6 +5,7 @@ admins' daily summary per provider, and the card receipts mirrored into the one 
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
@@ -23,6 +24,11 @@ from .core import PaymentsError, payment_check, timeline_add
 
 log = logging.getLogger(__name__)
 BATCH = 200
+# A provider that did not answer this many checks in a row is asked no more in this run (each
+# check already retried and waited PAYMENTS_TIMEOUT); and no check starts after RUN_BUDGET
+# seconds, so a slow provider's run ends before the next one starts (every 5 minutes).
+SILENT_AFTER = 3
+RUN_BUDGET = 240
 
 
 @dataclass
@@ -37,20 +43,34 @@ class Reconciled:
 def payments_reconcile(*, now: datetime | None = None) -> Reconciled:
     """Check every online payment pending for PAYMENTS_CHECK_AFTER_MINUTES with its provider
     (oldest first, BATCH at most per run); expire those still unpaid after PAYMENTS_EXPIRE_HOURS.
-    A provider that does not answer is skipped until the next run (its payments stay pending)."""
+    A provider that does not answer (SILENT_AFTER checks in a row) is skipped until the next run
+    (its payments stay pending), and so is whatever is left after RUN_BUDGET seconds."""
     now = now or timezone.now()
     result = Reconciled()
     due = list(Payment.objects.filter(status=Payment.Status.PENDING,
                                       created_at__lte=now - timedelta(minutes=settings.PAYMENTS_CHECK_AFTER_MINUTES))
-               .exclude(provider=Payment.Provider.CARD).order_by("created_at").values_list("pk", "created_at")[:BATCH])
+               .exclude(provider=Payment.Provider.CARD).order_by("created_at").values_list("pk", "provider", "created_at")[:BATCH])
     expire_before = now - timedelta(hours=settings.PAYMENTS_EXPIRE_HOURS)
-    for payment_id, created_at in due:
+    unanswered: dict[str, int] = {}  # per provider, the checks in a row it did not answer
+    started = time.monotonic()
+    for payment_id, provider, created_at in due:
+        if unanswered.get(provider, 0) >= SILENT_AFTER:
+            continue  # down: its payments wait for the next run
+        if time.monotonic() - started > RUN_BUDGET:
+            log.warning("payments reconciliation stopped after %ss: the rest waits for the next run", RUN_BUDGET)
+            break
         result.checked += 1
         try:
             applied = payment_check(payment_id=payment_id, via="reconciliation")
         except PaymentsError as exc:
             result.errors.append(f"#{payment_id}: {exc}")
+            unanswered[provider] = unanswered.get(provider, 0) + 1 if exc.retry else 0
             continue
+        except Exception as exc:  # one payment's failure must not stop every later one's, run after run
+            log.exception("payment %s not reconciled", payment_id)
+            result.errors.append(f"#{payment_id}: {type(exc).__name__}")
+            continue
+        unanswered[provider] = 0
         status = applied.payment.status
         result.credited += applied.credited
         result.held += status == Payment.Status.HELD and applied.changed
