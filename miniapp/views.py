@@ -109,10 +109,12 @@ TEXTS = {
     "topup_range": _("A whole number between %(min)s and %(max)s."),
     "topup_method": _("How do you want to pay?"),
     "continue": _("Continue"),
+    "card_method": _("Card transfer and receipt"),
     "card_transfer": _("Transfer %(amount)s to the shop's card, then send a photo of the receipt in the chat with the bot."),
+    "card_command": _("In the chat with the bot, send %(command)s and then the photo of the receipt."),
     "card_number": _("Card number"),
     "card_holder": _("Card holder"),
-    "open_chat": _("Open the chat"),
+    "open_chat": _("Send the receipt in the chat"),
     "referral_intro": _("Invite friends with your link and earn %(percent)s%% of their first purchase."),
     "referral_link": _("Your invitation link"),
     "share": _("Share"),
@@ -162,7 +164,12 @@ def app(request: HttpRequest) -> HttpResponse:
             "language": language, "direction": "rtl" if language in RTL_LANGUAGES else "ltr",
             "texts": all_texts, "sdk": TELEGRAM_SDK,
             "config": {"language": language, "rtl": sorted(RTL_LANGUAGES), "api": request.path + "api/",
-                       "referral_percent": settings.REFERRAL_REWARD_PERCENT},
+                       "referral_percent": settings.REFERRAL_REWARD_PERCENT,
+                       # the chat for a card receipt (t.me/<bot>?start=topup_<amount>), and the card
+                       # the bot's /topup shows every customer
+                       "bot_username": settings.TELEGRAM_BOT_USERNAME,
+                       "card": {"number": settings.PAYMENT_CARD_NUMBER, "holder": settings.PAYMENT_CARD_HOLDER}
+                       if settings.PAYMENT_CARD_NUMBER else None},
         })
     response["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
     response["Referrer-Policy"] = "no-referrer"

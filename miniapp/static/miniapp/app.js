@@ -176,13 +176,19 @@
 
   function loading() { show(h("p", { class: "muted center", text: t("loading") })); }
 
+  // The balance chip, from any answer that carries balance_amount / balance_display.
+  function setBalance(data) {
+    if (!data || (data.balance_amount == null && data.balance_display == null)) return;
+    state.balance = data;
+    var chip = doc.getElementById("balance");
+    chip.textContent = t("balance", { amount: amountOf(data, "balance") });
+    chip.hidden = false;
+  }
+
   function refreshMe() {
     return api("GET", "me").then(function (me) {
       state.me = me;
-      var chip = doc.getElementById("balance");
-      var shown = amountOf(me, "balance");
-      chip.textContent = shown ? t("balance", { amount: shown }) : "";
-      chip.hidden = !shown;
+      setBalance(me);
       return me;
     });
   }
@@ -193,8 +199,12 @@
       function () { return {}; });
   }
 
-  function onlineMethods(data) {
-    return items(data, "methods").filter(function (m) { return m.kind !== "card" && m.code !== "card" && m.online !== false; });
+  function methodKey(m) { return m.key || m.code; }
+  function methodLabel(m) { return m.label || m.title || methodKey(m); }
+
+  // The online methods that can pay an order's total (the card is only for top-ups).
+  function orderMethods(data) {
+    return items(data, "methods").filter(function (m) { return m.pays_orders !== false && methodKey(m) !== "card"; });
   }
 
   // --- Telegram ------------------------------------------------------------------------------
@@ -269,13 +279,12 @@
 
   // Opens a payment the API made ({id, url | invoice_link, method}) and follows it until it is decided.
   function followPayment(payment, box, onPaid) {
-    var id = pick(payment, "id", "payment_id");
-    var invoice = pick(payment, "invoice_link", "invoice_url");
+    var id = pick(payment, "payment_id", "id");
+    var invoice = pick(payment, "invoice_link") || (payment.open === "invoice" ? payment.url : null);
     var url = pick(payment, "url", "pay_url", "payment_url", "link");
     var poll = ++state.polls;
     box.textContent = "";
-    var status = notice(t("waiting_payment"));
-    append(box, status);
+    append(box, pick(payment, "text") ? h("p", { class: "muted", text: payment.text }) : null, notice(t("waiting_payment")));
 
     function finish(ok, text) {
       if (poll !== state.polls) return;
@@ -291,8 +300,10 @@
       if (poll !== state.polls || id == null) return;
       api("GET", "payments/" + encodeURIComponent(id)).then(function (p) {
         var s = String(pick(p, "status") || "").toLowerCase();
-        if (FINAL_OK.indexOf(s) >= 0) finish(true, t("payment_done"));
-        else if (FINAL_BAD.indexOf(s) >= 0) finish(false, pick(p, "detail", "status_display") || t("payment_failed"));
+        if (p.paid === true || (p.paid == null && FINAL_OK.indexOf(s) >= 0)) finish(true, t("payment_done"));
+        else if (p.final === true || (p.final == null && FINAL_BAD.indexOf(s) >= 0)) {
+          finish(false, t("payment_failed") + (p.status_display ? " (" + p.status_display + ")" : ""));
+        }
         else if (round < 60) setTimeout(function () { check(round + 1); }, 2000);
         else {
           box.textContent = "";
@@ -330,8 +341,8 @@
   }
 
   function planPrice(plan) {
-    var price = amountOf(plan, "price");
-    var list = amountOf(plan, "list");
+    var list = amountOf(plan, "price");
+    var price = plan.quote ? amountOf(plan.quote, "total") : list;
     var box = h("div", { class: "price" });
     if (list && list !== price) append(box, h("s", { class: "muted", text: list }), " ");
     append(box, h("strong", { text: price }));
@@ -346,10 +357,12 @@
       state.plans = plans;
       if (!plans.length) { show(notice(t("no_plans"))); return; }
       show(h("div", { class: "list" }, plans.map(function (plan) {
-        return h("a", { class: "card plan", href: "#plans/" + plan.id, "data-plan": plan.id },
+        var off = plan.available === false;
+        return h(off ? "div" : "a", { class: "card plan" + (off ? " off" : ""), href: off ? null : "#plans/" + plan.id, "data-plan": plan.id },
           h("div", { class: "row" }, h("h2", { text: plan.name }), planPrice(plan)),
           h("p", { class: "muted", text: planFacts(plan) }),
-          plan.description ? h("p", { text: plan.description }) : null);
+          plan.description ? h("p", { text: plan.description }) : null,
+          off && plan.detail ? h("p", { class: "muted small", text: plan.detail }) : null);
       })));
     }, function (err) { failed(err, pagePlans); });
   }
@@ -360,13 +373,13 @@
     var plansReady = state.plans ? Promise.resolve(state.plans) : api("GET", "plans").then(function (d) { return (state.plans = items(d, "plans")); });
     Promise.all([plansReady, methods()]).then(function (all) {
       var plan = all[0].filter(function (p) { return String(p.id) === String(planId); })[0];
-      if (!plan) { show(notice(t("no_plans"))); return; }
+      if (!plan || plan.available === false) { show(notice(plan && plan.detail ? plan.detail : t("no_plans"))); return; }
       renderCheckout(plan, all[1]);
     }, function (err) { failed(err, function () { pagePlan(planId); }); });
   }
 
   function renderCheckout(plan, methodData) {
-    var quantities = pick(plan, "quantities") || [1];
+    var quantities = (plan.quantities && plan.quantities.length) ? plan.quantities : [1];
     var checkout = state.checkout = { plan: plan, quantity: quantities[0], code: "", key: newKey(), quote: null };
     var select = h("select", { id: "quantity", "aria-label": t("quantity"), onchange: function () { checkout.quantity = Number(this.value); requote(); } },
       quantities.map(function (q) { return h("option", { value: q, text: t("quantity_option", { n: q, days: plan.duration_days }) }); }));
@@ -392,7 +405,9 @@
     function renderQuote(quote) {
       quoteBox.textContent = "";
       var rows = [[t("list_price"), amountOf(quote, "list")]];
-      items(quote, "discounts").forEach(function (d) { rows.push([d.label || d.title || "", "−" + amountOf(d, "amount").replace(/^-/, "")]); });
+      items(quote, "discounts").forEach(function (d) {
+        rows.push([d.label || d.title || "", "−" + String(pick(d, "display") || money(d.amount)).replace(/^[-−]/, "")]);
+      });
       rows.push([t("total"), amountOf(quote, "total")]);
       append(quoteBox, h("h2", { text: plan.name + " × " + checkout.quantity }),
         h("dl", { class: "breakdown" }, rows.map(function (r, i) {
@@ -400,7 +415,9 @@
         })));
       var cashback = pick(quote, "cashback_amount");
       if (cashback) append(quoteBox, h("p", { class: "muted", text: t("cashback") + ": " + amountOf(quote, "cashback") }));
-      if (checkout.code && quote.code_applied === false) append(quoteBox, notice(t("code_not_applied", { code: checkout.code }), "warn"));
+      if (checkout.code && quote.code_applied === false) {
+        append(quoteBox, notice(pick(quote, "code_message") || t("code_not_applied", { code: checkout.code }), "warn"));
+      }
       renderPay(quote);
     }
 
@@ -411,26 +428,27 @@
 
     function renderPay(quote, short) {
       payBox.textContent = "";
-      var online = onlineMethods(methodData);
+      var online = orderMethods(methodData);
       append(payBox, h("button", { class: "btn primary", id: "pay-wallet", type: "button", text: t("pay_wallet", { amount: amountOf(quote, "total") }),
         onclick: function () { payWallet(this); } }));
       if (short) append(payBox, notice(short, "warn"));
       online.forEach(function (m) {
-        append(payBox, h("button", { class: "btn", type: "button", "data-method": m.code, text: t("pay_with", { method: m.title || m.name || m.code }),
+        append(payBox, h("button", { class: "btn", type: "button", "data-method": methodKey(m), text: t("pay_with", { method: methodLabel(m) }),
           onclick: function () { payOnline(this, m); } }));
       });
-      if (short) append(payBox, h("a", { class: "btn secondary", href: "#wallet/topup", text: t("topup") }));
+      if (short) append(payBox, h("a", { class: "btn secondary", href: "#wallet/topup" + (state.topupOffer ? "/" + state.topupOffer : ""), text: t("topup") }));
     }
 
     function paid(data) {
       var orderData = pick(data, "order") || data;
-      var sub = pick(data, "subscription") || pick(orderData, "subscription") || {};
+      var sub = pick(orderData, "subscription") || pick(data, "subscription") || {};
+      setBalance(data);
       checkout.key = newKey();
       haptic("success");
       payBox.textContent = "";
       result.textContent = "";
       append(result, notice(t("paid", { amount: amountOf(orderData, "paid"), plan: plan.name,
-        date: pick(sub, "expires_at_display", "expires_display") || pick(orderData, "expires_at_display") || "" }), "ok"),
+        date: pick(sub, "expires_display", "expires_at_display") || "" }), "ok"),
       h("a", { class: "btn primary", href: "#services", id: "see-services", text: t("see_services") }));
       refreshMe().catch(function () {});
     }
@@ -439,8 +457,9 @@
       return busy(button, function () {
         return api("POST", "orders", order()).then(paid, function (err) {
           if (err.status === 402) {
-            var missing = pick(err.data, "missing_display") || (pick(err.data, "missing_amount") != null ? money(err.data.missing_amount) : "");
-            if (err.data.methods) methodData = err.data.methods;
+            var missing = amountOf(err.data, "missing");
+            if (err.data.methods) methodData = err.data;
+            state.topupOffer = pick(err.data, "topup_amount");
             renderPay(checkout.quote, missing ? t("wallet_short", { amount: missing }) : err.message);
             return;
           }
@@ -459,7 +478,7 @@
 
     function payOnline(button, method) {
       var body = order();
-      body.method = method.code;
+      body.method = methodKey(method);
       return busy(button, function () {
         return api("POST", "orders/pay", body).then(function (data) {
           followPayment(pick(data, "payment") || data, result, function (box) {
@@ -509,26 +528,26 @@
   var STATUS = { active: "status_active", disabled: "status_disabled", expired: "status_expired", pending: "status_pending", limited: "status_limited" };
 
   function serviceCard(sub) {
-    var plan = pick(sub, "plan_name") || (sub.plan && sub.plan.name) || sub.plan || "";
-    var planId = pick(sub, "plan_id") || (sub.plan && sub.plan.id);
-    var status = String(pick(sub, "status") || "active");
-    var link = pick(sub, "subscription_url", "link", "url");
+    var plan = sub.plan && typeof sub.plan === "object" ? sub.plan : { id: sub.plan_id, name: sub.plan_name || sub.plan };
+    var account = sub.account || null;
+    var status = String((account && account.status) || sub.status || "active");
+    var statusText = account && account.status && account.status !== sub.status ? t(STATUS[status] || "status_active") : (pick(sub, "status_display") || t(STATUS[status] || "status_active"));
     var card = h("article", { class: "card service", "data-service": sub.id });
-    var title = h("h2", { text: plan + (sub.is_trial ? " (" + t("trial") + ")" : "") });
-    append(card, h("div", { class: "row" }, title,
-      h("span", { class: "badge " + status, text: pick(sub, "status_display") || t(STATUS[status] || "status_active") })));
-    var until = pick(sub, "expires_at_display", "expires_display", "until_display");
+    append(card, h("div", { class: "row" }, h("h2", { text: plan.name + (sub.is_trial ? " (" + t("trial") + ")" : "") }),
+      h("span", { class: "badge " + status, text: statusText })));
+    var until = pick(sub, "expires_display", "expires_at_display");
     var days = pick(sub, "days_left");
     append(card, h("p", { class: "muted" }, until ? t("until", { date: until }) : "", until && days != null ? " · " : "",
       days != null ? t("days_left", { days: days }) : ""));
 
-    var used = pick(sub, "used_bytes"), limit = pick(sub, "limit_bytes");
-    if (used != null) {
-      var share = limit ? Math.min(1, used / limit) : 0;
+    if (account && account.used_bytes != null) {
+      var used = account.used_bytes, limit = account.limit_bytes;
+      var share = limit ? Math.min(1, Math.max(0, used) / limit) : 0;
       var bar = h("div", { class: "bar" + (share > 0.9 ? " high" : ""), role: "progressbar", "aria-valuemin": 0, "aria-valuemax": 100, "aria-valuenow": Math.round(share * 100) }, h("span"));
-      bar.firstChild.style.width = (limit ? share * 100 : 0) + "%";
-      append(card, bar, h("p", { class: "muted small", text: limit ? t("usage", { used: bytes(used), limit: bytes(limit) }) : t("usage_unlimited", { used: bytes(used) }) }));
-      var readAt = pick(sub, "usage_read_at_display", "usage_as_of_display");
+      bar.firstChild.style.width = (share * 100) + "%";
+      var usedText = pick(account, "used_display") || bytes(used);
+      append(card, bar, h("p", { class: "muted small", text: limit ? t("usage", { used: usedText, limit: pick(account, "limit_display") || bytes(limit) }) : t("usage_unlimited", { used: usedText }) }));
+      var readAt = pick(account, "usage_read_display");
       if (readAt) append(card, h("p", { class: "muted small", text: t("usage_as_of", { date: readAt }) }));
     }
 
@@ -546,22 +565,24 @@
         } }), canvas);
       canvas.hidden = true;
     }
-    renderLink(link);
+    renderLink((account && account.subscription_url) || sub.config || "");
     append(card, linkBox);
 
     var actions = h("div", { class: "actions" });
     var result = h("div", { class: "result" });
-    if (planId && sub.can_renew !== false) {
-      append(actions, h("a", { class: "btn", href: "#plans/" + planId, text: sub.is_trial ? t("buy_plan", { plan: plan }) : t("renew") }));
+    if (plan.id && sub.can_renew !== false && plan.on_sale !== false) {
+      append(actions, h("a", { class: "btn", href: "#plans/" + plan.id, text: sub.is_trial ? t("buy_plan", { plan: plan.name }) : t("renew") }));
     }
     if (sub.can_buy_traffic) append(actions, h("a", { class: "btn", href: "#services/" + sub.id + "/traffic", text: t("more_traffic") }));
-    if (link && sub.can_regenerate !== false && status === "active") {
+    if (sub.can_new_link) {
       append(actions, h("button", { class: "btn secondary", type: "button", text: t("new_link"), onclick: function () {
         var button = this;
-        confirmThen(t("new_link_confirm", { plan: plan }), function () {
+        confirmThen(t("new_link_confirm", { plan: plan.name }), function () {
           busy(button, function () {
             return api("POST", "subscriptions/" + encodeURIComponent(sub.id) + "/link", {}).then(function (data) {
-              renderLink(pick(data, "subscription_url", "link", "url"));
+              var fresh = pick(data, "subscription");
+              var link = pick(data, "subscription_url") || (fresh && fresh.account && fresh.account.subscription_url);
+              renderLink(link);
               result.textContent = "";
               append(result, notice(t("new_link_done"), "ok"));
               haptic("success");
@@ -599,7 +620,7 @@
     setBack("#services");
     loading();
     var sub = (state.subs || []).filter(function (s) { return String(s.id) === String(subId); })[0] || {};
-    var planName = pick(sub, "plan_name") || (sub.plan && sub.plan.name) || "";
+    var planName = (sub.plan && sub.plan.name) || "";
     api("GET", "traffic-packs?subscription=" + encodeURIComponent(subId)).then(function (data) {
       var packs = items(data, "packs");
       var result = h("div", { id: "result" });
@@ -607,20 +628,22 @@
       show(h("h2", { class: "page-title", text: t("traffic_packs", { plan: planName }) }), result,
         h("div", { class: "list" }, packs.map(function (pack) {
           return h("div", { class: "card row" },
-            h("div", null, h("strong", { text: pack.name || t("traffic_gb", { gb: pack.gb || pack.traffic_gb }) }),
-              h("p", { class: "muted", text: amountOf(pack, "price") })),
-            h("button", { class: "btn primary", type: "button", text: t("buy_pack"), onclick: function () {
+            h("div", null, h("strong", { text: pack.name || t("traffic_gb", { gb: pack.traffic_gb }) }),
+              h("p", { class: "muted", text: t("traffic_gb", { gb: pack.traffic_gb }) + " · " + amountOf(pack, "price") })),
+            h("button", { class: "btn primary small", type: "button", text: t("buy_pack"), onclick: function () {
               var key = newKey();
               busy(this, function () {
-                return api("POST", "traffic", { subscription: Number(subId), pack: pack.id, idempotency_key: key }).then(function () {
+                return api("POST", "traffic", { subscription: Number(subId), pack: pack.id, idempotency_key: key,
+                  expected_amount: pick(pack, "price_amount") }).then(function (res) {
+                  setBalance(res);
                   result.textContent = "";
-                  append(result, notice(t("pack_done", { gb: pack.gb || pack.traffic_gb, plan: planName }), "ok"));
+                  append(result, notice(pick(res, "text") || t("pack_done", { gb: pack.traffic_gb, plan: planName }), "ok"));
                   haptic("success");
-                  refreshMe().catch(function () {});
                 }, function (err) {
                   if (err.status === 402) {
                     result.textContent = "";
-                    append(result, notice(err.message, "warn"), h("a", { class: "btn secondary", href: "#wallet/topup", text: t("topup") }));
+                    var offer = pick(err.data, "topup_amount");
+                    append(result, notice(err.message, "warn"), h("a", { class: "btn secondary", href: "#wallet/topup" + (offer ? "/" + offer : ""), text: t("topup") }));
                     return;
                   }
                   throw err;
@@ -636,6 +659,7 @@
     setBack(null);
     loading();
     api("GET", "wallet").then(function (data) {
+      setBalance(data);
       var history = items(data, "transactions");
       show(h("div", { class: "card balance-card" },
         h("p", { class: "muted", text: t("tab_wallet") }),
@@ -643,62 +667,68 @@
         h("a", { class: "btn primary", href: "#wallet/topup", id: "topup", text: t("topup") })),
       h("h2", { class: "page-title", text: t("wallet_history") }),
       history.length ? h("ul", { class: "card history" }, history.map(function (tx) {
-        var amount = pick(tx, "amount_display") || ((tx.amount > 0 ? "+" : "") + Number(tx.amount).toLocaleString("en-US"));
+        var amount = pick(tx, "amount_display") || ((tx.amount > 0 ? "+" : "") + money(tx.amount));
         return h("li", { class: "row" },
-          h("div", null, h("span", { text: pick(tx, "reason_display", "reason", "description") || "" }),
-            h("p", { class: "muted small", text: pick(tx, "created_at_display", "date_display", "created_at") || "" })),
+          h("div", null, h("span", { text: pick(tx, "reason_display", "reason") || "" }),
+            h("p", { class: "muted small", text: pick(tx, "created_display", "created_at") || "" })),
           h("bdi", { class: "amount " + (Number(tx.amount) < 0 ? "neg" : "pos"), text: amount }));
       })) : h("p", { class: "muted", text: t("no_transactions") }));
     }, function (err) { failed(err, pageWallet); });
   }
 
-  function pageTopup() {
+  function pageTopup(preset) {
     setBack("#wallet");
     loading();
     methods().then(function (data) {
-      var list = items(data, "methods");
-      var low = pick(data, "topup_min", "min_amount"), high = pick(data, "topup_max", "max_amount");
-      var amount = h("input", { id: "amount", type: "number", inputMode: "numeric", min: low, max: high, step: 1 });
-      var chosen = list.length ? list[0].code : "card";
+      var list = items(data, "methods").slice();
+      if (CONFIG.card) list.unshift({ key: "card", label: t("card_method") });
+      var low = pick(data, "topup_min_amount"), high = pick(data, "topup_max_amount");
+      var amount = h("input", { id: "amount", type: "number", inputMode: "numeric", min: low, max: high, step: 1, value: preset || "" });
+      var chosen = list.length ? methodKey(list[0]) : "";
       var result = h("div", { id: "result" });
       var choices = h("div", { class: "choices", role: "radiogroup" }, list.map(function (m, i) {
-        return h("label", { class: "choice" }, h("input", { type: "radio", name: "method", value: m.code, checked: i === 0,
-          onchange: function () { chosen = this.value; } }), h("span", { text: m.title || m.name || m.code }));
+        return h("label", { class: "choice" }, h("input", { type: "radio", name: "method", value: methodKey(m), checked: i === 0,
+          onchange: function () { chosen = this.value; } }), h("span", { text: methodLabel(m) }));
       }));
-      var go = h("button", { class: "btn primary", id: "topup-go", type: "button", text: t("continue"), onclick: function () {
+      var go = h("button", { class: "btn primary", id: "topup-go", type: "button", text: t("continue"), disabled: !list.length, onclick: function () {
         var value = parseInt(amount.value, 10);
+        if (!(value > 0) || (low != null && value < low) || (high != null && value > high)) {
+          result.textContent = "";
+          append(result, notice(low != null && high != null ? t("topup_range", { min: money(low), max: money(high) }) : t("topup_amount"), "error"));
+          return;
+        }
+        if (chosen === "card") { showCard(result, value); return; }
         busy(this, function () {
-          return api("POST", "topups", { amount: value, method: chosen }).then(function (res) {
-            var card = pick(res, "card");
-            if (card || chosen === "card") { showCard(result, card || res, value); return; }
-            followPayment(pick(res, "payment") || res, result);
-          });
+          return api("POST", "topups", { amount: value, method: chosen }).then(function (res) { followPayment(res, result); });
         }, result);
       } });
       show(h("div", { class: "card" },
         h("label", { for: "amount", text: t("topup_amount") }), amount,
-        low != null && high != null ? h("p", { class: "muted small", text: t("topup_range", { min: money(low), max: money(high) }) }) : null,
-        list.length > 1 ? [h("p", { class: "label", text: t("topup_method") }), choices] : null,
+        low != null && high != null ? h("p", { class: "muted small", text: t("topup_range", { min: amountOf(data, "topup_min"), max: amountOf(data, "topup_max") }) }) : null,
+        list.length ? [h("p", { class: "label", text: t("topup_method") }), choices] : notice(t("disabled")),
         go), result);
-    }, function (err) { failed(err, pageTopup); });
+    }, function (err) { failed(err, function () { pageTopup(preset); }); });
   }
 
-  function showCard(box, card, amount) {
+  // Card to card: the shop's card to copy, then the receipt's photo in the chat (the bot's /topup).
+  function showCard(box, amount) {
+    var card = CONFIG.card || {};
     box.textContent = "";
-    var number = pick(card, "card_number", "number");
-    var holder = pick(card, "card_holder", "holder");
-    append(box, h("div", { class: "card" },
-      h("p", { text: t("card_transfer", { amount: amountOf(card, "amount") || money(amount) }) }),
-      number ? [h("label", { text: t("card_number") }), copyField(number, t("card_number"))] : null,
-      holder ? h("p", { class: "muted", text: t("card_holder") + ": " + holder }) : null,
-      pick(card, "instructions") ? h("p", { text: card.instructions }) : null,
-      h("button", { class: "btn primary", type: "button", text: t("open_chat"), onclick: openChat })));
+    var details = h("div", { class: "card", id: "card-details" },
+      h("p", { text: t("card_transfer", { amount: money(amount) }) }),
+      card.number ? [h("label", { text: t("card_number") }), copyField(card.number, t("card_number"))] : null,
+      card.holder ? h("p", { class: "muted", text: t("card_holder") + ": " + card.holder }) : null);
+    append(details, h("button", { class: "btn primary", id: "open-chat", type: "button", text: t("open_chat"), onclick: function () { openChat(details, amount); } }));
+    append(box, details);
   }
 
-  function openChat() {
-    var bot = pick(state.me, "bot_username");
-    if (bot) openTelegramLink("https://t.me/" + bot);
-    else if (tg.close) tg.close();
+  // The chat with the bot, where /start topup_<amount> shows the card and waits for the photo.
+  function openChat(box, amount) {
+    if (CONFIG.bot_username) {
+      openTelegramLink("https://t.me/" + CONFIG.bot_username + "?start=topup_" + amount);
+      return;
+    }
+    append(box, notice(t("card_command", { command: "/topup " + amount })));
   }
 
   // --- Referrals ----------------------------------------------------------------------------------
@@ -706,8 +736,8 @@
     setBack(null);
     loading();
     api("GET", "referrals").then(function (data) {
-      var link = pick(data, "link", "referral_link");
-      var percent = pick(data, "reward_percent", "percent");
+      var link = pick(data, "link");
+      var percent = pick(data, "reward_percent");
       show(h("div", { class: "card" },
         h("p", { text: t("referral_intro", { percent: percent != null ? percent : CONFIG.referral_percent }) }),
         link ? [h("label", { text: t("referral_link") }), copyField(link, t("referral_link")),
@@ -715,7 +745,7 @@
             openTelegramLink("https://t.me/share/url?url=" + encodeURIComponent(link) + "&text=" + encodeURIComponent(t("share_text")));
           } })] : null),
       h("div", { class: "stats" },
-        h("div", { class: "card stat" }, h("p", { class: "big", text: String(pick(data, "joined", "joined_count", "count") || 0) }), h("p", { class: "muted", text: t("joined") })),
+        h("div", { class: "card stat" }, h("p", { class: "big", id: "joined", text: String(pick(data, "joined") || 0) }), h("p", { class: "muted", text: t("joined") })),
         h("div", { class: "card stat" }, h("p", { class: "big", text: amountOf(data, "earned") || money(0) }), h("p", { class: "muted", text: t("earned") }))));
     }, function (err) { failed(err, pageReferrals); });
   }
@@ -726,43 +756,40 @@
     loading();
     api("GET", "settings").then(function (data) {
       var languages = items(data, "languages");
-      if (!languages.length) languages = Object.keys(TEXTS).map(function (code) { return { code: code, name: code === "fa" ? "فارسی" : "English" }; });
       var lang = h("select", { id: "language" }, languages.map(function (l) {
-        var code = l.code || l[0];
-        return h("option", { value: code, text: l.name || l[1], selected: code === (data.language || CONFIG.language) });
+        return h("option", { value: l.code, text: l.name, selected: l.code === (data.language || CONFIG.language) });
       }));
-      var notes = pick(data, "notifications") || {};
+      var notes = data.notifications || {};
       var kinds = items(notes, "types");
       var toggles = kinds.map(function (k) {
-        return h("label", { class: "switch" }, h("span", { text: k.label || k.name || k.type }),
-          h("input", { type: "checkbox", "data-type": k.type || k.code, checked: k.enabled !== false }));
+        return h("label", { class: "switch" }, h("span", { text: k.label || k.type }),
+          h("input", { type: "checkbox", "data-type": k.type, checked: k.enabled !== false }));
       });
-      var quietStart = h("input", { id: "quiet-start", type: "time", value: pick(notes, "quiet_start") || pick(data, "quiet_start") || "" });
-      var quietEnd = h("input", { id: "quiet-end", type: "time", value: pick(notes, "quiet_end") || pick(data, "quiet_end") || "" });
+      var quiet = notes.quiet_hours || {};
+      var quietStart = h("input", { id: "quiet-start", type: "time", value: quiet.start || "" });
+      var quietEnd = h("input", { id: "quiet-end", type: "time", value: quiet.end || "" });
       var result = h("div", { id: "result" });
       var save = h("button", { class: "btn primary", id: "save", type: "button", text: t("save"), onclick: function () {
-        var body = { language: lang.value, quiet_start: quietStart.value || null, quiet_end: quietEnd.value || null };
-        if (kinds.length) {
-          body.disabled_types = Array.prototype.filter.call(view.querySelectorAll("input[data-type]"), function (i) { return !i.checked; })
-            .map(function (i) { return i.getAttribute("data-type"); });
-        }
+        var types = {};
+        Array.prototype.forEach.call(view.querySelectorAll("input[data-type]"), function (i) { types[i.getAttribute("data-type")] = i.checked; });
+        var window_ = quietStart.value && quietEnd.value && quietStart.value !== quietEnd.value ? { start: quietStart.value, end: quietEnd.value } : null;
+        var body = { language: lang.value, notifications: { quiet_hours: window_ } };
+        if (kinds.length) body.notifications.types = types;
         busy(this, function () {
           return api("PUT", "settings", body).then(function (saved) {
-            var code = pick(saved, "language") || body.language;
             haptic("success");
-            if (setLanguage(code)) { refreshMe().catch(function () {}); pageSettings(); }
+            if (setLanguage(pick(saved, "language") || body.language)) { refreshMe().catch(function () {}); pageSettings(); }
             toast(t("saved"), "ok");
           });
         }, result);
       } });
-      var zone = pick(data, "time_zone", "timezone");
       show(h("div", { class: "card" }, h("label", { for: "language", text: t("language") }), lang),
         h("div", { class: "card" }, h("h2", { text: t("notifications") }), toggles,
           h("p", { class: "label", text: t("quiet_hours") }),
           h("div", { class: "inline" }, h("label", { for: "quiet-start", text: t("quiet_from") }), quietStart,
             h("label", { for: "quiet-end", text: t("quiet_until") }), quietEnd),
           h("p", { class: "muted small", text: t("quiet_hint") }),
-          zone ? h("p", { class: "muted small", text: t("time_zone", { zone: zone }) }) : null),
+          notes.always_sent ? h("p", { class: "muted small", text: notes.always_sent }) : null),
         result, save);
     }, function (err) { failed(err, pageSettings); });
   }
@@ -773,7 +800,7 @@
     [/^plans$/, pagePlans, "plans"],
     [/^services\/(\d+)\/traffic$/, pageTraffic, "services"],
     [/^services$/, pageServices, "services"],
-    [/^wallet\/topup$/, pageTopup, "wallet"],
+    [/^wallet\/topup(?:\/(\d{1,12}))?$/, pageTopup, "wallet"],
     [/^wallet$/, pageWallet, "wallet"],
     [/^referrals$/, pageReferrals, "referrals"],
     [/^settings$/, pageSettings, "settings"],

@@ -50,6 +50,11 @@ def start(ctx: BotContext) -> None:
     arg = ctx.args[0] if ctx.args else ""
     if arg.startswith("ref_") and ctx.customer:
         services.customer_apply_referral(customer=ctx.customer, code=arg[4:][:16])
+    if arg.startswith("topup_") and ctx.customer:  # t.me/<bot>?start=topup_<amount>: the Mini App's card top-up
+        from .wallet import topup_by_card
+
+        topup_by_card(ctx, arg[6:][:16])
+        return
     name = ctx.user.first_name or ctx.user.username or ""
     ctx.reply(_("👋 Hello %(name)s, welcome to the VPN shop!\nChoose from the menu below, or send /help.")
               % {"name": escape(name)}, keyboard=main_menu())
