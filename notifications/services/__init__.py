@@ -38,6 +38,7 @@ from .preferences import (
     settings_get,
     settings_set_daily_limit,
     settings_set_quiet_hours,
+    settings_set_types,
     settings_toggle_type,
 )
 from .progress import broadcast_progress_text, broadcast_refresh
@@ -53,6 +54,6 @@ __all__ = [
     "notification_enqueue", "notification_process", "notification_render", "notification_resend",
     "notification_scan_expiries", "notification_scan_wallets", "notifications_cancel_for_customer", "on_bot_blocked",
     "on_subscription_expired", "preferences_for", "quiet_until", "register_batch_hook", "settings_get",
-    "settings_set_daily_limit", "settings_set_quiet_hours", "settings_toggle_type", "template_install_defaults",
+    "settings_set_daily_limit", "settings_set_quiet_hours", "settings_set_types", "settings_toggle_type", "template_install_defaults",
     "template_preview", "template_render",
 ]

@@ -106,6 +106,26 @@ def settings_toggle_type(*, customer, type: str) -> bool:  # noqa: A002
     return type not in disabled
 
 
+def settings_set_types(*, customer, enabled: dict[str, bool]) -> set[str]:
+    """Switch several optional types on (True) or off (False) at once, all or none; returns
+    the types now off."""
+    for type_ in enabled:
+        if type_ not in types.ALL:
+            raise NotificationError(_("Unknown kind of notification: %(type)s.") % {"type": str(type_)[:40]})
+        if type_ not in types.OPTIONAL:
+            raise NotificationError(_("This kind of notification cannot be turned off."))
+    with transaction.atomic():
+        settings_get(customer=customer)
+        row = NotificationSettings.objects.select_for_update().get(customer=customer)
+        disabled = set(row.disabled_types or [])
+        disabled.difference_update(t for t, on in enabled.items() if on)
+        disabled.update(t for t, on in enabled.items() if not on)
+        if sorted(disabled) != sorted(row.disabled_types or []):
+            row.disabled_types = sorted(disabled)
+            row.save(update_fields=["disabled_types", "updated_at"])
+    return disabled
+
+
 def settings_set_quiet_hours(*, customer, start: dtime | None, end: dtime | None) -> NotificationSettings:
     row = settings_get(customer=customer)
     if (start is None) != (end is None):

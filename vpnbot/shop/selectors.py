@@ -6,9 +6,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from django.db.models import Count, Sum
 from django.utils import timezone
 
-from .models import Customer, Payment, Plan, Subscription, TrafficPack, Trial, WalletTransaction
+from .models import Customer, Payment, Plan, ReferralReward, Subscription, TrafficPack, Trial, WalletTransaction
 
 # --- customers ----------------------------------------------------------------------------------
 
@@ -35,6 +36,19 @@ def customer_is_operator(telegram_id: int) -> bool:
 
 def operator_chat_ids() -> list[int]:
     return list(Customer.objects.filter(is_operator=True, blocked_at__isnull=True).values_list("telegram_id", flat=True))
+
+
+@dataclass(frozen=True)
+class ReferralSummary:
+    joined: int  # customers who came with this customer's link
+    rewarded: int  # of them, those whose first purchase earned a reward
+    earned_amount: int
+
+
+def referral_summary(customer: Customer) -> ReferralSummary:
+    joined = Customer.objects.filter(referred_by=customer).count()
+    rewards = ReferralReward.objects.filter(referrer=customer).aggregate(n=Count("id"), total=Sum("amount"))
+    return ReferralSummary(joined=joined, rewarded=rewards["n"] or 0, earned_amount=rewards["total"] or 0)
 
 
 # --- wallet ----------------------------------------------------------------------------------------
