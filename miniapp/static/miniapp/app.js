@@ -53,7 +53,12 @@
     return el;
   }
 
+  // append(el, child, ...): nodes, text, arrays of them; null and false are skipped.
   function append(el, child) {
+    if (arguments.length > 2) {
+      for (var i = 1; i < arguments.length; i++) append(el, arguments[i]);
+      return;
+    }
     if (child == null || child === false) return;
     if (Array.isArray(child)) { child.forEach(function (c) { append(el, c); }); return; }
     el.appendChild(typeof child === "object" ? child : doc.createTextNode(String(child)));
