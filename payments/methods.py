@@ -25,9 +25,10 @@ class OnlineMethod(PaymentMethod):
     def available(self) -> bool:
         return self.provider.enabled()
 
-    def start(self, *, customer, amount: int, purchase: Purchase | None = None) -> Started:
+    def start(self, *, customer, amount: int, purchase: Purchase | None = None, link: bool = False) -> Started:
         try:
-            payment = services.payment_start(provider_key=self.key, customer=customer, amount=amount, purchase=purchase)
+            payment = services.payment_start(provider_key=self.key, customer=customer, amount=amount, purchase=purchase,
+                                             link=link)
         except services.PaymentsError as exc:
             raise MethodUnavailable(str(exc)) from None
         asked = providers.Asked(payment.provider_amount, payment.currency).text()
@@ -39,4 +40,5 @@ class OnlineMethod(PaymentMethod):
             text = _("Payment #%(id)s: pay %(asked)s (%(amount)s) with the invoice above.") % {
                 "id": payment.pk, "asked": asked, "amount": money(payment.amount)}
         return Started(text=text, url=payment.pay_url, url_label=_("💳 Pay %(asked)s") % {"asked": asked},
-                       payment_id=payment.pk, cancel_data=f"pym:x:{payment.pk}")
+                       payment_id=payment.pk, cancel_data=f"pym:x:{payment.pk}",
+                       invoice_link=bool(link and payment.pay_url and self.provider.link_is_invoice))

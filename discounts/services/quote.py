@@ -143,13 +143,15 @@ def discount_quote(quote, *, customer, plan, at: datetime, code: str = "") -> No
     if not enabled() or customer is None:
         return
     language = customer.effective_language
-    facts = customer_facts(customer)
+    facts = pricing.memo(("discounts:facts", customer.pk), lambda: customer_facts(customer))
     excluded = _excluded.get()
     local = at.astimezone(customer_zone(customer))
     ctx = condition_context(customer=customer, plan=plan, quantity=quote.quantity, amount=quote.list_amount, at=at,
                             facts=facts)
-    cache = cached()
-    applicable = select_applicable(candidates(customer=customer, at=at, code=code, cache=cache), customer=customer, facts=facts,
+    cache = pricing.memo("discounts:cached", cached)
+    found = pricing.memo(("discounts:candidates", customer.pk, at, code),
+                         lambda: candidates(customer=customer, at=at, code=code, cache=cache))
+    applicable = select_applicable(found, customer=customer, facts=facts,
                                    local=local, quantity=quote.quantity, amount=quote.list_amount, ctx=ctx,
                                    excluded=excluded)
     with translation.override(language):

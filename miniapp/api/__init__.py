@@ -3,5 +3,9 @@ subject (account, buying, subscriptions) on one base (base.py: initData authenti
 customer's language, errors as {"detail": "..."})."""
 
 from .account import MeView, ReferralsView, SettingsView, WalletView
+from .buying import MethodsView, OrdersView, PaymentView, PayOrderView, PlansView, QuoteView, TopupsView
+from .subscriptions import NewLinkView, SubscriptionsView, TrafficPacksView, TrafficView
 
-__all__ = ["MeView", "ReferralsView", "SettingsView", "WalletView"]
+__all__ = ["MeView", "MethodsView", "NewLinkView", "OrdersView", "PayOrderView", "PaymentView", "PlansView", "QuoteView",
+           "ReferralsView", "SettingsView", "SubscriptionsView", "TopupsView", "TrafficPacksView", "TrafficView",
+           "WalletView"]

@@ -78,6 +78,9 @@ class Provider:
     key: str = ""
     currency: str = ""
     can_refund: bool = False
+    # start_link() answers a Telegram invoice link (opened with Telegram.WebApp.openInvoice),
+    # not a web page
+    link_is_invoice: bool = False
 
     def enabled(self) -> bool:
         raise NotImplementedError
@@ -92,6 +95,11 @@ class Provider:
 
     def start(self, payment) -> Opened:
         raise NotImplementedError
+
+    def start_link(self, payment) -> Opened:
+        """Like start(), for a customer paying outside the chat (the Mini App): the answer
+        must carry a URL. A provider whose start() sends a message instead overrides it."""
+        return self.start(payment)
 
     def check(self, payment) -> Confirmation:
         raise NotImplementedError

@@ -45,6 +45,7 @@ class Stars(Provider):
     key = "stars"
     currency = "XTR"
     can_refund = True
+    link_is_invoice = True
 
     def enabled(self) -> bool:
         return bool(settings.STARS_ENABLED and settings.TELEGRAM_BOT_TOKEN)
@@ -61,20 +62,33 @@ class Stars(Provider):
             stars = math.ceil(Decimal(amount) * settings.STARS_PER_UNIT / 1000)
         return Asked(Decimal(max(stars, 1)), self.currency)
 
-    def start(self, payment) -> Opened:
+    def _invoice(self, payment) -> dict:
         title = (_("%(plan)s × %(n)s") % {"plan": payment.plan.name, "n": payment.quantity} if payment.plan_id
                  else _("Wallet top-up"))[:32]
         description = _("Payment #%(id)s: %(amount)s of %(currency)s") % {
             "id": payment.pk, "amount": f"{payment.amount:,}", "currency": settings.CURRENCY}
+        return {"title": title, "description": description[:255], "payload": payload_for(payment),
+                "currency": self.currency, "provider_token": "",
+                "prices": [{"label": title, "amount": int(payment.provider_amount)}]}
+
+    def _call(self, method: str, params: dict):
         try:
-            get_sender().call("sendInvoice", {
-                "chat_id": payment.customer.telegram_id, "title": title, "description": description[:255],
-                "payload": payload_for(payment), "currency": self.currency, "provider_token": "",
-                "prices": [{"label": title, "amount": int(payment.provider_amount)}],
-            }, timeout=CALL_TIMEOUT)
+            return get_sender().call(method, params, timeout=CALL_TIMEOUT)
         except TelegramError as exc:
             raise ProviderError(exc.description, retry=exc.status >= 500 or not exc.status) from None
+
+    def start(self, payment) -> Opened:
+        """The invoice goes to the customer's chat with the bot."""
+        self._call("sendInvoice", {"chat_id": payment.customer.telegram_id, **self._invoice(payment)})
         return Opened(status_detail="invoice sent")
+
+    def start_link(self, payment) -> Opened:
+        """An invoice link (createInvoiceLink) for the Mini App's openInvoice: the same invoice,
+        the same payload, so the pre-checkout answer and the successful payment go as in the chat."""
+        link = self._call("createInvoiceLink", self._invoice(payment))
+        if not isinstance(link, str) or not link.startswith("https://"):
+            raise ProviderError("createInvoiceLink gave no link", retry=False)
+        return Opened(url=link, status_detail="invoice link made")
 
     def check(self, payment) -> Confirmation:
         """Look for this payment among the bot's Star transactions (a few pages)."""

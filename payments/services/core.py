@@ -61,9 +61,12 @@ def provider_for(key: str, *, enabled: bool = True):
 
 # --- start ------------------------------------------------------------------------------------------
 
-def payment_start(*, provider_key: str, customer: Customer, amount: int, purchase: Purchase | None = None) -> Payment:
+def payment_start(*, provider_key: str, customer: Customer, amount: int, purchase: Purchase | None = None,
+                  link: bool = False) -> Payment:
     """Open a payment at the provider: a row first (so whatever the provider does is traceable),
-    then the provider's call; a failed call leaves the payment failed with the reason."""
+    then the provider's call; a failed call leaves the payment failed with the reason.
+    link: the customer pays outside the chat (the Mini App), so the payment needs a URL (a
+    Telegram invoice link for Stars) rather than a message in the chat."""
     provider = provider_for(provider_key)
     plan = None
     quantity = 1
@@ -85,7 +88,7 @@ def payment_start(*, provider_key: str, customer: Customer, amount: int, purchas
     timeline_add(payment, "created", asked.text())
     payment.save(force_insert=True)
     try:
-        opened = provider.start(payment)
+        opened = provider.start_link(payment) if link else provider.start(payment)
     except ProviderError as exc:
         log.warning("%s payment %s not started: %s", provider.key, payment.pk, exc)
         timeline_add(payment, "start failed", str(exc))

@@ -144,6 +144,8 @@ class FakeTelegram:
     # -- Telegram Stars ---------------------------------------------------------------------
     def _stars_init(self):
         self.invoices: dict[int, dict] = {}  # message_id -> the invoice sent
+        self.invoice_links: dict[str, dict] = {}  # link -> the invoice made by createInvoiceLink
+        self._link_slugs = itertools.count(1)
         self.pre_checkout_answers: dict[str, dict] = {}  # query id -> {"ok", "error_message"}
         self.star_transactions: list[dict] = []  # newest first, as the bot reads them
         self.refunded_charges: set[str] = set()
@@ -152,6 +154,11 @@ class FakeTelegram:
     def last_invoice(self, chat_id: int) -> dict:
         invoices = [i for i in self.invoices.values() if i["chat_id"] == chat_id]
         return invoices[-1] if invoices else {}
+
+    def last_invoice_link(self) -> dict:
+        """The invoice of the newest createInvoiceLink (with its "link"); pay it with pay_invoice."""
+        with self.lock:
+            return list(self.invoice_links.values())[-1] if self.invoice_links else {}
 
     def pre_checkout_query(self, *, user_id: int, invoice: dict, total_amount: int | None = None,
                            currency: str = "XTR") -> dict:
@@ -192,6 +199,18 @@ class FakeTelegram:
                 "chat": {"id": chat_id, "type": "private"},
                 "invoice": {"title": invoice["title"], "description": invoice["description"], "start_parameter": "",
                             "currency": invoice["currency"], "total_amount": total}}}
+        if method == "createInvoiceLink":  # the same invoice as sendInvoice, as a link and in no chat
+            prices = _maybe_json(params["prices"]) if isinstance(params.get("prices"), str) else params.get("prices")
+            problem = _invoice_problem(params, prices)
+            if problem:
+                return 400, {"ok": False, "error_code": 400, "description": f"Bad Request: {problem}"}
+            link = f"https://t.me/$Inv{next(self._link_slugs):06d}"
+            invoice = {"chat_id": None, "link": link, "title": params["title"], "description": params["description"],
+                       "payload": params["payload"], "currency": params["currency"],
+                       "total_amount": sum(int(p["amount"]) for p in prices)}
+            with self.lock:
+                self.invoice_links[link] = invoice
+            return 200, {"ok": True, "result": link}
         if method == "answerPreCheckoutQuery":
             ok = params.get("ok")
             ok = ok if isinstance(ok, bool) else str(ok).lower() == "true"
@@ -354,7 +373,8 @@ def _html_error(value) -> str:
     return ""
 
 
-STARS_METHODS = ("sendInvoice", "answerPreCheckoutQuery", "refundStarPayment", "getStarTransactions")
+STARS_METHODS = ("sendInvoice", "createInvoiceLink", "answerPreCheckoutQuery", "refundStarPayment",
+                 "getStarTransactions")
 
 
 def _invoice_problem(params: dict, prices) -> str:

@@ -8,7 +8,10 @@ Stars, Zarinpal, NowPayments) in its ready(). The shop never imports a provider:
 A method's `start()` answers with a `Started`: the text to show (the amount in the
 provider's currency), and a link button, or nothing more when the method sent its own
 message (a Telegram invoice). It raises `MethodUnavailable` with a text for the customer when
-it cannot start (the provider is down, the amount is out of its range).
+it cannot start (the provider is down, the amount is out of its range). Asked with `link=True`
+(the customer pays outside the chat, in the Mini App) it answers with a URL in any case: a
+method that would send its own message (a Telegram invoice) makes an invoice link instead
+(`invoice_link`: open it with Telegram.WebApp.openInvoice).
 """
 
 from __future__ import annotations
@@ -40,6 +43,7 @@ class Started:
     url_label: str = ""
     payment_id: int | None = None
     cancel_data: str = ""  # callback_data of a "cancel this payment" button
+    invoice_link: bool = False  # url is a Telegram invoice link (Telegram.WebApp.openInvoice)
     extra: dict = field(default_factory=dict)
 
 
@@ -52,7 +56,7 @@ class PaymentMethod:
     def available(self) -> bool:
         return True
 
-    def start(self, *, customer, amount: int, purchase: Purchase | None = None) -> Started:
+    def start(self, *, customer, amount: int, purchase: Purchase | None = None, link: bool = False) -> Started:
         raise NotImplementedError
 
 

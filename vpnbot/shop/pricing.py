@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+import contextvars
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 
@@ -63,6 +65,34 @@ def price_quote(customer, plan, quantity: int, at: datetime | None = None, *, co
     for adjust in _adjusters:
         adjust(quote, customer=customer, plan=plan, at=at, code=quote.code)
     return quote
+
+
+# --- a price list: several quotes for one customer at one moment ---------------------------------
+
+_memo: contextvars.ContextVar[dict | None] = contextvars.ContextVar("pricing_memo", default=None)
+
+
+@contextlib.contextmanager
+def many_quotes() -> Iterator[None]:
+    """Quotes made inside (a price list: every plan for one customer, at one `at`) share what
+    an adjuster reads per customer rather than per plan (see memo): a list of N plans costs
+    the adjusters' reads once, not N times."""
+    token = _memo.set({})
+    try:
+        yield
+    finally:
+        _memo.reset(token)
+
+
+def memo(key, compute: Callable):
+    """compute() once per key inside many_quotes() (the key must name everything the result
+    depends on); every time outside it."""
+    store = _memo.get()
+    if store is None:
+        return compute()
+    if key not in store:
+        store[key] = compute()
+    return store[key]
 
 
 # fn(order, quote) inside the checkout transaction: redeem what the quote used.
