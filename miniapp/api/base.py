@@ -40,8 +40,9 @@ class TmaScheme(OpenApiAuthenticationExtension):
 
 
 def amounts(prefix: str, value: int) -> dict:
-    """An amount as the API gives it: the integer and how the customer reads it."""
-    return {f"{prefix}_amount": value, f"{prefix}_display": money(value)}
+    """An amount as the API gives it: the integer (`<prefix>_amount`, or `amount`) and how the
+    customer reads it (`<prefix>_display`)."""
+    return {prefix if prefix == "amount" else f"{prefix}_amount": value, f"{prefix}_display": money(value)}
 
 
 def customer_key(customer, key: str) -> str:
