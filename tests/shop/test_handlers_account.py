@@ -37,3 +37,21 @@ def test_blocking_and_unblocking_the_bot_is_recorded(bot, fake_telegram, tg_user
     bot.post(member_update("member"))
     assert Customer.objects.get(telegram_id=tg_user.id).blocked_at is None
     assert TelegramUpdate.objects.filter(status="failed").count() == 0
+
+
+def test_start_offers_the_mini_app_when_it_is_on_and_public(bot, fake_telegram, settings):
+    user = TelegramUser(7100011, language_code="en")
+    settings.MINIAPP_ENABLED, settings.PUBLIC_BASE_URL = True, "https://shop.example.com"
+    bot.send(user, "/start")
+    assert fake_telegram.buttons(user.id) == [{"text": "🛍 Open the shop", "web_app": {"url": "https://shop.example.com/app/"}}]
+    welcome = fake_telegram.calls_to("sendMessage", user.id)[-2].params
+    assert "keyboard" in welcome["reply_markup"]  # the menu keyboard stays with the welcome
+
+
+@pytest.mark.parametrize("enabled, base", [(False, "https://shop.example.com"), (True, "http://shop.example.com"), (True, "")])
+def test_start_offers_no_mini_app_when_off_or_not_https(bot, fake_telegram, settings, enabled, base):
+    user = TelegramUser(7100012, language_code="en")
+    settings.MINIAPP_ENABLED, settings.PUBLIC_BASE_URL = enabled, base
+    bot.send(user, "/start")
+    assert not fake_telegram.buttons(user.id)
+    assert len(fake_telegram.calls_to("sendMessage", user.id)) == 1

@@ -54,3 +54,23 @@ def test_a_top_up_out_of_bounds_is_not_written(db, settings):
     with pytest.raises(services.ShopError):
         services.payment_submit(customer=customer, amount=bounds.MAX_AMOUNT + 1, receipt_file_id="AgAC")
     assert not Payment.objects.exists()
+
+
+def test_the_mini_apps_card_link_asks_for_the_receipt_of_its_amount(bot, fake_telegram, settings):
+    """t.me/<bot>?start=topup_<amount> (the Mini App's card top-up): the card, then the photo."""
+    settings.PAYMENT_CARD_NUMBER, settings.PAYMENT_CARD_HOLDER = "6037-9911-2233-4455", "Sara Shop"
+    user = TelegramUser(7100021, language_code="en")
+    bot.send(user, "/start topup_150000")
+    reply = fake_telegram.last_text(user.id)
+    assert "Transfer 150,000" in reply and "6037-9911-2233-4455" in reply
+    bot.photo(user)
+    assert Payment.objects.get().amount == 150_000
+
+
+def test_the_mini_apps_card_link_with_a_bad_amount_asks_again(bot, fake_telegram):
+    user = TelegramUser(7100022, language_code="en")
+    bot.send(user, "/start topup_1")
+    assert "How much do you want to add?" in fake_telegram.last_text(user.id)
+    bot.send(user, "200000")
+    bot.photo(user)
+    assert Payment.objects.get().amount == 200_000

@@ -79,3 +79,12 @@ def test_a_callback_reads_its_groups_from_ctx_match_and_obeys_its_feature(bot, f
     assert seen == [("12", "abc"), "hello"]  # switched off: neither ran
     assert _answers(fake_telegram)[-1] == "Feature off."
     assert fake_telegram.last_text(tg_user.id) == "This feature is switched off."
+
+
+def test_inline_keyboard_makes_callback_link_and_mini_app_buttons():
+    from vpnbot.transport.bot import inline_keyboard
+
+    markup = inline_keyboard([[("a", "x:1"), ("b", "url:https://t.me/x")], [("c", "webapp:https://shop.example.com/app/")]])
+    assert markup == {"inline_keyboard": [
+        [{"text": "a", "callback_data": "x:1"}, {"text": "b", "url": "https://t.me/x"}],
+        [{"text": "c", "web_app": {"url": "https://shop.example.com/app/"}}]]}

@@ -43,3 +43,29 @@ def test_webhook_secret_is_derived_when_not_set(settings):
     assert len(derived) == 64 and derived.isalnum()
     settings.SECRET_KEY = "another"
     assert webhook_secret() != derived
+
+
+def test_set_webhook_points_the_menu_button_at_the_mini_app(fake_telegram, settings):
+    settings.MINIAPP_ENABLED = True
+    settings.LANGUAGE_CODE = "en"
+    call_command("set_webhook", "https://shop.example.com/")
+    button = fake_telegram.calls_to("setChatMenuButton")[-1].params["menu_button"]
+    assert button == {"type": "web_app", "text": "Shop", "web_app": {"url": "https://shop.example.com/app/"}}
+    assert "chat_id" not in fake_telegram.calls_to("setChatMenuButton")[-1].params  # the default, for every chat
+
+
+def test_set_webhook_leaves_the_menu_button_when_the_mini_app_is_off(fake_telegram, settings):
+    settings.MINIAPP_ENABLED = False
+    call_command("set_webhook", "https://shop.example.com")
+    assert fake_telegram.calls_to("setWebhook") and not fake_telegram.calls_to("setChatMenuButton")
+    settings.MINIAPP_ENABLED = True
+    call_command("set_webhook", "https://shop.example.com", "--no-menu-button")
+    assert not fake_telegram.calls_to("setChatMenuButton")
+
+
+def test_set_webhook_reports_a_refused_menu_button(fake_telegram, settings):
+    settings.MINIAPP_ENABLED = True
+    fake_telegram.fail_next("setChatMenuButton", status=400, description="Bad Request: WEB_APP_URL_INVALID")
+    with pytest.raises(CommandError) as info:
+        call_command("set_webhook", "https://shop.example.com")
+    assert "WEB_APP_URL_INVALID" in str(info.value) and fake_telegram.token not in str(info.value)

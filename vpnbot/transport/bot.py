@@ -36,13 +36,16 @@ def register_context_hook(fn: Callable[[BotContext], None]) -> None:
 
 
 def inline_keyboard(rows: list[list[tuple[str, str]]]) -> dict:
-    """rows of (text, callback_data) or (text, "url:https://...") -> reply_markup."""
+    """rows of (text, callback_data), (text, "url:https://...") or (text, "webapp:https://...") (a
+    button that opens a Mini App) -> reply_markup."""
     keyboard = []
     for row in rows:
         buttons = []
         for text, action in row:
             if action.startswith("url:"):
                 buttons.append({"text": text, "url": action[4:]})
+            elif action.startswith("webapp:"):
+                buttons.append({"text": text, "web_app": {"url": action[7:]}})
             else:
                 if len(action.encode()) > MAX_CALLBACK_DATA:
                     raise ValueError(f"callback_data over 64 bytes: {action!r}")

@@ -50,9 +50,26 @@ def start(ctx: BotContext) -> None:
     arg = ctx.args[0] if ctx.args else ""
     if arg.startswith("ref_") and ctx.customer:
         services.customer_apply_referral(customer=ctx.customer, code=arg[4:][:16])
+    if arg.startswith("topup_") and ctx.customer:  # t.me/<bot>?start=topup_<amount>: the Mini App's card top-up
+        from .wallet import topup_by_card
+
+        topup_by_card(ctx, arg[6:][:16])
+        return
     name = ctx.user.first_name or ctx.user.username or ""
     ctx.reply(_("👋 Hello %(name)s, welcome to the VPN shop!\nChoose from the menu below, or send /help.")
               % {"name": escape(name)}, keyboard=main_menu())
+    url = mini_app_url()
+    if url:  # a message has one keyboard: the menu stays below, the Mini App's button comes with a second one
+        ctx.reply(_("Or shop in the app, right here in Telegram:"), buttons=[[(_("🛍 Open the shop"), f"webapp:{url}")]])
+
+
+def mini_app_url() -> str:
+    """The Mini App's address when it is on and the shop has a public HTTPS address (Telegram
+    opens Mini Apps over HTTPS only), else ""."""
+    base = getattr(settings, "PUBLIC_BASE_URL", "").rstrip("/")
+    if not getattr(settings, "MINIAPP_ENABLED", False) or not base.startswith("https://"):
+        return ""
+    return base + "/app/"
 
 
 def help_command(ctx: BotContext) -> None:

@@ -65,6 +65,18 @@ def receive_amount(ctx: BotContext, data: dict, text: str | None = None) -> None
     ask_receipt(ctx, amount)
 
 
+def topup_by_card(ctx: BotContext, text: str) -> None:
+    """A card top-up of an amount chosen elsewhere (the Mini App's deep link): the card, then the
+    photo of the receipt; an amount out of the limits is asked again as /topup asks it."""
+    try:
+        amount = services.topup_parse_amount(text)
+    except ShopError as exc:
+        dialog.dialog_start(user_id=ctx.user_id, name="topup_amount")
+        ctx.reply(str(exc) + "\n" + _("How much do you want to add?"), parse_mode=None)
+        return
+    ask_receipt(ctx, amount)
+
+
 def ask_receipt(ctx: BotContext, amount: int) -> None:
     """The card method: the shop's card, then the photo of the receipt."""
     dialog.dialog_start(user_id=ctx.user_id, name="topup_receipt", data={"amount": amount})
