@@ -165,11 +165,9 @@ def app(request: HttpRequest) -> HttpResponse:
             "texts": all_texts, "sdk": TELEGRAM_SDK,
             "config": {"language": language, "rtl": sorted(RTL_LANGUAGES), "api": request.path + "api/",
                        "referral_percent": settings.REFERRAL_REWARD_PERCENT,
-                       # the chat for a card receipt (t.me/<bot>?start=topup_<amount>), and the card
-                       # the bot's /topup shows every customer
-                       "bot_username": settings.TELEGRAM_BOT_USERNAME,
-                       "card": {"number": settings.PAYMENT_CARD_NUMBER, "holder": settings.PAYMENT_CARD_HOLDER}
-                       if settings.PAYMENT_CARD_NUMBER else None},
+                       # the chat for a card receipt (t.me/<bot>?start=topup_<amount>); the card itself
+                       # comes from /app/api/methods, to customers only (this page needs no login)
+                       "bot_username": settings.TELEGRAM_BOT_USERNAME},
         })
     response["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
     response["Referrer-Policy"] = "no-referrer"

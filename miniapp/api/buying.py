@@ -5,6 +5,8 @@ such a payment for polling."""
 
 from __future__ import annotations
 
+from django.conf import settings
+
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
@@ -189,7 +191,10 @@ class MethodsView(MiniAppView):
     @extend_schema(tags=[TAG], summary="The online payment methods on now, and the top-up limits", responses=OBJECT)
     def get(self, request):
         low, high = services.topup_limits()
-        return Response({"methods": methods_list(), **amounts("topup_min", low), **amounts("topup_max", high)})
+        card = ({"number": settings.PAYMENT_CARD_NUMBER, "holder": settings.PAYMENT_CARD_HOLDER}
+                if settings.PAYMENT_CARD_NUMBER else None)  # the card-to-card top-up (the bot's /topup)
+        return Response({"methods": methods_list(), "card": card, **amounts("topup_min", low),
+                         **amounts("topup_max", high)})
 
 
 class TopupsView(MiniAppView):

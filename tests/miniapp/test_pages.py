@@ -93,3 +93,14 @@ def test_the_static_files_name_no_other_host(name):
     allowed = {"t.me", "www.opensource.org", "www.d-project.com", "www.denso-wave.com", "stackoverflow.com",
                "www.w3.org"}  # the SVG namespace, not a request
     assert hosts <= allowed, hosts - allowed  # links the customer opens in Telegram, or the licence's comments
+
+
+def test_the_shops_card_is_given_to_customers_only_not_on_the_open_page(client, miniapp, settings):
+    settings.PAYMENT_CARD_NUMBER = "6037-9911-2233-4455"
+    settings.PAYMENT_CARD_HOLDER = "Shop Owner"
+    page = client.get("/app/").content.decode()
+    assert "6037-9911" not in page and "Shop Owner" not in page
+    assert client.get("/app/api/methods").status_code == 401
+    assert miniapp.get("methods").json()["card"] == {"number": "6037-9911-2233-4455", "holder": "Shop Owner"}
+    settings.PAYMENT_CARD_NUMBER = ""
+    assert miniapp.get("methods").json()["card"] is None

@@ -686,7 +686,8 @@
     loading();
     methods().then(function (data) {
       var list = items(data, "methods").slice();
-      if (CONFIG.card) list.unshift({ key: "card", label: t("card_method") });
+      var card = pick(data, "card");
+      if (card) list.unshift({ key: "card", label: t("card_method") });
       var low = pick(data, "topup_min_amount"), high = pick(data, "topup_max_amount");
       var amount = h("input", { id: "amount", type: "number", inputMode: "numeric", min: low, max: high, step: 1, value: preset || "" });
       var chosen = list.length ? methodKey(list[0]) : "";
@@ -702,7 +703,7 @@
           append(result, notice(low != null && high != null ? t("topup_range", { min: money(low), max: money(high) }) : t("topup_amount"), "error"));
           return;
         }
-        if (chosen === "card") { showCard(result, value); return; }
+        if (chosen === "card") { showCard(result, value, card); return; }
         busy(this, function () {
           return api("POST", "topups", { amount: value, method: chosen }).then(function (res) { followPayment(res, result); });
         }, result);
@@ -716,8 +717,8 @@
   }
 
   // Card to card: the shop's card to copy, then the receipt's photo in the chat (the bot's /topup).
-  function showCard(box, amount) {
-    var card = CONFIG.card || {};
+  function showCard(box, amount, card) {
+    card = card || {};
     box.textContent = "";
     var details = h("div", { class: "card", id: "card-details" },
       h("p", { text: t("card_transfer", { amount: money(amount) }) }),
