@@ -6,7 +6,6 @@ such a payment for polling."""
 from __future__ import annotations
 
 from django.conf import settings
-
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
