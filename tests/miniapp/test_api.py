@@ -328,6 +328,22 @@ def test_paying_an_order_online_when_the_wallet_is_short(miniapp, bot, fake_tele
     order = Order.objects.get(customer=miniapp.customer)
     assert status["paid"] and status["order_id"] == order.pk and order.paid_amount == 100_000
     assert status["balance_amount"] == 0
+    # what the page says of it: the order placed, as a purchase from the wallet answers it
+    assert status["order"]["paid_display"] == "100,000 Toman" and status["order"]["plan_name"] == plan.name
+    assert status["order"]["subscription"]["expires_display"] and status["order_refused"] is False
+
+
+def test_a_paid_order_that_could_not_be_placed_says_the_money_is_in_the_wallet(miniapp):
+    """The plan was taken off sale while the customer was at the bank: paid, credited, no order."""
+    plan = PlanFactory(price_amount=100_000)
+    payment = OnlinePayment.objects.create(provider="zarinpal", customer=miniapp.customer, amount=100_000,
+                                           currency="IRR", provider_amount=Decimal(1_000_000), purpose="order",
+                                           plan=plan, quantity=1, expected_total=100_000, status="paid")
+    status = miniapp.get(f"payments/{payment.pk}").json()
+    assert status["paid"] and status["order"] is None and status["order_refused"] is True
+    topup = OnlinePayment.objects.create(provider="zarinpal", customer=miniapp.customer, amount=50_000,
+                                         currency="IRR", provider_amount=Decimal(500_000), status="paid")
+    assert miniapp.get(f"payments/{topup.pk}").json()["order_refused"] is False
 
 
 def test_a_top_up_out_of_the_limits_is_refused(miniapp, settings):
