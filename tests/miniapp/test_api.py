@@ -450,3 +450,25 @@ def test_plans_take_the_same_few_queries_for_many(miniapp, django_assert_max_num
     with django_assert_max_num_queries(5):
         body = miniapp.get("plans", {"code": "SAVE20"}).json()
     assert len(body["plans"]) == 8 and {p["quote"]["total_amount"] for p in body["plans"]} == {76_000}
+
+
+@pytest.mark.django_db(transaction=True)  # commits inside the request, as in production
+def test_a_purchases_messages_are_sent_by_the_worker_not_while_the_customer_waits(miniapp, fake_telegram, monkeypatch):
+    """The order's messages (the receipt, the operators' alert) are handed to the worker after
+    commit: the answer does not wait for Telegram (its round trip; the chat's 1 s spacing made
+    a second purchase in a row take a second)."""
+    from notifications import tasks
+    from notifications.models import Notification
+
+    handed = []
+    monkeypatch.setattr(tasks.send_notification, "delay", handed.append)
+    fund(miniapp, 200_000)
+    plan = PlanFactory(price_amount=100_000)
+    response = miniapp.post("orders", {"plan": plan.pk, "quantity": 1, "idempotency_key": "receipt-by-worker"})
+    assert response.status_code == 201, response.content
+    assert handed and sorted(handed) == sorted(Notification.objects.values_list("pk", flat=True))
+    assert not fake_telegram.calls_to("sendMessage")
+    for pk in handed:
+        tasks.send_notification(pk)  # what the worker does
+    assert len(fake_telegram.calls_to("sendMessage")) == len(handed)
+    assert not Notification.objects.exclude(status="sent").exists()
