@@ -68,6 +68,8 @@ TEXTS = {
     "see_services": _("See my services"),
     "waiting_payment": _("Waiting for the payment… Complete it in the window that opened, then come back here."),
     "payment_done": _("✅ Payment received."),
+    "payment_no_order": _("✅ Payment received, but the order could not be placed (the price or the plan changed): "
+                          "the money is in your wallet."),
     "payment_failed": _("The payment did not go through."),
     "payment_cancelled": _("Payment cancelled."),
     "payment_pending": _("The payment is not confirmed yet. We will message you in the bot when it is."),

@@ -16,6 +16,7 @@ from rest_framework.settings import api_settings
 from rest_framework.views import APIView, exception_handler, set_rollback
 
 from notifications.services import NotificationError
+from notifications.services.outbox import delivery_by_worker
 from vpnbot.core.throttling import AnonymousFirst
 from vpnbot.shop.formatting import money
 from vpnbot.shop.paymethods import MethodUnavailable
@@ -90,7 +91,9 @@ class MiniAppView(APIView):
         return handle_exception
 
     def dispatch(self, request, *args, **kwargs):
-        with translation.override(translation.get_language()):  # the customer's, for this request only
+        # the customer's language for this request only; messages (a purchase's receipt in the
+        # chat) sent by the worker, not while the customer waits for the answer
+        with translation.override(translation.get_language()), delivery_by_worker():
             return super().dispatch(request, *args, **kwargs)
 
     def initial(self, request, *args, **kwargs):

@@ -214,10 +214,15 @@ class PaymentView(MiniAppView):
         payment = payment_selectors.payment_of_customer(customer_id=self.customer.pk, payment_id=int(payment_id))
         if payment is None:
             raise NotFound(_("This payment was not found."))
+        order = payment.order if payment.order_id else None
         return Response({
             "id": payment.pk, "method": payment.provider, "method_label": payment.get_provider_display(),
             "purpose": payment.purpose, "status": payment.status, "status_display": payment.get_status_display(),
             "paid": payment.status == payment.Status.PAID, "final": payment.status not in payment.OPEN,
             **amounts("amount", payment.amount), "asked": payment_selectors.asked_text(payment),
-            "order_id": payment.order_id, "created_at": _iso(payment.created_at), "paid_at": _iso(payment.paid_at),
+            "order_id": payment.order_id, "order": None if order is None else order_dict(order, self.customer),
+            # paid for an order that could not be placed then (the plan gone, the price changed): in the wallet
+            "order_refused": payment.purpose == payment.Purpose.ORDER and payment.status == payment.Status.PAID
+            and order is None,
+            "created_at": _iso(payment.created_at), "paid_at": _iso(payment.paid_at),
             **amounts("balance", self.customer.balance_amount)})

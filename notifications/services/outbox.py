@@ -6,6 +6,8 @@ from __future__ import annotations
 import hashlib
 import logging
 import secrets
+import threading
+from contextlib import contextmanager
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -32,9 +34,36 @@ def full_key(type_: str, owner, dedup_key: str) -> str:
     return key
 
 
+_local = threading.local()
+
+
+@contextmanager
+def delivery_by_worker():
+    """Within it, a notification due now goes to the worker (the send_notification task) after
+    commit instead of being sent in process: a web request (the Mini App's purchase) answers
+    without waiting for Telegram (its round trip, or a chat's one-second spacing)."""
+    previous = getattr(_local, "by_worker", False)
+    _local.by_worker = True
+    try:
+        yield
+    finally:
+        _local.by_worker = previous
+
+
 def _deliver_soon(pk: int) -> None:
-    """After commit, send a transactional or urgent notification right away, in process;
-    the every-minute job picks it up if this fails."""
+    """After commit, send a transactional or urgent notification right away, in process (or
+    through the worker, in delivery_by_worker()); the every-minute job picks it up if this fails."""
+    if getattr(_local, "by_worker", False):
+        def hand_over():
+            from ..tasks import send_notification
+
+            try:
+                send_notification.delay(pk)
+            except Exception:  # noqa: BLE001 - the broker is down: the beat job sends it
+                log.exception("notification %s could not be handed to the worker; the scheduled job will send it", pk)
+
+        transaction.on_commit(hand_over)
+        return
 
     def run():
         try:

@@ -328,6 +328,22 @@ def test_paying_an_order_online_when_the_wallet_is_short(miniapp, bot, fake_tele
     order = Order.objects.get(customer=miniapp.customer)
     assert status["paid"] and status["order_id"] == order.pk and order.paid_amount == 100_000
     assert status["balance_amount"] == 0
+    # what the page says of it: the order placed, as a purchase from the wallet answers it
+    assert status["order"]["paid_display"] == "100,000 Toman" and status["order"]["plan_name"] == plan.name
+    assert status["order"]["subscription"]["expires_display"] and status["order_refused"] is False
+
+
+def test_a_paid_order_that_could_not_be_placed_says_the_money_is_in_the_wallet(miniapp):
+    """The plan was taken off sale while the customer was at the bank: paid, credited, no order."""
+    plan = PlanFactory(price_amount=100_000)
+    payment = OnlinePayment.objects.create(provider="zarinpal", customer=miniapp.customer, amount=100_000,
+                                           currency="IRR", provider_amount=Decimal(1_000_000), purpose="order",
+                                           plan=plan, quantity=1, expected_total=100_000, status="paid")
+    status = miniapp.get(f"payments/{payment.pk}").json()
+    assert status["paid"] and status["order"] is None and status["order_refused"] is True
+    topup = OnlinePayment.objects.create(provider="zarinpal", customer=miniapp.customer, amount=50_000,
+                                         currency="IRR", provider_amount=Decimal(500_000), status="paid")
+    assert miniapp.get(f"payments/{topup.pk}").json()["order_refused"] is False
 
 
 def test_a_top_up_out_of_the_limits_is_refused(miniapp, settings):
@@ -434,3 +450,25 @@ def test_plans_take_the_same_few_queries_for_many(miniapp, django_assert_max_num
     with django_assert_max_num_queries(5):
         body = miniapp.get("plans", {"code": "SAVE20"}).json()
     assert len(body["plans"]) == 8 and {p["quote"]["total_amount"] for p in body["plans"]} == {76_000}
+
+
+@pytest.mark.django_db(transaction=True)  # commits inside the request, as in production
+def test_a_purchases_messages_are_sent_by_the_worker_not_while_the_customer_waits(miniapp, fake_telegram, monkeypatch):
+    """The order's messages (the receipt, the operators' alert) are handed to the worker after
+    commit: the answer does not wait for Telegram (its round trip; the chat's 1 s spacing made
+    a second purchase in a row take a second)."""
+    from notifications import tasks
+    from notifications.models import Notification
+
+    handed = []
+    monkeypatch.setattr(tasks.send_notification, "delay", handed.append)
+    fund(miniapp, 200_000)
+    plan = PlanFactory(price_amount=100_000)
+    response = miniapp.post("orders", {"plan": plan.pk, "quantity": 1, "idempotency_key": "receipt-by-worker"})
+    assert response.status_code == 201, response.content
+    assert handed and sorted(handed) == sorted(Notification.objects.values_list("pk", flat=True))
+    assert not fake_telegram.calls_to("sendMessage")
+    for pk in handed:
+        tasks.send_notification(pk)  # what the worker does
+    assert len(fake_telegram.calls_to("sendMessage")) == len(handed)
+    assert not Notification.objects.exclude(status="sent").exists()

@@ -282,6 +282,18 @@
   var FINAL_OK = ["paid", "credited", "completed", "succeeded", "success", "confirmed"];
   var FINAL_BAD = ["failed", "cancelled", "canceled", "expired", "rejected", "refunded", "held"];
 
+  // What a decided payment did: the order it placed (as a wallet purchase says it), or the money
+  // in the wallet (a top-up, or an order that could not be placed then).
+  function paidText(p) {
+    var order = pick(p, "order");
+    if (order) {
+      var sub = pick(order, "subscription") || {};
+      return t("paid", { amount: amountOf(order, "paid"), plan: pick(order, "plan_name") || "",
+        date: pick(sub, "expires_display") || "" });
+    }
+    return p.order_refused ? t("payment_no_order") : t("payment_done");
+  }
+
   // Opens a payment the API made ({id, url | invoice_link, method}) and follows it until it is decided.
   function followPayment(payment, box, onPaid) {
     var id = pick(payment, "payment_id", "id");
@@ -291,13 +303,13 @@
     box.textContent = "";
     append(box, pick(payment, "text") ? h("p", { class: "muted", text: payment.text }) : null, notice(t("waiting_payment")));
 
-    function finish(ok, text) {
+    function finish(ok, text, decided) {
       if (poll !== state.polls) return;
       state.polls++;
       box.textContent = "";
       haptic(ok ? "success" : "error");
       append(box, notice(text, ok ? "ok" : "error"));
-      if (ok && onPaid) onPaid(box);
+      if (ok && onPaid) onPaid(box, decided || {});
       if (ok) refreshMe().catch(function () {});
     }
 
@@ -305,7 +317,10 @@
       if (poll !== state.polls || id == null) return;
       api("GET", "payments/" + encodeURIComponent(id)).then(function (p) {
         var s = String(pick(p, "status") || "").toLowerCase();
-        if (p.paid === true || (p.paid == null && FINAL_OK.indexOf(s) >= 0)) finish(true, t("payment_done"));
+        if (p.paid === true || (p.paid == null && FINAL_OK.indexOf(s) >= 0)) {
+          setBalance(p);
+          finish(true, paidText(p), p);
+        }
         else if (p.final === true || (p.final == null && FINAL_BAD.indexOf(s) >= 0)) {
           finish(false, t("payment_failed") + (p.status_display ? " (" + p.status_display + ")" : ""));
         }
@@ -486,7 +501,8 @@
       body.method = methodKey(method);
       return busy(button, function () {
         return api("POST", "orders/pay", body).then(function (data) {
-          followPayment(pick(data, "payment") || data, result, function (box) {
+          followPayment(pick(data, "payment") || data, result, function (box, decided) {
+            if (decided.order_refused) { requote(); return; }  // the money is in the wallet: the price now, to pay from it
             payBox.textContent = "";
             append(box, h("a", { class: "btn primary", href: "#services", text: t("see_services") }));
           });
