@@ -37,21 +37,34 @@ MAX_CHAIN = 1000  # renewals followed back or forth: far above any real chain, a
 
 # --- the chain of renewals -----------------------------------------------------------------------------
 
+def _links(customer_id: int) -> dict[int, int | None]:
+    """Every subscription of the customer -> the one it renews: one query, whatever the chain's
+    length (a renewal is always the same customer's)."""
+    return dict(Subscription.objects.filter(customer_id=customer_id).values_list("pk", "renewed_from_id"))
+
+
 def chain_root(subscription: Subscription) -> Subscription:
-    seen = 0
-    while subscription.renewed_from_id and seen < MAX_CHAIN:
-        subscription = Subscription.objects.select_related("customer", "plan").get(pk=subscription.renewed_from_id)
-        seen += 1
-    return subscription
+    if not subscription.renewed_from_id:
+        return subscription
+    parent = _links(subscription.customer_id)
+    pk, seen = subscription.pk, 0
+    while parent.get(pk) and seen < MAX_CHAIN:
+        pk, seen = parent[pk], seen + 1
+    return Subscription.objects.select_related("customer", "plan").get(pk=pk)
 
 
 def chain_members(root: Subscription) -> list[Subscription]:
-    members, frontier = [root], [root.pk]
-    while frontier and len(members) < MAX_CHAIN:
-        found = list(Subscription.objects.filter(renewed_from_id__in=frontier))
-        members += found
-        frontier = [s.pk for s in found]
-    return members
+    """The root and every renewal that follows from it, in two queries."""
+    children: dict[int, list[int]] = {}
+    for pk, parent in _links(root.customer_id).items():
+        if parent:
+            children.setdefault(parent, []).append(pk)
+    wanted, frontier = [], [root.pk]
+    while frontier and len(wanted) < MAX_CHAIN:
+        frontier = [child for pk in frontier for child in children.get(pk, ())]
+        wanted += frontier
+    found = {s.pk: s for s in Subscription.objects.filter(pk__in=wanted)} if wanted else {}
+    return [root, *(found[pk] for pk in wanted if pk in found)]
 
 
 def account_for(subscription: Subscription) -> PanelAccount | None:
