@@ -160,8 +160,8 @@ def send(adapter: XuiAdapter, method: str, path: str, **kwargs) -> httpx.Respons
     return adapter.request(method, path, headers=headers, **kwargs)
 
 
-def call(adapter: XuiAdapter, method: str, path: str, *, json_body=None, missing_ok: bool = False,
-         auth_statuses=API_AUTH_STATUSES, soft_auth: bool = False) -> dict | None:
+def call(adapter: XuiAdapter, method: str, path: str, *, json_body=None, params: dict | None = None,
+         missing_ok: bool = False, auth_statuses=API_AUTH_STATUSES, soft_auth: bool = False) -> dict | None:
     """One authenticated call and its envelope; logs in again once when the panel says the
     session is gone. missing_ok: a 404 that survives a fresh login means "no such route" → None.
     soft_auth: an auth refusal we cannot fix (a Bearer token on a cookie-only page) → None."""
@@ -170,6 +170,8 @@ def call(adapter: XuiAdapter, method: str, path: str, *, json_body=None, missing
         statuses.add(403)  # CSRFMiddleware: the session (and its token) is gone
     for attempt in (1, 2):
         kwargs = {"json": json_body} if json_body is not None else {}
+        if params:
+            kwargs["params"] = params
         response = send(adapter, method, path, **kwargs)
         fresh, adapter._fresh = adapter._fresh, False
         if response.status_code not in statuses:

@@ -101,6 +101,8 @@ def get(adapter: XuiAdapter, name: str) -> Account | None:
 
 
 def accounts(adapter: XuiAdapter) -> Iterator[Account]:
+    # one answer, not pages: the 2.x line has no client list of its own, only the inbound list with
+    # every inbound's clients (in its settings) and their clientStats rows; memory grows with the clients
     inbounds = list_inbounds(adapter)
     mains: dict[str, list[Entry]] = {}
     for ib in inbounds:

@@ -1,5 +1,5 @@
 """The 3.1+ line: an account is one client record attached to every configured inbound, read and
-written through /panel/api/clients/* (get, traffic, list, add, update, attach, resetTraffic, del)."""
+written through /panel/api/clients/* (get, traffic, list/paged, add, update, attach, resetTraffic, del)."""
 
 from __future__ import annotations
 
@@ -18,6 +18,8 @@ if TYPE_CHECKING:  # the package imports this module: the adapter's type is for 
     from . import XuiAdapter
 
 log = logging.getLogger(__package__)  # the adapter's logger ("panels.adapters.xui")
+
+PAGE_SIZE = 200  # the largest page clients/list/paged answers (a larger pageSize is cut to 200)
 
 # model.Client fields (an update replaces the client: these are carried over from the record)
 CLIENT_FIELDS = ("security", "password", "flow", "auth", "email", "limitIp", "totalGB", "expiryTime", "enable",
@@ -74,10 +76,35 @@ def get(adapter: XuiAdapter, name: str) -> Account | None:
 
 
 def accounts(adapter: XuiAdapter) -> Iterator[Account]:
-    data = call(adapter, "GET", f"{CLIENTS}/list")
-    for item in data.get("obj") or []:
-        if isinstance(item, dict) and item.get("email"):
-            yield to_account(adapter, item, item.get("traffic"))
+    """Every client, one ``clients/list/paged`` page at a time (not ``clients/list``, which answers
+    every client at once): memory stays flat in the number of clients, calls are pages + 0.
+
+    Without ``sort`` the panel pages in its id order, so a client added meanwhile lands on a later
+    page (read once). A name already yielded on the previous page is skipped (the offsets of an
+    order that shifted by less than a page); only that page's names are kept, not every name. A
+    client removed from an earlier page shifts the rest back by one: one client is then not read
+    in this pass (the next sync reads it). An empty or short page, or the panel's total reached, ends.
+    The page items carry no credentials: remote_id is the subId here (get() gives the UUID)."""
+    page, previous = 1, frozenset()
+    while True:
+        where = f"3x-ui GET {CLIENTS}/list/paged page {page}"
+        data = call(adapter, "GET", f"{CLIENTS}/list/paged", params={"page": page, "pageSize": PAGE_SIZE})
+        obj = data.get("obj")
+        items = obj.get("items") if isinstance(obj, dict) else None
+        if not isinstance(items, list):
+            raise PanelRefused(f"{where}: the answer holds no client list")
+        names = set()
+        for item in items:
+            email = str(item.get("email") or "").lower() if isinstance(item, dict) else ""
+            if email and email not in names:
+                names.add(email)
+                if email not in previous:
+                    yield to_account(adapter, item, item.get("traffic"))
+        size = obj.get("pageSize") if isinstance(obj.get("pageSize"), int) and obj["pageSize"] > 0 else PAGE_SIZE
+        total = obj.get("filtered", obj.get("total"))
+        if len(items) < size or (isinstance(total, int) and page * size >= total):
+            return
+        page, previous = page + 1, names
 
 
 # --- writing -----------------------------------------------------------------------------------------
