@@ -593,6 +593,22 @@ def test_accounts_pages_through_every_user(fake):
         assert all(c.query["load_sub"] == ["true"] for c in pages)
 
 
+def test_accounts_skips_a_user_the_shifted_offsets_hand_out_again(fake):
+    """A user put before the ones read shifts the next page by one: its first user is the previous
+    page's last, skipped (only the previous page's names are kept for that)."""
+    for i in range(1200):
+        fake.add_user(f"user_{i:04d}")
+    with adapter_for(make_panel(fake)) as adapter:
+        it = adapter.accounts()
+        names = [next(it).name]
+        fake.add_user("early")
+        with fake.lock:  # the fake lists in insertion (id) order: put it first, as another order would
+            fake._users = {"early": fake._users.pop("early"), **fake._users}
+        names += [a.name for a in it]
+    assert len(names) == len(set(names)) == 1200  # "early" is read by the next sync
+    assert [int(c.query["offset"][0]) for c in fake.calls_to("/api/users")] == [0, 500, 1000]
+
+
 def test_accounts_of_an_empty_panel_is_one_call(adapter, fake):
     assert list(adapter.accounts()) == []
     assert fake.count_calls("/api/users") == 1

@@ -103,8 +103,12 @@ class MarzbanAdapter(Adapter):
         return None if user is None else to_account(self, user)
 
     def accounts(self) -> Iterator[Account]:
+        """Every user, PAGE_SIZE at a time by offset. A user added or removed meanwhile shifts the
+        offsets: a name already yielded on the previous page is skipped. Only that page's names are
+        kept (not every name read: memory stays flat in the number of users), which covers a shift
+        of less than a page between two calls."""
         probe(self)
-        offset, seen = 0, set()
+        offset, previous = 0, frozenset()
         while True:
             params = {"offset": offset, "limit": PAGE_SIZE}
             if self.pg:
@@ -113,10 +117,13 @@ class MarzbanAdapter(Adapter):
             users = data.get("users") if isinstance(data, dict) else None
             if not isinstance(users, list):
                 raise PanelUnavailable(f"{self.kind} GET /api/users: the answer holds no user list")
+            names = set()
             for user in users:
-                if isinstance(user, dict) and user.get("username") not in seen:
-                    seen.add(user.get("username"))
-                    yield to_account(self, user)
+                if isinstance(user, dict) and user.get("username") not in names:
+                    names.add(user.get("username"))
+                    if user.get("username") not in previous:
+                        yield to_account(self, user)
+            previous = names
             offset += len(users)
             total = data.get("total")
             if len(users) < PAGE_SIZE or (isinstance(total, int) and offset >= total):
