@@ -7,9 +7,10 @@
 
 (a) Usage sync (`services.panel_sync`) of N accounts on one fake panel of each kind of --panels,
     at each size of --sizes (up to --accounts): wall time, HTTP calls from the fake's call log
-    against the pages needed (Marzban and PasarGuard: ceil(N / 500); 3x-ui answers every client
-    in one call) plus a constant, SQL statements, Python heap peak (tracemalloc, in a second run
-    of the same sync) and the peak RSS over the run's start. Baseline, in the same run: a bare
+    against the pages needed (Marzban and PasarGuard: ceil(N / 500); 3x-ui 3.1+: ceil(N / 200) of
+    clients/list/paged; 3x-ui 2.x answers every client in one call) plus a constant, SQL
+    statements, Python heap peak (tracemalloc, in a second run of the same sync) and the peak RSS
+    over the run's start. Baseline, in the same run: a bare
     read of the same list with plain httpx (log in, GET every page, parse the JSON): the least
     any sync must do.
 (b) Provisioning of --purchases queued purchases against a fake Marzban answering every call
@@ -47,7 +48,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "vpnbot.settings_test")
 PASSWORD = "Panel-Pa55word-xyz"
 GB = 1024**3
 KINDS = ("marzban", "pasarguard", "3x-ui", "3x-ui-3.6.0")  # 3x-ui: 2.9.2, the 2.x line
-LIST_CALL = re.compile(r"^GET /(api/users|panel/api/inbounds/list|panel/api/clients/list)$")
+LIST_CALL = re.compile(r"^GET /(api/users|panel/api/inbounds/list|panel/api/clients/list(/paged)?)$")
 
 
 # --- the fakes, in a child process ---------------------------------------------------------------------
@@ -293,11 +294,22 @@ def _bare_read(fakes: Fakes) -> tuple[float, int, int]:
                 calls += 1
             client.post("/login", data={"username": "admin", "password": PASSWORD}).raise_for_status()
             calls += 1
-            response = client.get("/panel/api/clients/list" if three_one else "/panel/api/inbounds/list")
-            response.raise_for_status()
-            calls += 1
-            items = response.json()["obj"]
-            read = len(items) if three_one else sum(len(json.loads(ib["settings"])["clients"]) for ib in items)
+            if three_one:  # 3.1+: clients/list/paged, 200 a page, as the adapter reads it
+                page = 1
+                while True:
+                    response = client.get("/panel/api/clients/list/paged", params={"page": page, "pageSize": 200})
+                    response.raise_for_status()
+                    calls += 1
+                    obj = response.json()["obj"]
+                    read += len(obj["items"])
+                    if len(obj["items"]) < 200 or page * 200 >= obj["total"]:
+                        break
+                    page += 1
+            else:
+                response = client.get("/panel/api/inbounds/list")
+                response.raise_for_status()
+                calls += 1
+                read = sum(len(json.loads(ib["settings"])["clients"]) for ib in response.json()["obj"])
         else:
             token = client.post("/api/admin/token", data={"username": "admin", "password": PASSWORD}).json()
             calls += 1
@@ -365,6 +377,7 @@ def bench_sync(kinds: list[str], sizes: list[int]) -> list[dict]:
     from django.utils import timezone
 
     from panels.adapters.marzban import PAGE_SIZE
+    from panels.adapters.xui.v3 import PAGE_SIZE as XUI_PAGE_SIZE
     from vpnbot.shop.models import Plan
 
     results = []
@@ -389,8 +402,9 @@ def bench_sync(kinds: list[str], sizes: list[int]) -> list[dict]:
                     raise RuntimeError(f"the bare read saw {bare_read} accounts, not {size}")
                 run = _one_sync(fakes, panel, trace=False)
                 traced = _one_sync(fakes, panel, trace=True)
-                # Marzban and PasarGuard page their list; 3x-ui answers every client in one call
-                pages = 1 if kind.startswith("3x-ui") else math.ceil(size / PAGE_SIZE)
+                # Marzban and PasarGuard page their list by 500, 3x-ui 3.1+ by 200; 2.x answers every client at once
+                pages = (1 if kind == "3x-ui" else math.ceil(size / XUI_PAGE_SIZE) if kind.startswith("3x-ui")
+                         else math.ceil(size / PAGE_SIZE))
                 list_calls = sum(v for k, v in run["calls_by_path"].items() if LIST_CALL.search(k))
                 row = {"kind": kind, "accounts": size, "seed_s": seed_s, "pages": pages, "list_calls": list_calls,
                        "other_calls": run["http_calls"] - list_calls, "bare_s": bare_s, "bare_calls": bare_calls, **run,
