@@ -14,15 +14,19 @@ command -v cc >/dev/null 2>&1 || need+=(gcc)
 if ! pkg-config --exists libmariadb 2>/dev/null && ! pkg-config --exists mysqlclient 2>/dev/null; then
   need+=(pkg-config libmariadb-dev)
 fi
+# The test suite's browser tests (the Mini App) drive Debian's chromium through chromium-driver.
+if [ "$REQ" = requirements-dev.txt ] && ! { command -v chromium >/dev/null 2>&1 && command -v chromedriver >/dev/null 2>&1; }; then
+  need+=(chromium chromium-driver)
+fi
 if [ ${#need[@]} -gt 0 ]; then
   if command -v apt-get >/dev/null 2>&1; then
     SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
-    echo "Installing ${need[*]} (needed to build mysqlclient and gunicorn_h1c)…"
+    echo "Installing ${need[*]} (to build mysqlclient and gunicorn_h1c; chromium for the browser tests)…"
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q "${need[@]}" >/dev/null 2>&1 || {
       DEBIAN_FRONTEND=noninteractive $SUDO apt-get update -q >/dev/null
       DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q "${need[@]}" >/dev/null; }
   else
-    echo "Please install ${need[*]} first (a C compiler, the Python headers, pkg-config, the MariaDB client headers)." >&2
+    echo "Please install ${need[*]} first (a C compiler, the Python headers, pkg-config, the MariaDB client headers; chromium and its driver for the tests)." >&2
   fi
 fi
 mkdir -p var
