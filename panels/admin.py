@@ -14,7 +14,7 @@ from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from vpnbot.core.admin_tools import confirm_action, interpolate
+from vpnbot.core.admin_tools import ReadOnlyAdmin, confirm_action, interpolate
 
 from . import reporting, selectors, services
 from .models import Panel, PanelAccount
@@ -232,7 +232,7 @@ class PanelAdmin(admin.ModelAdmin):
 
 
 @admin.register(PanelAccount)
-class PanelAccountAdmin(admin.ModelAdmin):
+class PanelAccountAdmin(ReadOnlyAdmin):
     list_display = ("name", "panel", "customer", "subscription", "status", "usage", "expires_at", "has_drift",
                     "attempts", "short_error", "synced_at")
     list_filter = ("status", DriftFilter, "panel")
@@ -244,15 +244,6 @@ class PanelAccountAdmin(admin.ModelAdmin):
                        "last_error", "drift", "drift_at", "warned_percent", "created_at", "updated_at")
     fields = readonly_fields
     actions = ("retry_provisioning", "repair")
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     def has_operate_permission(self, request) -> bool:
         return request.user.is_active and request.user.has_perm("panels.operate_panel")

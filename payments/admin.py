@@ -18,7 +18,7 @@ from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext_lazy
 
-from vpnbot.core.admin_tools import confirm_action, interpolate
+from vpnbot.core.admin_tools import ReadOnlyAdmin, confirm_action, interpolate
 from vpnbot.shop.formatting import money
 
 from . import services
@@ -79,7 +79,7 @@ class RefuseForm(ReasonForm):
 
 
 @admin.register(Payment)
-class PaymentAdmin(admin.ModelAdmin):
+class PaymentAdmin(ReadOnlyAdmin):
     list_display = ("id", "provider", "provider_payment_id", "customer", "purpose", "shown_amount", "asked", "status",
                     "created_at", "paid_at")
     list_filter = ("provider", "status", "purpose")
@@ -98,15 +98,6 @@ class PaymentAdmin(admin.ModelAdmin):
                        "discount_code", "order", "receipt", "pay_url", "timeline_table", "created_at", "checked_at",
                        "paid_at", "updated_at")
     actions = ("check_now", "credit_held", "refuse", "refund")
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     def has_decide_permission(self, request) -> bool:
         return request.user.is_active and request.user.has_perm("payments.decide_payment")
