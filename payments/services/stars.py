@@ -3,6 +3,7 @@ within Telegram's 10 seconds whatever the worker's backlog) and the successful p
 
 from __future__ import annotations
 
+import html
 import logging
 from decimal import Decimal
 
@@ -10,6 +11,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import override
 
 from vpnbot.shop.models import Customer, Plan
+from vpnbot.transport import messages
 from vpnbot.transport.sender import TelegramError, get_sender
 
 from ..models import Payment
@@ -69,7 +71,16 @@ def stars_successful_payment(*, telegram_user_id: int, successful_payment: dict)
     payment = (Payment.objects.select_related("customer").filter(pk=payment_id, provider=Payment.Provider.STARS).first()
                if payment_id else None)
     if payment is None or payment.customer.telegram_id != telegram_user_id:
-        log.warning("successful_payment for an unknown invoice %r", str(successful_payment.get("invoice_payload"))[:40])
+        payload = str(successful_payment.get("invoice_payload"))[:40]
+        charge = str(successful_payment.get("telegram_payment_charge_id") or "")[:128]
+        log.warning("successful_payment for an unknown invoice %r (user %s)", payload, telegram_user_id)
+        # Telegram took Stars for something the shop cannot match: a person must look (and refund)
+        messages.notify_admins(
+            lambda: _("⚠️ Telegram reports %(stars)s Stars paid by user %(user)s for an invoice the shop cannot "
+                      "match (%(payload)s, charge %(charge)s). Nothing was credited; check it and refund the Stars "
+                      "if needed.") % {"stars": successful_payment.get("total_amount"), "user": telegram_user_id,
+                                        "payload": html.escape(payload), "charge": html.escape(charge)},
+            kind="payment_unmatched", dedup_key=f"stars-unmatched:{charge or payload}")
         return None
     return payment_confirm(payment_id=payment.pk, confirmation=stars.Stars.confirmation_of(successful_payment),
                            via="telegram")

@@ -197,6 +197,23 @@ def test_a_successful_payment_for_an_invoice_we_never_sent_changes_nothing(bot, 
 
 
 @pytest.mark.django_db
+def test_stars_taken_for_an_invoice_the_shop_cannot_match_are_told_to_the_admins_once(bot, fake_telegram, customer,
+                                                                                     settings):
+    settings.ADMIN_TELEGRAM_IDS = [9001]
+    payment = services.payment_start(provider_key="stars", customer=customer, amount=100_000)
+    invoice = fake_telegram.last_invoice(customer.telegram_id)
+    stranger = TelegramUser(customer.telegram_id + 7)  # someone else's successful_payment for this invoice
+    paid = fake_telegram.pay_invoice(user_id=stranger.id, invoice=invoice)
+    bot.post(successful_payment_update(stranger, paid))
+    bot.post(successful_payment_update(stranger, paid))  # redelivered
+    payment.refresh_from_db()
+    customer.refresh_from_db()
+    assert payment.status == "pending" and customer.balance_amount == 0
+    alerts = [t for t in fake_telegram.sent_texts(9001) if paid["telegram_payment_charge_id"] in t]
+    assert len(alerts) == 1 and str(stranger.id) in alerts[0]
+
+
+@pytest.mark.django_db
 def test_a_lost_successful_payment_is_found_by_the_reconciliation(fake_telegram, customer, settings):
     from datetime import timedelta
 
