@@ -121,16 +121,16 @@ import json
 import math
 import re
 import secrets
-import socket
-import struct
 import threading
 import time
 import traceback
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qs, quote, unquote, urlsplit
+
+from tests.fakes.loopback import LoopbackServer, drop, reset
 
 FLAVORS = ("marzban", "pasarguard")
 VERSIONS = {"marzban": "0.8.4", "pasarguard": "5.2.1"}
@@ -155,12 +155,7 @@ BAD_GATEWAY = (502, b"<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<
                "text/html")
 
 
-class _Server(ThreadingHTTPServer):
-    request_queue_size = 256  # the default listen backlog (5) resets connections under load
-    daemon_threads = True
-
-    def handle_error(self, request, client_address):
-        return  # clients that time out or are dropped on purpose are part of the game
+_Server = LoopbackServer
 
 
 @dataclass
@@ -1627,21 +1622,9 @@ class FakeMarzban:
                 self.end_headers()
                 self.wfile.write(data)
 
-            def _drop(self):
-                self.close_connection = True
-                try:
-                    self.connection.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
+            _drop = drop
 
-            def _reset(self):
-                """A panel that is down: the connection is reset (RST), no answer."""
-                self.close_connection = True
-                try:
-                    self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-                    self.connection.close()
-                except OSError:
-                    pass
+            _reset = reset  # a panel that is down
 
         return Handler
 

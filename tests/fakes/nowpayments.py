@@ -85,15 +85,15 @@ import json
 import math
 import re
 import secrets
-import socket
-import struct
 import threading
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qs, urlsplit
+
+from tests.fakes.loopback import LoopbackServer, drop, reset
 
 FAULT_KINDS = ("http500", "http502", "drop", "drop_after_act", "timeout_after_act")
 STATUSES = ("waiting", "confirming", "confirmed", "sending", "partially_paid", "finished", "failed", "refunded",
@@ -104,12 +104,7 @@ CLOUDFLARE_502 = (b"<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<bo
                   b"</h1></center>\r\n<hr><center>cloudflare</center>\r\n</body>\r\n</html>\r\n")
 
 
-class _Server(ThreadingHTTPServer):
-    request_queue_size = 128
-    daemon_threads = True
-
-    def handle_error(self, request, client_address):
-        return  # clients that time out or are dropped on purpose are part of the game
+_Server = LoopbackServer
 
 
 @dataclass
@@ -473,19 +468,8 @@ class FakeNowPayments:
                 self.end_headers()
                 self.wfile.write(data)
 
-            def _drop(self):
-                self.close_connection = True
-                try:
-                    self.connection.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
+            _drop = drop
 
-            def _reset(self):
-                self.close_connection = True
-                try:
-                    self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-                    self.connection.close()
-                except OSError:
-                    pass
+            _reset = reset
 
         return Handler

@@ -68,8 +68,10 @@ import threading
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import urlencode
+
+from tests.fakes.loopback import LoopbackServer, drop
 
 API = "/pg/v4/payment/"
 START_PAY = "/pg/StartPay/"
@@ -90,12 +92,7 @@ NGINX_5XX = "<html>\r\n<head><title>{code} Error</title></head>\r\n<body>\r\n<ce
 IN_BANK, PAID, VERIFIED, FAILED, REVERSED = "IN_BANK", "PAID", "VERIFIED", "FAILED", "REVERSED"
 
 
-class _Server(ThreadingHTTPServer):
-    request_queue_size = 256  # concurrent callbacks: the default backlog (5) resets connections
-    daemon_threads = True
-
-    def handle_error(self, request, client_address):
-        return  # dropped and timed-out clients are part of the game
+_Server = LoopbackServer
 
 
 @dataclass
@@ -331,12 +328,7 @@ class FakeZarinpal:
                 self.end_headers()
                 self.wfile.write(payload)
 
-            def _drop(self):
-                self.close_connection = True
-                try:
-                    self.connection.shutdown(2)
-                except OSError:
-                    pass
+            _drop = drop
 
             def do_GET(self):
                 call = self._record(None)
