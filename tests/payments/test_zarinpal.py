@@ -409,3 +409,26 @@ def test_the_reconciliation_skips_a_gateway_that_does_not_answer(zarinpal, custo
     payment.refresh_from_db()
     assert payment.status == Payment.Status.PENDING and payment.checked_at is not None
     assert services.payments_reconcile(now=later()).credited == 1
+
+
+@pytest.mark.django_db
+def test_through_the_bot_topup_pick_zarinpal_pay_and_come_back(zarinpal, bot, fake_telegram, client):
+    """The real Telegram path: /topup <amount> → the methods → Zarinpal → a Pay button to its
+    page → paid at the bank → back on the shop → the wallet credited and the customer told."""
+    from tests.conftest import TelegramUser
+
+    user = TelegramUser(8_800_123, language_code="en", username=None)
+    bot.send(user, "/topup 50000")
+    datas = [b.get("callback_data") for b in fake_telegram.buttons(user.id)]
+    assert "tpm:card:50000" in datas and "tpm:zarinpal:50000" in datas
+    bot.press(user, "tpm:zarinpal:50000")
+    payment = Payment.objects.get(customer__telegram_id=user.id)
+    urls = [b.get("url") for b in fake_telegram.buttons(user.id) if b.get("url")]
+    assert urls == [payment.pay_url] and payment.provider_payment_id in payment.pay_url
+    assert "500,000 IRR" in fake_telegram.last_text(user.id)
+    zarinpal.pay(payment.provider_payment_id)
+    with bot.capture(execute=True):
+        come_back(client, zarinpal, payment.provider_payment_id)
+    payment.refresh_from_db()
+    assert payment.status == "paid" and len(credits(payment)) == 1
+    assert any("received by Zarinpal" in t for t in fake_telegram.sent_texts(user.id))
