@@ -4,7 +4,6 @@ its "New link" makes it, and extra traffic as its "More traffic" buys it."""
 
 from __future__ import annotations
 
-from django.core.cache import cache
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -15,8 +14,8 @@ from rest_framework.response import Response
 from vpnbot.core import bounds
 from vpnbot.shop import selectors, services
 from vpnbot.shop.formatting import days_until, format_date, gigabytes, money, usage_line
-from vpnbot.shop.handlers.my_services import NEW_LINK_PAUSE, SHOWN
-from vpnbot.shop.provisioning import ProvisioningUnavailable, get_provisioner
+from vpnbot.shop.handlers.my_services import SHOWN
+from vpnbot.shop.provisioning import get_provisioner
 
 from .base import IDEMPOTENCY_KEY, TAG, Id, MiniAppView, WholeNumber, amounts, customer_key
 from .buying import short_of_money
@@ -94,15 +93,10 @@ class NewLinkView(MiniAppView):
         sub = _running(self.customer, int(subscription_id))
         if get_provisioner().account_info([sub]).get(sub.pk) is None:
             raise services.ShopError(_("A new link can be made only for services on our servers."))
-        key = f"shop:new-link:{sub.pk}"  # the bot's key: a press there and here make one link
-        if not cache.add(key, 1, timeout=NEW_LINK_PAUSE):
-            return Response({"detail": _("A new link was just made: it is in the message with your config.")},
-                            status=status.HTTP_409_CONFLICT)
         try:
-            link = get_provisioner().regenerate_link(sub)
-        except ProvisioningUnavailable as exc:
-            cache.delete(key)
-            raise services.ShopError(str(exc)) from None
+            link = services.subscription_new_link(subscription=sub)
+        except services.NewLinkTooSoon as exc:
+            return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
         current = next((s for s in services_of(self.customer) if sub.pk == s["id"] or sub.pk in s["renewals"]), None)
         return Response({"subscription_url": link or "", "subscription": current})
 

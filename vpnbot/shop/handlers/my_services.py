@@ -9,7 +9,6 @@ svc:linkok (done), svc:cancel."""
 
 from __future__ import annotations
 
-from django.core.cache import cache
 from django.utils.html import escape
 from django.utils.translation import gettext as _
 
@@ -17,11 +16,11 @@ from vpnbot.transport.bot import BotContext
 from vpnbot.transport.sender import MAX_CAPTION, MAX_TEXT
 
 from .. import selectors
+from .. import services as shop_services
 from ..formatting import config_fits_message, config_html, days_until, format_date, qr_png, usage_line
-from ..provisioning import AccountInfo, ProvisioningUnavailable, get_provisioner
+from ..provisioning import AccountInfo, get_provisioner
 
 SHOWN = ("active", "disabled")  # an account in these states has a link to show
-NEW_LINK_PAUSE = 60  # seconds: a second press of "yes" (a double tap) makes no second link
 
 
 def my_services(ctx: BotContext) -> None:
@@ -137,14 +136,12 @@ def new_link_confirmed(ctx: BotContext) -> None:
     sub = _own_account(ctx)
     if sub is None:
         return
-    key = f"shop:new-link:{sub.pk}"
-    if not cache.add(key, 1, timeout=NEW_LINK_PAUSE):
-        ctx.answer(_("A new link was just made: it is in the message with your config."), alert=True)
-        return
     try:
-        get_provisioner().regenerate_link(sub)
-    except ProvisioningUnavailable as exc:
-        cache.delete(key)
+        shop_services.subscription_new_link(subscription=sub)
+    except shop_services.NewLinkTooSoon as exc:
+        ctx.answer(str(exc), alert=True)
+        return
+    except shop_services.ShopError as exc:
         ctx.edit(escape(str(exc)))
         return
     ctx.edit(_("✅ Done: your new link is in the next message. Your old link no longer works."))

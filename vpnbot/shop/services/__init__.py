@@ -5,7 +5,7 @@ Re-exported here: every operation callers use (a test patches a name in its subm
 here). Display helpers are in vpnbot.shop.formatting, read-only lookups in vpnbot.shop.selectors."""
 
 from .customers import customer_set_language, customer_sync, on_chat_blocked
-from .errors import InsufficientBalance, QuoteChanged, ShopError
+from .errors import InsufficientBalance, NewLinkTooSoon, QuoteChanged, ShopError
 from .orders import (
     CHECKOUT_CODE_TTL,
     Checkout,
@@ -40,6 +40,7 @@ from .subscriptions import (
     subscription_deliver_config,
     subscription_expire_due,
     subscription_for_order,
+    subscription_new_link,
     subscription_provision,
     subscription_validate_config,
 )
@@ -48,14 +49,14 @@ from .trials import trial_days, trial_plan, trial_start, trial_traffic_gb
 from .wallet import wallet_apply
 
 __all__ = [
-    "CHECKOUT_CODE_TTL", "QUANTITIES", "Checkout", "Decision", "InsufficientBalance",
+    "CHECKOUT_CODE_TTL", "QUANTITIES", "Checkout", "Decision", "InsufficientBalance", "NewLinkTooSoon",
     "QuoteChanged", "ShopError", "check_order_terms", "checkout_code_get", "checkout_code_keep", "customer_apply_referral",
     "customer_set_language", "customer_sync",
     "on_chat_blocked", "order_checkout", "order_refund", "order_refund_amount",
     "payment_approve", "payment_reject", "payment_review_send", "payment_submit", "plan_check_numbers", "plan_delete",
     "plan_get_active", "price_quote", "quantities_for", "referral_reward", "subscription_announce_change",
     "subscription_deliver_config", "subscription_expire_due",
-    "subscription_for_order", "subscription_provision", "subscription_validate_config",
+    "subscription_for_order", "subscription_new_link", "subscription_provision", "subscription_validate_config",
     "topup_limits", "topup_parse_amount", "validate_quantity", "wallet_apply",
     "TrafficCheckout", "traffic_checkout", "traffic_pack_get_active", "traffic_subscription",
     "trial_days", "trial_plan", "trial_start", "trial_traffic_gb",

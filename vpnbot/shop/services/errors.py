@@ -18,6 +18,11 @@ class InsufficientBalance(ShopError):
         self.missing = missing
 
 
+class NewLinkTooSoon(ShopError):
+    """A new link was made for this service moments ago (a double tap, or the bot and the Mini
+    App at once): no second one."""
+
+
 class QuoteChanged(ShopError):
     def __init__(self, quote):
         super().__init__(_("The price changed since you saw it. Please check the new price."))

@@ -7,6 +7,7 @@ import hashlib
 import logging
 from datetime import datetime, timedelta
 
+from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -17,8 +18,8 @@ from vpnbot.transport import messages
 from .. import events, messaging
 from ..formatting import MAX_CONFIG_LENGTH, config_html, format_date
 from ..models import Order, Subscription
-from ..provisioning import LATER, get_provisioner
-from .errors import ShopError
+from ..provisioning import LATER, ProvisioningUnavailable, get_provisioner
+from .errors import NewLinkTooSoon, ShopError
 
 log = logging.getLogger(__name__)
 
@@ -133,3 +134,20 @@ def subscription_expire_due(*, now: datetime | None = None) -> int:
                 events.emit("subscription_expired", customer=sub.customer, subscription_id=pk, plan_id=sub.plan_id)
                 count += 1
     return count
+
+
+NEW_LINK_PAUSE = 60  # seconds: a second "yes" (a double tap, the bot and the Mini App at once) makes no second link
+
+
+def subscription_new_link(*, subscription: Subscription) -> str:
+    """A new subscription link from the provisioner (the old one stops working), at most one per
+    service every NEW_LINK_PAUSE seconds. NewLinkTooSoon for a second ask; ShopError when the
+    provisioner cannot make one now."""
+    key = f"shop:new-link:{subscription.pk}"
+    if not cache.add(key, 1, timeout=NEW_LINK_PAUSE):
+        raise NewLinkTooSoon(_("A new link was just made: it is in the message with your config."))
+    try:
+        return get_provisioner().regenerate_link(subscription) or ""
+    except ProvisioningUnavailable as exc:
+        cache.delete(key)
+        raise ShopError(str(exc)) from None
