@@ -42,6 +42,7 @@ INSTALLED_APPS = [
     "notifications",
     "panels",
     "payments",
+    "resellers",
     "miniapp",
 ]
 
@@ -244,3 +245,4 @@ from .settings_apps.miniapp import *  # noqa: E402,F403
 from .settings_apps.notifications import *  # noqa: E402,F403
 from .settings_apps.panels import *  # noqa: E402,F403
 from .settings_apps.payments import *  # noqa: E402,F403
+from .settings_apps.resellers import *  # noqa: E402,F403

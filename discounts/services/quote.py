@@ -142,6 +142,8 @@ def discount_quote(quote, *, customer, plan, at: datetime, code: str = "") -> No
     """The price adjuster registered with the shop's price_quote."""
     if not enabled() or customer is None:
         return
+    if quote.resale:  # a reseller's purchase for their customers: their own price, no smart discount or cashback
+        return
     language = customer.effective_language
     facts = pricing.memo(("discounts:facts", customer.pk), lambda: customer_facts(customer))
     excluded = _excluded.get()

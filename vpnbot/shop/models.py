@@ -28,14 +28,19 @@ class Customer(models.Model):
     is_operator = models.BooleanField(_("operator"), default=False, help_text=_("May use the admin commands in the bot"))
     blocked_at = models.DateTimeField(_("blocked the bot at"), null=True, blank=True,
                                       help_text=_("When the customer blocked the bot"))
-    balance_amount = models.PositiveBigIntegerField(_("wallet balance"), default=0)
+    balance_amount = models.BigIntegerField(_("wallet balance"), default=0,
+                                            help_text=_("Below zero only within the credit limit"))
+    credit_limit_amount = models.PositiveBigIntegerField(
+        _("credit limit"), default=0, validators=bounds.amount(),
+        help_text=_("How far below zero the wallet may go for purchases that allow credit (a reseller's)"))
     joined_at = models.DateTimeField(_("joined at"), default=timezone.now, db_index=True)
     last_seen_at = models.DateTimeField(_("last seen at"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("customer")
         verbose_name_plural = _("customers")
-        constraints = [models.CheckConstraint(condition=Q(balance_amount__gte=0), name="customer_balance_not_negative")]
+        constraints = [models.CheckConstraint(condition=Q(balance_amount__gte=-models.F("credit_limit_amount")),
+                                              name="customer_balance_within_credit")]
 
     def __str__(self):
         return f"@{self.username}" if self.username else f"{self.first_name or 'customer'} ({self.telegram_id})"
@@ -67,10 +72,12 @@ class WalletTransaction(models.Model):
         REFERRAL = "referral", _("Referral reward")
         ADJUSTMENT = "adjustment", _("Adjustment")
         TRAFFIC = "traffic", _("Extra traffic")
+        COMMISSION = "commission", _("Reseller commission")
+        COMMISSION_REVERSAL = "commission_reversal", _("Reseller commission reversed")
 
     customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="ledger", verbose_name=_("customer"))
     amount = models.BigIntegerField(_("amount"), help_text=_("Positive credits, negative debits"))
-    balance_after = models.PositiveBigIntegerField(_("balance after"))
+    balance_after = models.BigIntegerField(_("balance after"))
     reason = models.CharField(_("reason"), max_length=20, choices=Reason.choices)
     source = models.CharField(_("source"), max_length=64, unique=True, help_text=_("What caused it, e.g. payment:12; unique"))
     note = models.CharField(_("note"), max_length=255, blank=True)
@@ -171,6 +178,11 @@ class Subscription(models.Model):
                                      verbose_name=_("renewal of"))
     is_trial = models.BooleanField(_("free trial"), default=False,
                                    help_text=_("The customer's one free trial (no order; its own traffic limit)"))
+    resold = models.BooleanField(_("for resale"), default=False,
+                                 help_text=_("An account a reseller bought for one of their own customers: "
+                                             "not among the reseller's own services"))
+    label = models.CharField(_("label"), max_length=64, blank=True,
+                             help_text=_("Who a resold account is for (the reseller's name for it)"))
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
 
     class Meta:

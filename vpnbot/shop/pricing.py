@@ -28,6 +28,9 @@ class Quote:
     code: str = ""
     code_applied: bool = False  # an adjuster sets it when the typed promo code gave a discount
     at: str = ""
+    # a reseller buying accounts for their own customers: the resellers' adjuster gives their
+    # price; other adjusters add nothing unless they are meant for resellers (no cashback)
+    resale: bool = False
 
     @property
     def discount_amount(self) -> int:
@@ -58,10 +61,11 @@ def unregister_price_adjuster(fn: Callable) -> None:
         _adjusters.remove(fn)
 
 
-def price_quote(customer, plan, quantity: int, at: datetime | None = None, *, code: str = "") -> Quote:
+def price_quote(customer, plan, quantity: int, at: datetime | None = None, *, code: str = "",
+                resale: bool = False) -> Quote:
     at = at or timezone.now()
     quote = Quote(plan_id=plan.pk, quantity=quantity, list_amount=plan.price_amount * quantity,
-                  code=code.strip(), at=at.isoformat())
+                  code=code.strip(), at=at.isoformat(), resale=resale)
     for adjust in _adjusters:
         adjust(quote, customer=customer, plan=plan, at=at, code=quote.code)
     return quote

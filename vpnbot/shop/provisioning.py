@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.conf import settings
+from django.utils import timezone
 from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
 
@@ -83,6 +84,12 @@ class Provisioner:
     def regenerate_link(self, subscription) -> str:
         raise ProvisioningUnavailable("This subscription's config is delivered by hand.")
 
+    def set_enabled(self, subscription, enabled: bool) -> None:
+        """Switch the account of the subscription's chain off (it stops working, its time keeps
+        running) or back on: a reseller's customer who stopped paying. Renewing does not switch
+        it back on."""
+        raise ProvisioningUnavailable(_("This service cannot be switched off or on here."))
+
     def add_traffic(self, subscription, extra_bytes: int) -> None:
         """Raise the traffic limit of the subscription's account by extra_bytes (a traffic pack
         the customer is paying for, inside the payment's transaction: raising refuses the sale)."""
@@ -98,6 +105,18 @@ class ManualProvisioner(Provisioner):
     def extend(self, subscription):
         previous = subscription.renewed_from
         return previous.config if previous and previous.config else None
+
+    def set_enabled(self, subscription, enabled: bool) -> None:
+        """An operator does it by hand: the admins are asked to."""
+        from vpnbot.transport import messages
+
+        state = "on" if enabled else "off"
+        messages.notify_admins(dedup_key=f"switch-{state}:{subscription.pk}:{timezone.now():%Y-%m-%d-%H}", text=lambda: (
+            _("🛠 Switch ON the VPN account of subscription #%(id)s (%(plan)s, %(customer)s, “%(label)s”) by hand.")
+            if enabled else
+            _("🛠 Switch OFF the VPN account of subscription #%(id)s (%(plan)s, %(customer)s, “%(label)s”) by hand."))
+            % {"id": subscription.pk, "plan": subscription.plan, "customer": subscription.customer,
+               "label": subscription.label or "-"})
 
 
 _registered: Provisioner | None = None

@@ -12,6 +12,7 @@ from .orders import (
     checkout_code_get,
     checkout_code_keep,
     order_checkout,
+    order_place_paid,
     order_refund,
     order_refund_amount,
 )
@@ -52,7 +53,7 @@ __all__ = [
     "CHECKOUT_CODE_TTL", "QUANTITIES", "Checkout", "Decision", "InsufficientBalance", "NewLinkTooSoon",
     "QuoteChanged", "ShopError", "check_order_terms", "checkout_code_get", "checkout_code_keep", "customer_apply_referral",
     "customer_set_language", "customer_sync",
-    "on_chat_blocked", "order_checkout", "order_refund", "order_refund_amount",
+    "on_chat_blocked", "order_checkout", "order_place_paid", "order_refund", "order_refund_amount",
     "payment_approve", "payment_reject", "payment_review_send", "payment_submit", "plan_check_numbers", "plan_delete",
     "plan_get_active", "price_quote", "quantities_for", "referral_reward", "subscription_announce_change",
     "subscription_deliver_config", "subscription_expire_due",

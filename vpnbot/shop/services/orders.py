@@ -95,6 +95,33 @@ def order_checkout(*, customer_id: int, plan_id: int, quantity: int, idempotency
     return Checkout(order, True)
 
 
+def order_place_paid(*, customer: Customer, plan: Plan, quote: pricing.Quote, idempotency_key: str,
+                     resale_label: str = "", renew: Subscription | None = None, allow_credit: bool = False,
+                     now: datetime | None = None) -> tuple[Order, Subscription]:
+    """Inside the caller's transaction, with the customer's row locked: a paid order at the
+    quote the caller made (a reseller's, with price_quote(resale=True)), debited from the wallet
+    (within the credit limit when allow_credit), and its subscription: a resold account of its
+    own (resale_label) or the renewal of `renew`. The quote's discounts are redeemed; no
+    referral reward is paid; order_paid is announced with resale=True. Provisioning starts
+    after commit."""
+    now = now or timezone.now()
+    total = quote.total_amount
+    order = Order.objects.create(
+        customer=customer, plan=plan, quantity=quote.quantity, list_amount=quote.list_amount,
+        discount_amount=quote.list_amount - total, paid_amount=total, status=Order.Status.PAID,
+        idempotency_key=idempotency_key, quote=quote.as_dict(), created_at=now, paid_at=now)
+    pricing.redeem(order, quote)
+    wallet_apply(customer_id=customer.pk, amount=-total, reason=WalletTransaction.Reason.PURCHASE,
+                 source=f"order:{order.pk}", note=f"{plan.name} × {quote.quantity}", allow_credit=allow_credit)
+    subscription = subscription_for_order(order, now, renew=renew, resale_label=resale_label)
+    events.emit("order_paid", customer=customer, order_id=order.pk, plan_id=plan.pk, amount=total,
+                list_amount=quote.list_amount, quantity=quote.quantity, subscription_id=subscription.pk,
+                renewal=bool(subscription.renewed_from_id), cashback_amount=quote.cashback_amount,
+                resale=quote.resale)
+    transaction.on_commit(partial(subscription_provision, subscription_id=subscription.pk))
+    return order, subscription
+
+
 # --- refunds ---------------------------------------------------------------------------------------
 
 def order_refund_amount(order: Order, *, mode: str, at: datetime | None = None) -> int:

@@ -4,6 +4,7 @@ provisioner, else of the operators), the config delivered to the customer, and e
 from __future__ import annotations
 
 import hashlib
+import html
 import logging
 from datetime import datetime, timedelta
 
@@ -24,14 +25,25 @@ from .errors import NewLinkTooSoon, ShopError
 log = logging.getLogger(__name__)
 
 
-def subscription_for_order(order: Order, now: datetime) -> Subscription:
+def subscription_for_order(order: Order, now: datetime, *, renew: Subscription | None = None,
+                           resale_label: str = "") -> Subscription:
     """Inside the checkout transaction: the order's subscription, following on from the
     customer's running one of the same plan (a renewal keeps its config; a free trial is never
     renewed: buying its plan is a purchase of its own, on an account of its own). Renewals stack at
     most MAX_AHEAD_DAYS ahead of now: further is refused with a ShopError (and the checkout's
-    transaction takes back everything else), so an end date is always a date."""
-    previous = (Subscription.objects.filter(customer=order.customer, plan=order.plan, status=Subscription.Status.ACTIVE,
-                                            expires_at__gt=now, is_trial=False).order_by("-expires_at").first())
+    transaction takes back everything else), so an end date is always a date.
+
+    A reseller's account (resale_label) is an account of its own, never the follow-on of another;
+    `renew` names the subscription to follow on from instead (a resold account renewed): it
+    follows on from its end if that is still ahead, else starts now on the same account."""
+    if renew is not None:
+        previous = renew
+    elif resale_label:
+        previous = None
+    else:
+        previous = (Subscription.objects.filter(customer=order.customer, plan=order.plan, status=Subscription.Status.ACTIVE,
+                                                expires_at__gt=now, is_trial=False, resold=False)
+                    .order_by("-expires_at").first())
     starts = max(now, previous.expires_at) if previous else now
     days = timedelta(days=order.plan.duration_days * order.quantity)  # within MAX_ORDER_DAYS (check_order_terms)
     if starts > now + timedelta(days=bounds.MAX_AHEAD_DAYS) - days:  # not starts + days: it may be near year 9999
@@ -40,6 +52,7 @@ def subscription_for_order(order: Order, now: datetime) -> Subscription:
     subscription = Subscription.objects.create(
         customer=order.customer, plan=order.plan, order=order, starts_at=starts,
         expires_at=starts + days, renewed_from=previous,
+        resold=bool(previous.resold if previous else resale_label), label=(previous.label if previous else resale_label)[:64],
         config=previous.config if previous else "", config_delivered_at=now if previous and previous.config else None)
     if previous:
         events.emit("subscription_extended", customer=order.customer, subscription_id=subscription.pk,
@@ -104,11 +117,17 @@ def subscription_deliver_config(*, subscription_id: int, config: str, renewal: b
             messaging.notify_customer(
                 subscription.customer, kind="config_delivered",
                 dedup_key=f"config:{subscription.pk}:{hashlib.sha256(config.encode()).hexdigest()[:16]}",
-                context={"plan": subscription.plan.name, "expires_at": expires.isoformat()},
-                text=lambda: (_("🔑 Your %(plan)s service is ready until %(date)s.\nYour config:\n<code>%(config)s</code>")
-                              % {"plan": subscription.plan.name, "date": format_date(expires, subscription.customer),
-                                 "config": config_html(config)}))
+                context={"plan": subscription.plan.name, "expires_at": expires.isoformat(), "label": subscription.label},
+                text=lambda: _delivery_text(subscription, expires, config))
     return subscription
+
+
+def _delivery_text(subscription: Subscription, expires: datetime, config: str) -> str:
+    values = {"plan": subscription.plan.name, "date": format_date(expires, subscription.customer),
+              "config": config_html(config), "label": html.escape(subscription.label)}
+    if subscription.resold:  # for the reseller: which of their customers' accounts this is
+        return _("🔑 Account “%(label)s” (%(plan)s) is ready until %(date)s.\nIts config:\n<code>%(config)s</code>") % values
+    return _("🔑 Your %(plan)s service is ready until %(date)s.\nYour config:\n<code>%(config)s</code>") % values
 
 
 def subscription_announce_change(*, subscription_id: int, changed: list[str]) -> None:

@@ -1,0 +1,1 @@
+"""Resellers: agents who buy accounts at their own prices for their own customers."""

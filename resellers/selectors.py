@@ -1,0 +1,64 @@
+"""Read-only queries of the resellers app (handlers, the APIs and the admin read through these)."""
+
+from __future__ import annotations
+
+from django.db.models import Q, QuerySet
+
+from vpnbot.shop.models import Customer
+
+from .models import Account, Batch, Reseller, ResellerPrice
+
+PAGE = 8  # accounts per page in the bot
+
+
+def reseller_for_customer(customer: Customer | int | None) -> Reseller | None:
+    """The customer's reseller record if they are an active reseller."""
+    if customer is None:
+        return None
+    customer_id = customer if isinstance(customer, int) else customer.pk
+    return (Reseller.objects.select_related("customer", "parent__customer")
+            .filter(customer_id=customer_id, is_active=True).first())
+
+
+def reseller_get(reseller_id) -> Reseller | None:
+    return Reseller.objects.select_related("customer", "parent__customer").filter(pk=reseller_id).first()
+
+
+def resellers() -> QuerySet[Reseller]:
+    return Reseller.objects.select_related("customer", "parent__customer").order_by("-id")
+
+
+def accounts_of(reseller_id: int, *, search: str = "", status: str = "") -> QuerySet[Account]:
+    """The reseller's accounts, newest first; search: part of the label, or an account number."""
+    qs = (Account.objects.filter(reseller_id=reseller_id)
+          .select_related("subscription__plan", "first_subscription").order_by("-id"))
+    search = (search or "").strip()[:64]
+    if search:
+        cond = Q(label__icontains=search)
+        if search.lstrip("#").isdigit() and len(search) < 13:
+            cond |= Q(pk=int(search.lstrip("#")))
+        qs = qs.filter(cond)
+    if status == "disabled":
+        qs = qs.filter(disabled_at__isnull=False)
+    return qs
+
+
+def accounts_page(reseller_id: int, *, page: int = 1, search: str = "") -> tuple[list[Account], int]:
+    """One page of the reseller's accounts for the bot, and the number of pages."""
+    qs = accounts_of(reseller_id, search=search)
+    total = qs.count()
+    pages = max((total + PAGE - 1) // PAGE, 1)
+    page = min(max(page, 1), pages)
+    return list(qs[(page - 1) * PAGE: page * PAGE]), pages
+
+
+def batch_of(reseller_id: int, batch_id) -> Batch | None:
+    return Batch.objects.select_related("plan", "reseller__customer").filter(pk=batch_id, reseller_id=reseller_id).first()
+
+
+def sub_resellers(reseller_id: int) -> list[Reseller]:
+    return list(Reseller.objects.select_related("customer").filter(parent_id=reseller_id, is_active=True).order_by("pk"))
+
+
+def prices_of(reseller: Reseller) -> dict[int, int]:
+    return dict(ResellerPrice.objects.filter(reseller=reseller).values_list("plan_id", "price_amount"))
