@@ -68,6 +68,8 @@ def labels_for(labels, quantity: int) -> list[str]:
 
 
 def _reseller_for_purchase(reseller_id: int) -> Reseller:
+    if not settings.ENABLE_RESELLERS:
+        raise ResellerError(_("The shop does not work with resellers now."))
     reseller = Reseller.objects.select_related("customer", "parent__customer").filter(pk=reseller_id).first()
     if reseller is None or not reseller.is_active:
         raise ResellerError(_("You are not a reseller of this shop."))

@@ -5,6 +5,7 @@ resale (reseller_price_adjust, registered in apps.ready)."""
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.utils.translation import gettext as _
 
 from vpnbot.core.bounds import BASIS_POINTS
@@ -41,7 +42,7 @@ def reseller_unit_price(reseller: Reseller, plan: Plan, *, _depth: int = 0) -> i
 def reseller_price_adjust(quote, *, customer, plan, at, code: str = "") -> None:
     """The shop's price adjuster: on a quote for resale, the reseller's price as a discount off
     the list price (label "Reseller price", ref reseller:<id>)."""
-    if not quote.resale or customer is None:
+    if not quote.resale or customer is None or not settings.ENABLE_RESELLERS:
         return
     reseller = (Reseller.objects.select_related("parent__parent").filter(customer_id=customer.pk, is_active=True).first())
     if reseller is None:

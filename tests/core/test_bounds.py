@@ -14,7 +14,7 @@ from vpnbot.core import bounds
 from vpnbot.shop.models import Plan
 from vpnbot.shop.services import QUANTITIES
 
-APPS = ("shop", "telegram", "discounts", "crm", "notifications", "backups", "payments")
+APPS = ("shop", "telegram", "discounts", "crm", "notifications", "backups", "payments", "resellers")
 NUMBER_FIELDS = (models.IntegerField, models.FloatField, models.DecimalField, models.DurationField)
 
 # A person types these (an operator in the admin, the API or a bot command; a customer in the bot).
@@ -29,6 +29,9 @@ SETTABLE = {
     "crm.PersonalizedOffer.percent_bp", "crm.Campaign.offer_percent_bp", "crm.Campaign.offer_valid_hours",
     "crm.Campaign.conversion_days",
     "notifications.NotificationSettings.daily_limit", "notifications.NotificationSettings.min_interval_minutes",
+    "shop.Customer.credit_limit_amount", "resellers.Reseller.discount_bp", "resellers.Reseller.markup_bp",
+    "resellers.Reseller.commission_bp", "resellers.Reseller.floor_bp", "resellers.Reseller.daily_account_limit",
+    "resellers.ResellerPrice.price_amount", "resellers.Batch.quantity", "resellers.Batch.periods",
 }
 
 # Counted, summed or copied by the system: ids, counters, figures of a computation.
@@ -55,6 +58,9 @@ COMPUTED = {
     # an online payment's amount is the top-up typed (checked against the top-up limits) or an order's total
     "payments.Payment.amount", "payments.Payment.provider_amount", "payments.Payment.received_amount",
     "payments.Payment.quantity", "payments.Payment.expected_total",
+    # a reseller purchase's prices and a commission are figured from the reseller's terms
+    "resellers.Batch.unit_amount", "resellers.Batch.total_amount", "resellers.Commission.amount",
+    "resellers.Commission.reversed_amount", "resellers.Commission.unrecovered_amount",
 }
 # Whole models the system writes (the CRM's profiles and its recompute's rows).
 COMPUTED_MODELS = {"crm.UserProfile", "crm.ProfileStage", "crm.RecomputeRun"}
