@@ -89,8 +89,10 @@ class Bot:
             return self.client.post("/telegram/webhook/", data=json.dumps(update), content_type="application/json", **headers)
 
     @staticmethod
-    def message_update(user: TelegramUser, text: str | None = None, *, photo: bool = False, edited: bool = False,
+    def message_update(user: TelegramUser, text: str | None = None, *, photo: bool | str = False, edited: bool = False,
                        update_id: int | None = None) -> dict:
+        """photo=True: a photo of its own; photo="<unique id>": that very photo again (Telegram gives
+        the same file_unique_id to the same file whoever sends it, and a new file_id each time)."""
         message = {"message_id": next(_message_ids), "date": int(time.time()), "from": user.as_dict(),
                    "chat": {"id": user.id, "type": "private", "first_name": user.first_name}}
         if text is not None:
@@ -98,9 +100,12 @@ class Bot:
             if text.startswith("/"):
                 message["entities"] = [{"offset": 0, "length": len(text.split()[0]), "type": "bot_command"}]
         if photo:
+            unique = photo if isinstance(photo, str) else f"AQAD-{message['message_id']}"
             message["photo"] = [
-                {"file_id": "AgAC-small-" + str(message["message_id"]), "file_unique_id": "s1", "width": 90, "height": 90},
-                {"file_id": "AgAC-large-" + str(message["message_id"]), "file_unique_id": "l1", "width": 800, "height": 800},
+                {"file_id": "AgAC-small-" + str(message["message_id"]), "file_unique_id": f"{unique}-s", "width": 90,
+                 "height": 90},
+                {"file_id": "AgAC-large-" + str(message["message_id"]), "file_unique_id": unique, "width": 800,
+                 "height": 800},
             ]
         if edited:
             message["edit_date"] = int(time.time())
@@ -117,8 +122,8 @@ class Bot:
     def send(self, user: TelegramUser, text: str, **kwargs):
         return self.post(self.message_update(user, text, **kwargs))
 
-    def photo(self, user: TelegramUser):
-        return self.post(self.message_update(user, None, photo=True))
+    def photo(self, user: TelegramUser, unique_id: str | None = None):
+        return self.post(self.message_update(user, None, photo=unique_id or True))
 
     def press(self, user: TelegramUser, data: str):
         return self.post(self.callback_update(user, data))

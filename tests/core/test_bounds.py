@@ -39,7 +39,7 @@ COMPUTED = {
     "shop.Customer.telegram_id", "shop.Customer.balance_amount", "shop.WalletTransaction.amount",
     "shop.WalletTransaction.balance_after", "shop.Order.list_amount", "shop.Order.discount_amount",
     "shop.Order.paid_amount", "shop.Order.refunded_amount", "shop.ReferralReward.amount",
-    "shop.TrafficPurchase.traffic_gb", "shop.TrafficPurchase.amount",
+    "shop.TrafficPurchase.traffic_gb", "shop.TrafficPurchase.amount", "shop.Payment.risk_score",
     "telegram.TelegramUpdate.update_id", "telegram.TelegramUpdate.chat_id", "telegram.TelegramUpdate.user_id",
     "telegram.TelegramUpdate.attempts", "telegram.ChatState.user_id",
     "discounts.SmartDiscount.used_count", "discounts.DiscountUsage.amount", "discounts.CashbackTransaction.amount",

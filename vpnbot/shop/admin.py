@@ -177,6 +177,8 @@ class RefundForm(forms.Form):
         ("full", gettext_lazy("In full")), ("prorata", gettext_lazy("Pro rata to the unused days"))])
     reason = forms.CharField(label=capfirst(gettext_lazy("refund reason")), max_length=255,
                              help_text=gettext_lazy("The customer will see this."))
+    risk_confirm = forms.BooleanField(label=capfirst(gettext_lazy("refund even if the risk checks hold it")), required=False,
+                                 help_text=gettext_lazy("The second confirmation of a held refund."))
 
 
 @admin.register(Order)
@@ -201,7 +203,8 @@ class OrderAdmin(admin.ModelAdmin):
             who = f"admin:{request.user.get_username()}"
             for order in orders:
                 try:
-                    done = services.order_refund(order_id=order.pk, mode=data["mode"], reason=data["reason"], by=who)
+                    done = services.order_refund(order_id=order.pk, mode=data["mode"], reason=data["reason"], by=who,
+                                                  confirm=bool(data.get("risk_confirm")))
                     self.message_user(request, interpolate(_("Order #%(id)s: %(amount)s refunded."), id=order.pk,
                                                            amount=money(done.refunded_amount)), messages.SUCCESS)
                 except services.ShopError as exc:
@@ -309,10 +312,16 @@ class RejectForm(forms.Form):
                              help_text=gettext_lazy("The customer will see this."))
 
 
+class ApproveForm(forms.Form):
+    risk_confirm = forms.BooleanField(label=capfirst(gettext_lazy("approve even if the risk checks hold it")), required=False,
+                                 help_text=gettext_lazy("The second confirmation of a held receipt (see its risk reasons)."))
+
+
 @admin.register(Payment)
 class PaymentAdmin(admin.ModelAdmin):
-    list_display = ("id", "customer", "amount", "status", "reviewer", "created_at", "reviewed_at")
-    list_filter = ("status", "created_at")
+    list_display = ("id", "customer", "amount", "status", "risk_score", "risk_action", "reviewer", "created_at",
+                    "reviewed_at")
+    list_filter = ("status", "risk_action", "created_at")
     search_fields = ("=id", "=customer__telegram_id", "customer__username")
     list_select_related = ("customer",)
     readonly_fields = [f.name for f in Payment._meta.fields]
@@ -332,7 +341,13 @@ class PaymentAdmin(admin.ModelAdmin):
     def approve(self, request, queryset):
         def perform(payments, data):
             for payment in payments:
-                decision = services.payment_approve(payment_id=payment.pk, reviewer=f"admin:{request.user.get_username()}")
+                try:
+                    decision = services.payment_approve(payment_id=payment.pk, reviewer=f"admin:{request.user.get_username()}",
+                                                        confirm=bool(data.get("risk_confirm")))
+                except services.ShopError as exc:
+                    self.message_user(request, interpolate(_("Top-up #%(id)s: %(error)s"), id=payment.pk, error=exc),
+                                      messages.ERROR)
+                    continue
                 if decision.changed:
                     self.message_user(request, interpolate(_("Top-up #%(id)s approved: %(amount)s credited."),
                                                            id=payment.pk, amount=money(decision.payment.amount)),
@@ -342,7 +357,7 @@ class PaymentAdmin(admin.ModelAdmin):
 
         return confirm_action(self, request, queryset, action="approve", title=_("Approve top-ups"),
                               question=_("The amounts will be credited to the customers' wallets."),
-                              confirm_label=_("Approve"), perform=perform)
+                              confirm_label=_("Approve"), form_class=ApproveForm, perform=perform)
 
     @admin.action(description=gettext_lazy("Reject the selected top-ups…"), permissions=["review"])
     def reject(self, request, queryset):

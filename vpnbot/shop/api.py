@@ -90,13 +90,22 @@ class OrderCreateSerializer(serializers.Serializer):
 class RefundSerializer(serializers.Serializer):
     mode = serializers.ChoiceField(choices=["full", "prorata"], default="full")
     reason = serializers.CharField(max_length=255)
+    confirm = serializers.BooleanField(default=False, help_text="Refund even though the risk checks hold it "
+                                                                "(the second confirmation; a 409 says when it is needed)")
+
+
+class ApproveSerializer(serializers.Serializer):
+    confirm = serializers.BooleanField(default=False, help_text="Approve even though the risk checks hold this "
+                                                                "receipt (the second confirmation; a 409 says when)")
 
 
 class PaymentSerializer(serializers.ModelSerializer):
     class Meta:
         model = Payment
-        fields = ("id", "customer", "amount", "receipt_file_id", "status", "reviewer", "reason", "created_at", "reviewed_at")
+        fields = ("id", "customer", "amount", "receipt_file_id", "receipt_unique_id", "status", "reviewer", "reason",
+                  "risk_score", "risk_action", "risk_reasons", "risk_confirmed_by", "created_at", "reviewed_at")
         read_only_fields = fields
+        extra_kwargs = {"risk_reasons": {"help_text": "Why the risk checks scored it so: readable sentences"}}
 
 
 class RejectSerializer(serializers.Serializer):
@@ -170,6 +179,9 @@ class ConfigSerializer(serializers.Serializer):
 
 
 def _shop_error(exc: services.ShopError):
+    if isinstance(exc, services.RiskHeld):  # held: a second confirmation ({"confirm": true}) goes on; frozen: nothing does
+        return Response({"detail": str(exc), "risk_action": exc.verdict.action, "risk_score": exc.verdict.score,
+                         "risk_reasons": list(exc.verdict.reasons)}, status=status.HTTP_409_CONFLICT)
     return Response({"detail": str(exc)}, status=status.HTTP_400_BAD_REQUEST)
 
 
@@ -261,7 +273,7 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         data.is_valid(raise_exception=True)
         try:
             order = services.order_refund(order_id=order.pk, mode=data.validated_data["mode"], reason=data.validated_data["reason"],
-                                          by=f"api:{request.user.get_username()}")
+                                          by=f"api:{request.user.get_username()}", confirm=data.validated_data["confirm"])
         except services.ShopError as exc:
             return _shop_error(exc)
         return Response(OrderSerializer(order).data)
@@ -280,11 +292,17 @@ class PaymentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
             return qs
         return _filter(qs, self.request.query_params, statuses=Payment.Status.values)
 
-    @extend_schema(request=None, responses=PaymentSerializer)
+    @extend_schema(request=ApproveSerializer, responses=PaymentSerializer)
     @action(detail=True, methods=["post"], permission_classes=staff_with("shop.view_payment", "shop.review_payment"))
     def approve(self, request, pk=None):
         payment = self.get_object()
-        decision = services.payment_approve(payment_id=payment.pk, reviewer=f"api:{request.user.get_username()}")
+        data = ApproveSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            decision = services.payment_approve(payment_id=payment.pk, reviewer=f"api:{request.user.get_username()}",
+                                                confirm=data.validated_data["confirm"])
+        except services.ShopError as exc:
+            return _shop_error(exc)
         if not decision.changed:
             return Response({"detail": f"Already {decision.payment.status}."}, status=status.HTTP_409_CONFLICT)
         return Response(PaymentSerializer(decision.payment).data)

@@ -206,7 +206,15 @@ class Payment(models.Model):
     customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="payments", verbose_name=_("customer"))
     amount = models.PositiveBigIntegerField(_("amount"), validators=bounds.amount(1))
     receipt_file_id = models.CharField(_("receipt photo (Telegram file id)"), max_length=255)
+    receipt_unique_id = models.CharField(
+        _("receipt photo (Telegram unique id)"), max_length=64, blank=True, db_index=True,
+        help_text=_("Telegram's file_unique_id: the same for the same photo, whoever sends it"))
     status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.PENDING, db_index=True)
+    risk_score = models.PositiveSmallIntegerField(_("risk score"), default=0, help_text=_("0-100, from the risk checks"))
+    risk_action = models.CharField(_("risk verdict"), max_length=8, default="allow",
+                                   help_text=_("allow, flag, hold (needs a second confirmation) or freeze (banned)"))
+    risk_reasons = models.JSONField(_("risk reasons"), default=list, blank=True)
+    risk_confirmed_by = models.CharField(_("held receipt confirmed by"), max_length=100, blank=True)
     reviewer = models.CharField(_("reviewed by"), max_length=100, blank=True)
     reason = models.CharField(_("reason for rejection"), max_length=500, blank=True)
     admin_messages = models.JSONField(_("review messages"), default=list, blank=True,

@@ -17,10 +17,11 @@ from telegram.ext import Application, ApplicationBuilder, CallbackQueryHandler, 
 
 from vpnbot.core.autodiscover import autodiscover
 
-from . import dialog
+from . import dialog, permissions
 from .bot import BotContext, add_command, handler, stale_button
 from .redact import redact
 from .request import SenderRequest
+from .sender import TelegramError, get_sender
 
 log = logging.getLogger(__name__)
 _errors: contextvars.ContextVar[list[str] | None] = contextvars.ContextVar("update_errors", default=None)
@@ -118,10 +119,33 @@ async def _process(payload: dict) -> str | None:
             log.warning("update %s ignored: not a valid Telegram update (%s: %s)",
                         payload.get("update_id"), type(exc).__name__, exc)
             return None
+        if permissions.gated() and await _gated(update):
+            return None
         await app.process_update(update)
     finally:
         _errors.reset(token)
     return redact("\n".join(errors)) if errors else None
+
+
+def _gate_answer(update: Update) -> bool:
+    """True when the registered gates stop this update (a banned customer): nothing runs, and
+    the one answer the gate gives, if any, is sent to the person's chat."""
+    user = update.effective_user
+    if user is None or user.is_bot:
+        return False
+    answer = permissions.gate(user.id)
+    if answer is None:
+        return False
+    if answer:
+        chat = update.effective_chat
+        try:
+            get_sender().send_message(chat.id if chat is not None and chat.type == "private" else user.id, answer)
+        except TelegramError as exc:
+            log.info("the gate's answer was not sent: %s", exc.description)
+    return True
+
+
+_gated = sync_to_async(_gate_answer)
 
 
 async def _process_all(items: list[tuple[int, dict]], done: Callable[[int, str | None], None]) -> None:

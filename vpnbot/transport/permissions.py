@@ -37,3 +37,37 @@ _admin_providers: list[Callable[[], list[int]]] = []
 def register_admin_provider(fn: Callable[[], list[int]]) -> None:
     if fn not in _admin_providers:
         _admin_providers.append(fn)
+
+
+# --- who is not served at all (a banned customer): consulted for every update -----------------------
+
+_gates: list[Callable[[int], str | None]] = []
+
+
+def register_gate(fn: Callable[[int], str | None]) -> None:
+    """fn(telegram_id) -> None to let the update through, or the one answer to give instead
+    ("" = none: the update is ignored in silence). The anti-fraud app registers its bans."""
+    if fn not in _gates:
+        _gates.append(fn)
+
+
+def unregister_gate(fn: Callable[[int], str | None]) -> None:
+    if fn in _gates:
+        _gates.remove(fn)
+
+
+def gated() -> bool:
+    """Whether any gate is registered (the transport skips the question otherwise)."""
+    return bool(_gates)
+
+
+def gate(telegram_id: int | None) -> str | None:
+    """The answer a person gets instead of being served, or None to serve them. The admins in
+    ADMIN_TELEGRAM_IDS are always served."""
+    if telegram_id is None or not _gates or int(telegram_id) in settings.ADMIN_TELEGRAM_IDS:
+        return None
+    for fn in _gates:
+        answer = fn(int(telegram_id))
+        if answer is not None:
+            return answer
+    return None

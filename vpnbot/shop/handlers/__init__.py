@@ -14,7 +14,7 @@ from .account import MENU, chat_member, help_command, language, language_chosen,
 from .buying import PAY_PATTERN, PLAN_PATTERN, QUANTITY_PATTERN, buy, buy_cancel, buy_pay, buy_plan, buy_quantity, plans
 from .my_services import my_services, new_link, new_link_cancelled, new_link_confirmed
 from .paying import ORDER_METHOD_PATTERN, TOPUP_METHOD_PATTERN, order_method, topup_method
-from .review import receive_reject_reason, review_approve, review_reject
+from .review import receive_reject_reason, review_approve, review_approve_confirmed, review_reject
 from .traffic import (
     TRAFFIC_CANCEL_PATTERN,
     TRAFFIC_PACK_PATTERN,
@@ -32,7 +32,7 @@ __all__ = [
     "MENU", "buy", "buy_cancel", "buy_pay", "buy_plan", "buy_quantity", "chat_member", "help_command", "language",
     "language_chosen", "load_customer", "main_menu", "menu_button", "my_services", "new_link", "new_link_cancelled",
     "new_link_confirmed", "plans", "receive_amount", "receive_receipt", "receive_reject_reason", "register",
-    "review_approve", "review_reject", "start", "topup", "topup_button", "traffic_cancel", "traffic_pack",
+    "review_approve", "review_approve_confirmed", "review_reject", "start", "topup", "topup_button", "traffic_cancel", "traffic_pack",
     "traffic_packs", "traffic_pay", "trial", "wallet",
 ]
 
@@ -82,4 +82,5 @@ def register(application) -> None:
     add_callback(application, TRAFFIC_PAY_PATTERN, traffic_pay)
     add_callback(application, TRAFFIC_CANCEL_PATTERN, traffic_cancel)
     add_callback(application, r"^pay:ok:(\d{1,12})$", review_approve, admin=True)
+    add_callback(application, r"^pay:okc:(\d{1,12})$", review_approve_confirmed, admin=True)
     add_callback(application, r"^pay:no:(\d{1,12})$", review_reject, admin=True)

@@ -1,17 +1,19 @@
 """The admins' review of a top-up receipt in the bot: Approve (pay:ok:<id>) credits the wallet,
-Reject (pay:no:<id>) asks for the reason the customer will read, then rejects."""
+Reject (pay:no:<id>) asks for the reason the customer will read, then rejects. A receipt the
+risk checks hold asks for a second confirmation (pay:okc:<id>) before it is approved."""
 
 from __future__ import annotations
 
+from django.utils.html import escape
 from django.utils.translation import gettext as _
 
 from vpnbot.transport import dialog
-from vpnbot.transport.bot import BotContext
+from vpnbot.transport.bot import BotContext, inline_keyboard
 
 from .. import selectors, services
 from ..formatting import money
 from ..models import Payment
-from ..services import ShopError
+from ..services import RiskHeld, ShopError
 
 
 def _payment(ctx: BotContext) -> Payment | None:
@@ -28,10 +30,32 @@ def _answer_already_decided(ctx: BotContext, payment: Payment) -> None:
 
 
 def review_approve(ctx: BotContext) -> None:
+    _approve(ctx, confirm=False)
+
+
+def review_approve_confirmed(ctx: BotContext) -> None:
+    """The second confirmation of a receipt the risk checks hold (pay:okc:<id>)."""
+    _approve(ctx, confirm=True)
+
+
+def _approve(ctx: BotContext, *, confirm: bool) -> None:
     payment = _payment(ctx)
     if payment is None:
         return
-    decision = services.payment_approve(payment_id=payment.pk, reviewer=ctx.actor)
+    try:
+        decision = services.payment_approve(payment_id=payment.pk, reviewer=ctx.actor, confirm=confirm)
+    except RiskHeld as exc:
+        if exc.verdict.frozen:
+            ctx.answer(str(exc), alert=True)
+            return
+        ctx.answer()
+        ctx.send(ctx.user_id, _("⚠️ Top-up #%(id)s is held by the risk checks (score %(score)s):\n%(reasons)s\n\n"
+                                "Approve it anyway?") % {
+            "id": payment.pk, "score": exc.verdict.score,
+            "reasons": escape("\n".join(f"• {r}" for r in exc.verdict.reasons))},
+            parse_mode="HTML", reply_markup=inline_keyboard([[(_("⚠️ Yes, approve it"), f"pay:okc:{payment.pk}"),
+                                           (_("❌ Reject"), f"pay:no:{payment.pk}")]]))
+        return
     if decision.changed:
         ctx.answer(_("Approved: %(amount)s credited.") % {"amount": money(payment.amount)})
     else:

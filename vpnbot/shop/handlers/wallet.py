@@ -96,7 +96,8 @@ def receive_receipt(ctx: BotContext, data: dict) -> None:
         return
     amount = int(data.get("amount", 0))
     try:
-        payment = services.payment_submit(customer=ctx.customer, amount=amount, receipt_file_id=photos[-1].file_id)
+        payment = services.payment_submit(customer=ctx.customer, amount=amount, receipt_file_id=photos[-1].file_id,
+                                          receipt_unique_id=photos[-1].file_unique_id or "")
     except ShopError as exc:
         dialog.dialog_clear(user_id=ctx.user_id)
         ctx.reply(str(exc))

@@ -27,3 +27,16 @@ class QuoteChanged(ShopError):
     def __init__(self, quote):
         super().__init__(_("The price changed since you saw it. Please check the new price."))
         self.quote = quote
+
+
+class RiskHeld(ShopError):
+    """The registered risk checks hold this (a receipt to approve, a refund): it goes through
+    only on a second confirmation, or never while `verdict.frozen` (a banned customer)."""
+
+    def __init__(self, verdict, message: str = ""):
+        if not message:
+            message = (_("Frozen: the customer is banned. Nothing moves until the ban is lifted.") if verdict.frozen
+                       else _("Held by the risk checks (score %(score)s): %(reasons)s. Confirm to go on anyway.")
+                       % {"score": verdict.score, "reasons": verdict.reasons_text()})
+        super().__init__(message)
+        self.verdict = verdict

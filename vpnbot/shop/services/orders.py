@@ -12,10 +12,10 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from .. import events, messaging, pricing
+from .. import events, messaging, pricing, risk
 from ..formatting import money
 from ..models import CheckoutCode, Customer, Order, Plan, Subscription, WalletTransaction
-from .errors import InsufficientBalance, QuoteChanged, ShopError
+from .errors import InsufficientBalance, QuoteChanged, RiskHeld, ShopError
 from .plans import check_order_terms, plan_get_active, validate_quantity
 from .referrals import referral_reward
 from .subscriptions import subscription_for_order, subscription_provision
@@ -141,14 +141,23 @@ def order_refund_amount(order: Order, *, mode: str, at: datetime | None = None) 
     return min(remaining, int(order.paid_amount * unused // total))
 
 
-def order_refund(*, order_id: int, mode: str = "full", reason: str, by: str, at: datetime | None = None) -> Order:
+def order_refund(*, order_id: int, mode: str = "full", reason: str, by: str, at: datetime | None = None,
+                 confirm: bool = False) -> Order:
     """Refund a paid order to the wallet (in full or for the unused days), cut the
     subscription short, and announce order_refunded so discounts and cashback unwind.
-    A refund of nothing (the time is used up, or nothing was paid) is refused."""
+    A refund of nothing (the time is used up, or nothing was paid) is refused. The risk checks
+    are asked first: a held refund raises RiskHeld unless confirm=True (the second look)."""
     reason = (reason or "").strip()
     if not reason:
         raise ShopError(_("Please give a reason for the refund."))
     at = at or timezone.now()
+    order = Order.objects.select_related("customer").filter(pk=order_id, status=Order.Status.PAID).first()
+    if order is not None:
+        verdict = risk.risk_assess(subject="refund", customer=order.customer, stage="refund", order=order, mode=mode,
+                                   amount=order_refund_amount(order, mode=mode, at=at), by=by,
+                                   confirmed_by=by if confirm else "", at=at)
+        if verdict.frozen or (verdict.held and not confirm):
+            raise RiskHeld(verdict)
     with transaction.atomic():
         order = Order.objects.select_for_update().select_related("customer", "plan").get(pk=order_id)
         if order.status != Order.Status.PAID:

@@ -19,10 +19,10 @@ from vpnbot.core.numbers import latin_digits
 from vpnbot.transport import messages
 from vpnbot.transport.permissions import admin_chat_ids
 
-from .. import events, messaging, selectors
+from .. import events, messaging, risk, selectors
 from ..formatting import money
 from ..models import Customer, Payment, WalletTransaction
-from .errors import ShopError
+from .errors import RiskHeld, ShopError
 from .wallet import wallet_apply
 
 log = logging.getLogger(__name__)
@@ -46,17 +46,25 @@ def topup_parse_amount(text: str) -> int:
     return amount
 
 
-def payment_submit(*, customer: Customer, amount: int, receipt_file_id: str) -> Payment:
+def payment_submit(*, customer: Customer, amount: int, receipt_file_id: str, receipt_unique_id: str = "") -> Payment:
+    """A receipt to review: stored, scored by the risk checks (kept on the payment and shown to
+    the reviewers), announced, and sent to every admin after commit."""
     low, high = topup_limits()
     if isinstance(amount, bool) or not isinstance(amount, int) or not low <= amount <= high or not receipt_file_id:
         raise ShopError(_("This top-up is not valid."))
-    payment = Payment(customer=customer, amount=amount, receipt_file_id=receipt_file_id[:255])
+    payment = Payment(customer=customer, amount=amount, receipt_file_id=receipt_file_id[:255],
+                      receipt_unique_id=(receipt_unique_id or "")[:64])
     try:
         bounds.check(payment, "amount")  # the model's bounds, whatever the settings say
     except ValidationError:
         raise ShopError(_("This top-up is not valid.")) from None
     with transaction.atomic():
         payment.save(force_insert=True)
+        verdict = risk.risk_assess(subject="payment", customer=customer, stage="submit", payment=payment)
+        if verdict.score or verdict.reasons or verdict.action != risk.ALLOW:
+            _keep_verdict(payment, verdict)
+            Payment.objects.filter(pk=payment.pk).update(risk_score=payment.risk_score, risk_action=payment.risk_action,
+                                                         risk_reasons=payment.risk_reasons)
         events.emit("topup_submitted", customer=customer, payment_id=payment.pk, amount=amount)
         transaction.on_commit(partial(_enqueue_payment_review, payment.pk))
     return payment
@@ -74,11 +82,68 @@ def _enqueue_payment_review(payment_id: int) -> None:
             log.exception("review of payment %s for admin %s not queued", payment_id, chat_id)
 
 
+def _keep_verdict(payment: Payment, verdict: risk.Verdict) -> None:
+    payment.risk_score = max(0, min(int(verdict.score), 100))
+    payment.risk_action = verdict.action
+    payment.risk_reasons = [str(reason)[:300] for reason in verdict.reasons][:20]
+
+
+def payment_risk_text(payment: Payment) -> str:
+    """The risk line of a receipt for its reviewers: empty when the checks had nothing to say."""
+    if not payment.risk_score and not payment.risk_reasons and payment.risk_action == risk.ALLOW:
+        return ""
+    labels = {risk.ALLOW: _("allow"), risk.FLAG: _("flagged"), risk.HOLD: _("held: approval needs a second confirmation"),
+              risk.FREEZE: _("frozen: the customer is banned")}
+    lines = [_("⚠️ Risk %(score)s/100, %(action)s") % {"score": payment.risk_score,
+                                                      "action": labels.get(payment.risk_action, payment.risk_action)}]
+    lines += [f"• {reason}" for reason in payment.risk_reasons or []]
+    return "\n".join(lines)
+
+
 def _payment_review_text(payment: Payment) -> str:
     customer = payment.customer
-    return _("🧾 Top-up #%(id)s\nCustomer: %(customer)s (id %(tid)s)\nAmount: %(amount)s") % {
+    text = _("🧾 Top-up #%(id)s\nCustomer: %(customer)s (id %(tid)s)\nAmount: %(amount)s") % {
         "id": payment.pk, "customer": html.escape(str(customer), quote=False), "tid": customer.telegram_id,
         "amount": money(payment.amount)}
+    risk_text = payment_risk_text(payment)
+    return f"{text}\n{html.escape(risk_text, quote=False)}" if risk_text else text
+
+
+def _review_buttons(payment: Payment) -> list:
+    return [[(_("✅ Approve"), f"pay:ok:{payment.pk}"), (_("❌ Reject"), f"pay:no:{payment.pk}")]]
+
+
+def payment_risk_update(*, payment_id: int, verdict: risk.Verdict) -> bool:
+    """A new verdict for a receipt (a check that finished later, e.g. on the image itself):
+    kept on the payment, and the review messages already sent show it. Only while pending;
+    a verdict never lowers what is on record. Returns whether anything changed."""
+    with transaction.atomic():
+        payment = Payment.objects.select_for_update().select_related("customer").filter(pk=payment_id).first()
+        if payment is None or payment.status != Payment.Status.PENDING:
+            return False
+        strength = {risk.ALLOW: 0, risk.FLAG: 1, risk.HOLD: 2, risk.FREEZE: 3}
+        action = max(payment.risk_action, verdict.action, key=lambda a: strength.get(a, 0))
+        reasons = list(payment.risk_reasons or []) + [r for r in verdict.reasons if r not in (payment.risk_reasons or [])]
+        merged = risk.Verdict(action=action, score=max(payment.risk_score, verdict.score), reasons=tuple(reasons))
+        before = (payment.risk_score, payment.risk_action, list(payment.risk_reasons or []))
+        _keep_verdict(payment, merged)
+        if before == (payment.risk_score, payment.risk_action, payment.risk_reasons):
+            return False
+        Payment.objects.filter(pk=payment.pk).update(risk_score=payment.risk_score, risk_action=payment.risk_action,
+                                                     risk_reasons=payment.risk_reasons)
+        pairs = [pair for pair in payment.admin_messages or [] if pair[1] is not None]
+
+        def edit():
+            for chat_id, message_id in pairs:
+                with translation.override(messaging.admin_language(chat_id)):
+                    caption, buttons = _payment_review_text(payment), _review_buttons(payment)
+                try:
+                    messages.edit_message(chat_id, message_id, caption=caption, buttons=buttons)
+                except messages.TelegramError as exc:
+                    log.info("review message not updated: %s", exc.description)
+
+        transaction.on_commit(edit)
+    return True
 
 
 def payment_review_send(*, payment_id: int, chat_id: int) -> bool:
@@ -95,7 +160,7 @@ def payment_review_send(*, payment_id: int, chat_id: int) -> bool:
         return False
     with translation.override(messaging.admin_language(chat_id)):
         caption = _payment_review_text(payment)
-        buttons = [[(_("✅ Approve"), f"pay:ok:{payment.pk}"), (_("❌ Reject"), f"pay:no:{payment.pk}")]]
+        buttons = _review_buttons(payment)
     message_id = messages.send_now(chat_id, caption, photo=payment.receipt_file_id, buttons=buttons)
     with transaction.atomic():
         payment = Payment.objects.select_for_update().get(pk=payment_id)
@@ -122,11 +187,20 @@ class Decision:
     changed: bool  # False when somebody else decided first
 
 
-def payment_approve(*, payment_id: int, reviewer: str) -> Decision:
-    """Approve a pending top-up and credit the wallet, exactly once."""
+def payment_approve(*, payment_id: int, reviewer: str, confirm: bool = False) -> Decision:
+    """Approve a pending top-up and credit the wallet, exactly once. The risk checks are asked
+    first: a held receipt raises RiskHeld unless the reviewer confirms it (confirm=True, kept
+    in risk_confirmed_by); a frozen one (a banned customer) raises RiskHeld whatever."""
+    payment = Payment.objects.select_related("customer").get(pk=payment_id)
+    if payment.status == Payment.Status.PENDING:
+        verdict = risk.risk_assess(subject="payment", customer=payment.customer, stage="approve", payment=payment,
+                                   confirmed_by=reviewer[:100] if confirm else "")
+        if verdict.frozen or (verdict.held and not confirm):
+            raise RiskHeld(verdict)
     with transaction.atomic():
         updated = Payment.objects.filter(pk=payment_id, status=Payment.Status.PENDING).update(
-            status=Payment.Status.APPROVED, reviewer=reviewer[:100], reviewed_at=timezone.now())
+            status=Payment.Status.APPROVED, reviewer=reviewer[:100], reviewed_at=timezone.now(),
+            risk_confirmed_by=reviewer[:100] if confirm else "")
         payment = Payment.objects.select_related("customer").get(pk=payment_id)
         if not updated:
             return Decision(payment, False)

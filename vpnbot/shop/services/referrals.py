@@ -4,9 +4,10 @@ friend's first paid order (credited to the wallet once, announced as referral_re
 from __future__ import annotations
 
 from django.conf import settings
+from django.db import transaction
 from django.utils.translation import gettext as _
 
-from .. import events, messaging
+from .. import events, messaging, risk
 from ..formatting import money
 from ..models import Customer, Order, ReferralReward, WalletTransaction
 from .wallet import wallet_apply
@@ -29,7 +30,8 @@ def customer_apply_referral(*, customer: Customer, code: str) -> bool:
 
 
 def referral_reward(customer: Customer, order: Order) -> None:
-    """Inside the checkout transaction: reward the inviter for the customer's first paid order."""
+    """Inside the checkout transaction: reward the inviter for the customer's first paid order,
+    unless the risk checks hold it (then nothing now: referral_reward_release grants it later)."""
     if not customer.referred_by_id or order.paid_amount <= 0:
         return
     if Order.objects.filter(customer=customer, status__in=_BOUGHT).exclude(pk=order.pk).exists():
@@ -37,6 +39,28 @@ def referral_reward(customer: Customer, order: Order) -> None:
     amount = order.paid_amount * settings.REFERRAL_REWARD_PERCENT // 100
     if amount <= 0 or ReferralReward.objects.filter(referred=customer).exists():
         return
+    verdict = risk.risk_assess(subject="referral", customer=customer, stage="reward", order=order,
+                               referrer_id=customer.referred_by_id, amount=amount)
+    if verdict.held:
+        return
+    _grant(customer, order, amount)
+
+
+def referral_reward_release(*, referred_id: int, order_id: int) -> ReferralReward | None:
+    """A held reward granted after all (an operator released it): once, and only while the
+    order is still paid. None when there is nothing to grant."""
+    with transaction.atomic():
+        customer = Customer.objects.select_for_update().get(pk=referred_id)
+        order = Order.objects.filter(pk=order_id, customer=customer, status=Order.Status.PAID).first()
+        if not customer.referred_by_id or order is None or ReferralReward.objects.filter(referred=customer).exists():
+            return None
+        amount = order.paid_amount * settings.REFERRAL_REWARD_PERCENT // 100
+        if amount <= 0:
+            return None
+        return _grant(customer, order, amount)
+
+
+def _grant(customer: Customer, order: Order, amount: int) -> ReferralReward:
     reward = ReferralReward.objects.create(referrer_id=customer.referred_by_id, referred=customer, order=order, amount=amount)
     wallet_apply(customer_id=customer.referred_by_id, amount=amount, reason=WalletTransaction.Reason.REFERRAL,
                  source=f"referral:{customer.pk}", note=f"invited {customer}")
@@ -46,3 +70,4 @@ def referral_reward(customer: Customer, order: Order) -> None:
         referrer, kind="referral_reward", dedup_key=f"referral:{customer.pk}", context={"amount": amount},
         text=lambda: _("🎁 A friend you invited made their first purchase: %(amount)s was added to your wallet.")
         % {"amount": money(amount)})
+    return reward

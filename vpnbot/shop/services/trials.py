@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 
 from vpnbot.core import bounds
 
-from .. import events
+from .. import events, risk
 from ..models import Customer, Plan, Subscription, Trial
 from ..provisioning import get_provisioner
 from .errors import ShopError
@@ -41,12 +41,25 @@ def trial_plan() -> Plan:
     return plan
 
 
-def trial_start(*, customer_id: int) -> Subscription:
+class TrialHeld(ShopError):
+    """The risk checks hold this trial: not now; an operator looks at it."""
+
+    def __init__(self, verdict):
+        super().__init__(_("Your free trial request is being reviewed. We will send you a message when it is decided."))
+        self.verdict = verdict
+
+
+def trial_start(*, customer_id: int, released: bool = False) -> Subscription:
     """The customer's free trial: a subscription of TRIAL_DAYS from now, provisioned after
-    commit. A ShopError when trials are off, not available, or the customer had one."""
+    commit. A ShopError when trials are off, not available, or the customer had one; TrialHeld
+    when the risk checks hold it (released=True: an operator let it go, the checks are not asked)."""
     plan = trial_plan()
     if Trial.objects.filter(customer_id=customer_id).exists():
         raise ShopError(_("You have already had your free trial. See /plans to buy a service."))
+    if not released:
+        verdict = risk.risk_assess(subject="trial", customer=Customer.objects.get(pk=customer_id), stage="start")
+        if verdict.held:
+            raise TrialHeld(verdict)
     try:
         with transaction.atomic():
             customer = Customer.objects.select_for_update().get(pk=customer_id)
