@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "panels",
     "payments",
     "resellers",
+    "antifraud",
     "miniapp",
 ]
 
@@ -238,6 +239,7 @@ LOGGING = {
 }
 
 # --- Feature systems: each app's settings live in vpnbot/settings_apps/<app>.py ------
+from .settings_apps.antifraud import *  # noqa: E402,F403
 from .settings_apps.backups import *  # noqa: E402,F403
 from .settings_apps.crm import *  # noqa: E402,F403
 from .settings_apps.discounts import *  # noqa: E402,F403

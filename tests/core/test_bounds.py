@@ -14,7 +14,7 @@ from vpnbot.core import bounds
 from vpnbot.shop.models import Plan
 from vpnbot.shop.services import QUANTITIES
 
-APPS = ("shop", "telegram", "discounts", "crm", "notifications", "backups", "payments", "resellers")
+APPS = ("shop", "telegram", "discounts", "crm", "notifications", "backups", "payments", "resellers", "antifraud")
 NUMBER_FIELDS = (models.IntegerField, models.FloatField, models.DecimalField, models.DurationField)
 
 # A person types these (an operator in the admin, the API or a bot command; a customer in the bot).
@@ -32,6 +32,7 @@ SETTABLE = {
     "shop.Customer.credit_limit_amount", "resellers.Reseller.discount_bp", "resellers.Reseller.markup_bp",
     "resellers.Reseller.commission_bp", "resellers.Reseller.floor_bp", "resellers.Reseller.daily_account_limit",
     "resellers.ResellerPrice.price_amount", "resellers.Batch.quantity", "resellers.Batch.periods",
+    "antifraud.RiskRule.score",
 }
 
 # Counted, summed or copied by the system: ids, counters, figures of a computation.
@@ -40,6 +41,9 @@ COMPUTED = {
     "shop.WalletTransaction.balance_after", "shop.Order.list_amount", "shop.Order.discount_amount",
     "shop.Order.paid_amount", "shop.Order.refunded_amount", "shop.ReferralReward.amount",
     "shop.TrafficPurchase.traffic_gb", "shop.TrafficPurchase.amount", "shop.Payment.risk_score",
+    "antifraud.RiskCase.subject_id", "antifraud.RiskCase.score", "antifraud.RiskCase.amount", "antifraud.Ban.telegram_id",
+    "antifraud.ReceiptFingerprint.band0", "antifraud.ReceiptFingerprint.band1", "antifraud.ReceiptFingerprint.band2",
+    "antifraud.ReceiptFingerprint.band3",
     "telegram.TelegramUpdate.update_id", "telegram.TelegramUpdate.chat_id", "telegram.TelegramUpdate.user_id",
     "telegram.TelegramUpdate.attempts", "telegram.ChatState.user_id",
     "discounts.SmartDiscount.used_count", "discounts.DiscountUsage.amount", "discounts.CashbackTransaction.amount",

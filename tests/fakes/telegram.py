@@ -76,6 +76,7 @@ class FakeTelegram:
         self.answered_500 = 0
         self._lost: dict[str, int] = {}
         self._stars_init()
+        self.files: dict[str, dict] = {}  # file_id -> {"unique_id", "content", "path"}
         server = _Server(("127.0.0.1", 0), self._handler_class())
         server.daemon_threads = True
         self.server = server
@@ -112,6 +113,17 @@ class FakeTelegram:
             self.answered_500 = 0
             self._lost.clear()
             self._stars_init()
+            self.files.clear()
+
+    def add_file(self, content: bytes, *, unique_id: str = "", file_id: str = "") -> str:
+        """A file as if a person had sent it (a photo): getFile finds it by file_id and its
+        bytes are served at /file/bot<token>/<file_path>. Returns the file_id."""
+        with self.lock:
+            n = len(self.files) + 1
+            file_id = file_id or f"AgACAgQAAxkBAAI-{n}"
+            self.files[file_id] = {"unique_id": unique_id or f"AQADfile{n}", "content": content,
+                                   "path": f"photos/file_{n}.jpg"}
+        return file_id
 
     def stop(self):
         self.server.shutdown()
@@ -278,6 +290,13 @@ class FakeTelegram:
             return 200, {"ok": True, "result": BOT_USER}
         if method in STARS_METHODS:
             return self._stars(method, params, chat_id)
+        if method == "getFile":
+            with self.lock:
+                stored = self.files.get(str(params.get("file_id") or ""))
+            if stored is None:
+                return 400, {"ok": False, "error_code": 400, "description": "Bad Request: invalid file_id"}
+            return 200, {"ok": True, "result": {"file_id": params["file_id"], "file_unique_id": stored["unique_id"],
+                                                "file_size": len(stored["content"]), "file_path": stored["path"]}}
         if method in ("setWebhook", "deleteWebhook", "answerCallbackQuery", "setMyCommands"):
             return 200, {"ok": True, "result": True}
         if method == "getUpdates":
@@ -309,6 +328,9 @@ class FakeTelegram:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else b""
                 path = self.path.split("?")[0]
+                if path.startswith("/file/"):
+                    self._file(path)
+                    return
                 prefix = f"/bot{fake.token}/"
                 if not path.startswith(prefix):
                     self._reply(401, {"ok": False, "error_code": 401, "description": "Unauthorized"})
@@ -331,6 +353,21 @@ class FakeTelegram:
                 self._reply(status, payload)
 
             do_GET = do_POST  # noqa: N815
+
+            def _file(self, path):
+                """A file's bytes, as Telegram serves them: the token in the path, 404 otherwise."""
+                prefix = f"/file/bot{fake.token}/"
+                with fake.lock:
+                    fake.calls.append(Call("file", {"path": path[len(prefix):]}, time.monotonic()))
+                    stored = next((f for f in fake.files.values() if path == prefix + f["path"]), None)
+                if not path.startswith(prefix) or stored is None:
+                    self._reply(404, {"ok": False, "error_code": 404, "description": "Not Found"})
+                    return
+                self.send_response(200)
+                self.send_header("Content-Type", "application/octet-stream")
+                self.send_header("Content-Length", str(len(stored["content"])))
+                self.end_headers()
+                self.wfile.write(stored["content"])
 
             def _reply(self, status, payload):
                 data = json.dumps(payload).encode()

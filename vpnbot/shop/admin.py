@@ -52,6 +52,16 @@ class LedgerInline(admin.TabularInline):
         return super().get_queryset(request).order_by("-id")
 
 
+_customer_inlines: list[type] = []
+
+
+def register_customer_inline(inline: type) -> None:
+    """Another app's inline on the customer's page (the anti-fraud's risk history, bans): the
+    shop's admin lists it without importing that app."""
+    if inline not in _customer_inlines:
+        _customer_inlines.append(inline)
+
+
 @admin.register(Customer)
 class CustomerAdmin(admin.ModelAdmin):
     list_display = ("telegram_id", "username", "first_name", "balance_amount", "effective_language", "is_operator",
@@ -62,6 +72,9 @@ class CustomerAdmin(admin.ModelAdmin):
     readonly_fields = ("telegram_id", "balance_amount", "credit_limit_amount", "referral_code", "referred_by",
                        "joined_at", "last_seen_at", "blocked_at", "telegram_language", "birth_month_set_at")
     inlines = [LedgerInline]
+
+    def get_inlines(self, request, obj):
+        return [*self.inlines, *_customer_inlines]
 
     @admin.display(description=gettext_lazy("language in use"))
     def effective_language(self, obj):

@@ -32,7 +32,7 @@ from .sender import ChatUnreachable, RetryLater, TelegramError, TelegramNetworkE
 __all__ = [
     "ChatUnreachable", "Outbox", "Queued", "RetryLater", "TelegramError", "TelegramNetworkError", "cancel",
     "chat_language", "edit_message", "notify_admins", "notify_chat", "outcomes", "register_chat_language",
-    "register_outbox", "send_document", "send_now",
+    "download_file", "register_outbox", "send_document", "send_now",
 ]
 
 log = logging.getLogger(__name__)
@@ -198,3 +198,8 @@ def edit_message(chat_id: int, message_id: int, *, text: str | None = None, capt
     except TelegramError as exc:
         if "message is not modified" not in exc.description:
             raise
+
+
+def download_file(file_id: str, *, max_bytes: int) -> bytes:
+    """The bytes of a file a person sent (a receipt photo), at once; raises TelegramError."""
+    return get_sender().download_file(file_id, max_bytes=max_bytes)

@@ -304,6 +304,30 @@ class Sender:
         return self.call("sendDocument", {"chat_id": chat_id, "caption": caption[:MAX_CAPTION], **params},
                          files={"document": (filename, fileobj)}, timeout=max(self.timeout, 600))
 
+    def download_file(self, file_id: str, *, max_bytes: int) -> bytes:
+        """A file a person sent (a photo's file_id): getFile, then its bytes from
+        {TELEGRAM_API_URL}/file/bot<token>/<file_path>. Raises TelegramError (too large, gone,
+        Telegram's refusal) or TelegramNetworkError; the token never appears in either."""
+        info = self.call("getFile", {"file_id": file_id})
+        path = info.get("file_path") if isinstance(info, dict) else None
+        if not path:
+            raise TelegramError("getFile: no file_path (the file is not available)")
+        if int(info.get("file_size") or 0) > max_bytes:
+            raise TelegramError(f"getFile: the file is larger than {max_bytes} bytes")
+        chunks, total = [], 0
+        try:
+            with self._client.stream("GET", f"{self.api_url}/file/bot{self._token}/{path}") as response:
+                if response.status_code != 200:
+                    raise TelegramError(f"file download: HTTP {response.status_code}", status=response.status_code)
+                for chunk in response.iter_bytes():
+                    total += len(chunk)
+                    if total > max_bytes:
+                        raise TelegramError(f"file download: larger than {max_bytes} bytes")
+                    chunks.append(chunk)
+        except httpx.HTTPError as exc:
+            raise TelegramNetworkError(f"file download: {type(exc).__name__}") from None
+        return b"".join(chunks)
+
     def close(self) -> None:
         self._client.close()
 

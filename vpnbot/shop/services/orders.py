@@ -152,10 +152,10 @@ def order_refund(*, order_id: int, mode: str = "full", reason: str, by: str, at:
         raise ShopError(_("Please give a reason for the refund."))
     at = at or timezone.now()
     order = Order.objects.select_related("customer").filter(pk=order_id, status=Order.Status.PAID).first()
-    if order is not None:
+    amount = order_refund_amount(order, mode=mode, at=at) if order is not None else 0
+    if amount > 0:  # a refund of nothing is refused below, whatever the checks say
         verdict = risk.risk_assess(subject="refund", customer=order.customer, stage="refund", order=order, mode=mode,
-                                   amount=order_refund_amount(order, mode=mode, at=at), by=by,
-                                   confirmed_by=by if confirm else "", at=at)
+                                   amount=amount, by=by, confirmed_by=by if confirm else "", at=at)
         if verdict.frozen or (verdict.held and not confirm):
             raise RiskHeld(verdict)
     with transaction.atomic():

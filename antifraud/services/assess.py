@@ -1,0 +1,177 @@
+"""The risk check the shop consults (registered with vpnbot.shop.risk): a ban freezes, the
+whitelist trusts, an operator's decision on the case stands, otherwise the rules score the
+subject and the case records the verdict."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+
+from vpnbot.shop import risk
+from vpnbot.shop.models import Customer, Payment
+
+from .. import rules
+from ..models import Ban, ReceiptPhoto, RiskCase, RiskDecision, Whitelist
+
+RULES = "rules"
+
+
+def action_for(score: int) -> str:
+    if score >= settings.ANTIFRAUD_HOLD_SCORE:
+        return risk.HOLD
+    if score >= settings.ANTIFRAUD_FLAG_SCORE:
+        return risk.FLAG
+    return risk.ALLOW
+
+
+STATUS = {risk.ALLOW: RiskCase.Status.ALLOWED, risk.FLAG: RiskCase.Status.FLAGGED, risk.HOLD: RiskCase.Status.HELD}
+
+
+def _subject_id(subject: str, customer: Customer, facts: dict) -> int:
+    if subject in ("payment", "online_payment"):
+        return facts["payment"].pk
+    if subject == "refund":
+        return facts["order"].pk
+    return customer.pk  # a referral reward (the invited customer's), a trial (the customer's)
+
+
+def _amount(subject: str, facts: dict) -> int:
+    if subject in ("payment", "online_payment"):
+        return int(facts["payment"].amount or 0)
+    return max(int(facts.get("amount") or 0), 0)
+
+
+def active_ban(customer_id: int) -> Ban | None:
+    return Ban.objects.filter(customer_id=customer_id, lifted_at__isnull=True).first()
+
+
+def risk_check(*, subject: str, customer: Customer | None, stage: str = "", **facts) -> risk.Verdict | None:
+    """The shop's question: what do the rules say about this subject? (See vpnbot.shop.risk.)"""
+    if not settings.ENABLE_ANTIFRAUD or customer is None:
+        return None
+    with translation.override(settings.LANGUAGE_CODE):  # reasons are kept as text, in the shop's language
+        ban = active_ban(customer.pk)
+        if ban is not None:
+            return risk.Verdict(action=risk.FREEZE, score=100, reasons=(
+                _("the customer is banned: %(reason)s") % {"reason": ban.reason},))
+        subject_id = _subject_id(subject, customer, facts)
+        case = RiskCase.objects.filter(subject=subject, subject_id=subject_id).first()
+        if case is not None and (stage == "approve" or subject != "payment"):
+            decided = _decided(case, facts.get("confirmed_by", ""))
+            if decided is not None:
+                return decided
+        if stage == "approve" or Whitelist.objects.filter(customer=customer).exists():
+            return None
+        now = timezone.now()
+        enabled = rules.enabled_rules()
+        hits = rules.evaluate(subject, customer, {**facts, "stage": stage}, enabled, now)
+        if subject == "payment" and stage == "submit" and "duplicate_photo" in enabled:
+            hit = duplicate_photo(enabled["duplicate_photo"], facts["payment"], customer)
+            if hit is not None:
+                hits.insert(0, hit)
+        if not hits:
+            return None
+        case = case_record(subject=subject, subject_id=subject_id, customer=customer, hits=hits,
+                           amount=_amount(subject, facts), facts=_facts(subject, facts))
+        verdict = risk.Verdict(action=action_for(case.score), score=case.score, reasons=tuple(case.reasons),
+                               case_id=case.pk)
+        if subject == "refund" and facts.get("confirmed_by") and verdict.held:
+            case_decide(case, status=RiskCase.Status.RELEASED, by=facts["confirmed_by"],
+                        why=_("refunded on a second confirmation"))
+            return risk.Verdict(risk.ALLOW, case.score, verdict.reasons, case.pk)
+        return verdict
+
+
+def _facts(subject: str, facts: dict) -> dict:
+    kept = {}
+    if subject == "referral":
+        kept = {"order_id": facts["order"].pk, "referrer_id": facts.get("referrer_id")}
+    elif subject == "refund":
+        kept = {"order_id": facts["order"].pk, "mode": facts.get("mode", ""), "by": facts.get("by", "")}
+    return kept
+
+
+def _decided(case: RiskCase, confirmed_by: str) -> risk.Verdict | None:
+    """What an operator's decision on the case says now, or None to score it again."""
+    reasons = tuple(case.reasons or [])
+    if case.status == RiskCase.Status.RELEASED:
+        return risk.Verdict(risk.ALLOW, case.score, reasons, case.pk)
+    if case.status in (RiskCase.Status.HELD, RiskCase.Status.CONFIRMED):
+        if confirmed_by and case.subject in ("payment", "refund", "online_payment"):
+            case_decide(case, status=RiskCase.Status.RELEASED, by=confirmed_by,
+                        why=_("approved on a second confirmation"))
+            return risk.Verdict(risk.ALLOW, case.score, reasons, case.pk)
+        return risk.Verdict(risk.HOLD, case.score, reasons, case.pk)
+    if case.status == RiskCase.Status.FLAGGED:
+        return risk.Verdict(risk.FLAG, case.score, reasons, case.pk)
+    return None
+
+
+def case_record(*, subject: str, subject_id: int, customer: Customer, hits: list[rules.Hit], amount: int = 0,
+                facts: dict | None = None) -> RiskCase:
+    """Add hits to the subject's case (made on the first), its score the sum of the rules'
+    scores (each rule once, at most 100); a new flag or hold is a decision by the rules. A case
+    an operator decided keeps their decision."""
+    with transaction.atomic():
+        case, created = RiskCase.objects.select_for_update().get_or_create(
+            subject=subject, subject_id=subject_id,
+            defaults={"customer": customer, "amount": amount, "facts": facts or {}})
+        fired = dict((case.facts or {}).get("rules", {}))
+        reasons = list(case.reasons or [])
+        for hit in hits:
+            if hit.rule not in fired:
+                fired[hit.rule] = hit.score
+            if hit.reason not in reasons:
+                reasons.append(hit.reason)
+        case.score = min(sum(fired.values()), 100)
+        case.reasons = reasons[:20]
+        case.facts = {**(case.facts or {}), **(facts or {}), "rules": fired}
+        before = case.status
+        if case.status not in (RiskCase.Status.RELEASED, RiskCase.Status.CONFIRMED):
+            status = STATUS[action_for(case.score)]
+            if _STRENGTH[status] > _STRENGTH.get(case.status, 0):
+                case.status = status
+        case.save()
+        if case.status != before or created and case.status != RiskCase.Status.ALLOWED:
+            RiskDecision.objects.create(case=case, customer=customer, action=case.status, by=RULES,
+                                        why="; ".join(case.reasons)[:500])
+    return case
+
+
+_STRENGTH = {RiskCase.Status.ALLOWED: 0, RiskCase.Status.FLAGGED: 1, RiskCase.Status.HELD: 2}
+
+
+def case_decide(case: RiskCase, *, status: str, by: str, why: str) -> RiskCase:
+    now = timezone.now()
+    RiskCase.objects.filter(pk=case.pk).update(status=status, decided_by=by[:100], decided_at=now, decided_why=why[:500],
+                                               updated_at=now)
+    case.status, case.decided_by, case.decided_at, case.decided_why = status, by[:100], now, why[:500]
+    RiskDecision.objects.create(case=case, customer_id=case.customer_id, action=status, by=by[:100], why=why[:500], at=now)
+    return case
+
+
+# --- the same receipt photo -------------------------------------------------------------------------
+
+def duplicate_photo(rule: rules.Rule, payment: Payment, customer: Customer) -> rules.Hit | None:
+    """The first receipt with this photo claims its unique id; a later one (whichever commits
+    second when two arrive at once: the database's unique key decides) is a duplicate."""
+    unique_id = payment.receipt_unique_id
+    if not unique_id:
+        return None
+    try:
+        with transaction.atomic():
+            ReceiptPhoto.objects.create(unique_id=unique_id, payment=payment, customer=customer)
+        return None
+    except IntegrityError:
+        pass
+    # a locking read sees the latest committed row, even under MariaDB's repeatable read
+    first = ReceiptPhoto.objects.select_for_update().filter(unique_id=unique_id).first()
+    if first is None:
+        return None
+    if first.customer_id == customer.pk:
+        return rules.Hit(rule.key, rule.param("same_customer_score"),
+                         _("same photo as this customer's payment #%(id)s") % {"id": first.payment_id})
+    return rules.Hit(rule.key, rule.score,
+                     _("same photo as payment #%(id)s by another customer") % {"id": first.payment_id})
