@@ -7,14 +7,16 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin, messages
+from django.urls import reverse
+from django.utils.html import format_html, format_html_join
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from vpnbot.core.admin_tools import ReadOnlyAdmin, confirm_action, interpolate
-from vpnbot.shop.admin import register_customer_inline
+from vpnbot.shop.admin import register_customer_panel
 
-from . import rules, services
+from . import rules, selectors, services
 from .models import Ban, ReceiptFingerprint, RiskCase, RiskDecision, RiskRule, Whitelist
 
 
@@ -46,7 +48,7 @@ class RiskRuleAdmin(admin.ModelAdmin):
 class RiskCaseAdmin(ReadOnlyAdmin):
     list_display = ("id", "subject", "subject_id", "customer", "score", "status", "short_reasons", "amount",
                     "created_at", "decided_by")
-    list_filter = ("status", "subject", "created_at")
+    list_filter = ("status", "subject", "created_at", ("customer", admin.RelatedOnlyFieldListFilter))
     search_fields = ("=id", "=subject_id", "=customer__telegram_id", "customer__username")
     list_select_related = ("customer",)
     actions = ("release", "confirm")
@@ -174,29 +176,19 @@ class ReceiptFingerprintAdmin(ReadOnlyAdmin):
     search_fields = ("=payment__id", "=phash")
 
 
-class RiskDecisionInline(admin.TabularInline):
-    model = RiskDecision
-    fk_name = "customer"
-    fields = ("at", "action", "by", "why", "case")
-    readonly_fields = fields
-    extra = 0
-    max_num = 0
-    can_delete = False
-    show_change_link = False
-    verbose_name_plural = gettext_lazy("risk history")
-
-    def get_queryset(self, request):
-        return super().get_queryset(request).select_related("case").order_by("-at", "-id")
-
-
-class BanInline(admin.TabularInline):
-    model = Ban
-    fields = ("created_at", "reason", "by", "told_at", "lifted_at", "lifted_by", "lift_reason")
-    readonly_fields = fields
-    extra = 0
-    max_num = 0
-    can_delete = False
+def customer_panel(customer) -> str:
+    """The customer's page in the shop's admin: their bans and risk history (newest first)."""
+    rows = [(d.at.strftime("%Y-%m-%d %H:%M"), d.action, d.by, d.why)
+            for d in selectors.customer_history(customer.pk)[:50]]
+    bans = [(b.created_at.strftime("%Y-%m-%d %H:%M"), b.reason, b.by, _("lifted") if b.lifted_at else _("active"))
+            for b in Ban.objects.filter(customer=customer)[:20]]
+    cases = reverse("admin:antifraud_riskcase_changelist") + f"?customer__id__exact={customer.pk}"
+    return format_html(
+        "<strong>{}</strong><table>{}</table><strong>{}</strong><table>{}</table><a href=\"{}\">{}</a>",
+        _("Bans"), format_html_join("", "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>", bans) or _("none"),
+        _("Risk history"),
+        format_html_join("", "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>", rows) or _("nothing recorded"),
+        cases, _("Risk cases of this customer"))
 
 
-register_customer_inline(BanInline)
-register_customer_inline(RiskDecisionInline)
+register_customer_panel(customer_panel)

@@ -140,6 +140,9 @@ def test_the_customer_page_shows_the_risk_history_and_the_admin_lists_cases(admi
     af.customer_ban(customer_id=case.customer_id, by="admin:ops", reason="a farm")
     page = admin_client.get(f"/admin/shop/customer/{case.customer_id}/change/").content.decode()
     assert "the inviter brought 5 new accounts" in page and "a farm" in page
+    cases = admin_client.get(f"/admin/antifraud/riskcase/?customer__id__exact={case.customer_id}")
+    assert cases.status_code == 200  # the filter is a valid one (an invalid one redirects with ?e=1)
+    assert "the inviter brought 5 new accounts" in cases.content.decode()
     listing = admin_client.get("/admin/antifraud/riskcase/?status__exact=held").content.decode()
     assert "the inviter brought 5 new accounts" in listing
     response = admin_client.post("/admin/antifraud/riskcase/", {"action": "release", "_selected_action": [case.pk],

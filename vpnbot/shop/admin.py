@@ -52,14 +52,14 @@ class LedgerInline(admin.TabularInline):
         return super().get_queryset(request).order_by("-id")
 
 
-_customer_inlines: list[type] = []
+_customer_panels: list = []
 
 
-def register_customer_inline(inline: type) -> None:
-    """Another app's inline on the customer's page (the anti-fraud's risk history, bans): the
-    shop's admin lists it without importing that app."""
-    if inline not in _customer_inlines:
-        _customer_inlines.append(inline)
+def register_customer_panel(fn) -> None:
+    """fn(customer) -> safe HTML shown on the customer's page (the anti-fraud's risk history and
+    bans): another app's view of the customer, without the shop importing that app."""
+    if fn not in _customer_panels:
+        _customer_panels.append(fn)
 
 
 @admin.register(Customer)
@@ -73,8 +73,12 @@ class CustomerAdmin(admin.ModelAdmin):
                        "joined_at", "last_seen_at", "blocked_at", "telegram_language", "birth_month_set_at")
     inlines = [LedgerInline]
 
-    def get_inlines(self, request, obj):
-        return [*self.inlines, *_customer_inlines]
+    def get_readonly_fields(self, request, obj=None):
+        return (*self.readonly_fields, "other_apps") if _customer_panels and obj is not None else self.readonly_fields
+
+    @admin.display(description=gettext_lazy("more about this customer"))
+    def other_apps(self, obj):
+        return format_html_join("", "<div>{}</div>", ((panel(obj),) for panel in _customer_panels))
 
     @admin.display(description=gettext_lazy("language in use"))
     def effective_language(self, obj):
