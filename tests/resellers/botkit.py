@@ -32,3 +32,16 @@ def promote(bot, admin: TelegramUser, user: TelegramUser, *, discount: str = "20
     bot.send(user, "/start")
     bot.send(admin, f"/add_reseller {user.id} {discount} {credit}")
     return Customer.objects.get(telegram_id=user.id)
+
+
+def make_reseller(user: TelegramUser, *, balance: int = 0, credit: int = 0, **terms):
+    """A customer of this Telegram user (in English) made a reseller by the service, with a balance."""
+    from resellers import services
+    from tests.factories import CustomerFactory
+    from vpnbot.shop.services import wallet_apply
+
+    customer = CustomerFactory(telegram_id=user.id, username=user.username, language="en")
+    reseller = services.reseller_promote(customer_id=customer.pk, by="test", credit_limit_amount=credit, **terms)
+    if balance:
+        wallet_apply(customer_id=customer.pk, amount=balance, reason="adjustment", source=f"seed:{customer.pk}")
+    return reseller
