@@ -7,12 +7,10 @@ import functools
 
 from django.utils.translation import gettext as _
 
-from vpnbot.shop.formatting import money
 from vpnbot.shop.services import ShopError
 from vpnbot.transport.bot import BotContext, Feature
 
 from .. import selectors
-from ..services import menu
 
 FEATURE = Feature.setting("ENABLE_RESELLERS", off_text=lambda: _("Resellers are not available in this shop."))
 MAX_ALERT = 200  # Telegram's limit for an answerCallbackQuery text
@@ -69,8 +67,3 @@ def refusals_shown(fn):
 def back_to_menu() -> list[tuple[str, str]]:
     return [(_("⬅️ Back"), "rs:menu")]
 
-
-def wallet_lines(reseller) -> list[str]:
-    overview = menu.reseller_overview(reseller=reseller)
-    return [_("Balance: %(amount)s") % {"amount": money(overview.balance_amount)},
-            _("Available to spend (balance + credit): %(amount)s") % {"amount": money(overview.available_amount)}]
