@@ -266,7 +266,7 @@ class AccountAdmin(ReadOnlyAdmin):
     list_display = ("id", "label", "reseller", "plan", "status", "expires_at", "created_at")
     search_fields = ("label", "=id")
     list_select_related = ("reseller__customer", "subscription__plan", "first_subscription")
-    date_hierarchy = "created_at"
+    list_filter = ("created_at",)  # not date_hierarchy: MariaDB without time zone tables cannot group by date
     fields = ("label", "reseller", "batch", "plan", "status", "expires_at", "first_subscription", "subscription",
               "disabled_at", "created_at")
     readonly_fields = fields
@@ -289,7 +289,7 @@ class BatchAdmin(ReadOnlyAdmin):
     list_display = ("id", "reseller", "plan", "quantity", "periods", "unit", "total", "created_at", "file_sent_at")
     search_fields = ("=id", "reseller__customer__username", "=reseller__customer__telegram_id")
     list_select_related = ("reseller__customer", "plan")
-    date_hierarchy = "created_at"
+    list_filter = ("created_at",)  # not date_hierarchy: MariaDB without time zone tables cannot group by date
     fields = ("reseller", "plan", "quantity", "periods", "unit", "total", "created_at", "file_sent_at")
     readonly_fields = fields
 
@@ -307,7 +307,7 @@ class CommissionAdmin(ReadOnlyAdmin):
     list_display = ("id", "reseller", "sub_reseller", "order", "earned", "taken_back", "not_recovered", "created_at")
     search_fields = ("=order__id", "reseller__customer__username", "sub_reseller__customer__username")
     list_select_related = ("reseller__customer", "sub_reseller__customer", "order")
-    date_hierarchy = "created_at"
+    list_filter = ("created_at",)  # not date_hierarchy: MariaDB without time zone tables cannot group by date
 
     @admin.display(description=gettext_lazy("commission"), ordering="amount")
     def earned(self, obj):
