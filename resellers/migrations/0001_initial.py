@@ -7,22 +7,6 @@ import django.utils.timezone
 from django.db import migrations, models
 
 
-NOT_OWN_PARENT = models.CheckConstraint(condition=models.Q(('parent', models.F('id')), _negated=True),
-                                        name='reseller_not_own_parent')
-
-
-def add_not_own_parent(apps, schema_editor):
-    # MariaDB and MySQL refuse a CHECK on an AUTO_INCREMENT column (MariaDB error 1901): there the
-    # model's validation and the services keep the rule
-    if schema_editor.connection.vendor != "mysql":
-        schema_editor.add_constraint(apps.get_model("resellers", "Reseller"), NOT_OWN_PARENT)
-
-
-def remove_not_own_parent(apps, schema_editor):
-    if schema_editor.connection.vendor != "mysql":
-        schema_editor.remove_constraint(apps.get_model("resellers", "Reseller"), NOT_OWN_PARENT)
-
-
 class Migration(migrations.Migration):
 
     initial = True
@@ -144,10 +128,6 @@ class Migration(migrations.Migration):
                 'verbose_name_plural': 'reseller API tokens',
                 'ordering': ['-id'],
             },
-        ),
-        migrations.SeparateDatabaseAndState(
-            state_operations=[migrations.AddConstraint(model_name='reseller', constraint=NOT_OWN_PARENT)],
-            database_operations=[migrations.RunPython(add_not_own_parent, remove_not_own_parent)],
         ),
         migrations.AddConstraint(
             model_name='commission',
