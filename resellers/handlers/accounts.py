@@ -11,12 +11,12 @@ from django.utils.html import escape
 from django.utils.translation import gettext as _
 
 from vpnbot.shop.formatting import config_fits_message, config_html, format_date, gigabytes, money
-from vpnbot.shop.services import InsufficientBalance, QuoteChanged, topup_limits
+from vpnbot.shop.services import InsufficientBalance, QuoteChanged
 from vpnbot.transport import dialog
 from vpnbot.transport.bot import BotContext
 
 from .. import selectors, services
-from .common import as_reseller, back_to_menu
+from .common import as_reseller, back_to_menu, short_of_money
 
 SEARCH, FOUND = "rs_search", "rs_found"  # FOUND has no step: it only keeps the search for its pages
 
@@ -183,13 +183,8 @@ def renew_confirmed(ctx: BotContext, reseller) -> None:
         account, renewed = services.reseller_renew(reseller_id=reseller.pk, account_id=account_id,
                                                    idempotency_key=f"tg:{key}", expected_total=int(total))
     except InsufficientBalance as exc:
-        low, high = topup_limits()
-        offer = min(max(exc.missing, low), high)
-        ctx.answer()
-        ctx.edit(_("Your wallet and credit are short by %(amount)s: nothing was renewed. Top up with /topup, then "
-                   "renew again.") % {"amount": money(exc.missing)}, parse_mode=None,
-                 buttons=[[(_("➕ Top up %(amount)s") % {"amount": money(offer)}, f"topup:{offer}")],
-                          [(_("⬅️ Back"), f"rs:acc:{account_id}")]])
+        short_of_money(ctx, exc.missing, _("Your wallet and credit are short by %(amount)s: nothing was renewed. Top "
+                                           "up with /topup, then renew again."), (_("⬅️ Back"), f"rs:acc:{account_id}"))
         return
     except QuoteChanged:
         account = services.account_of(reseller_id=reseller.pk, account_id=account_id)

@@ -12,13 +12,13 @@ from django.conf import settings
 from django.utils.translation import gettext as _
 
 from vpnbot.shop.formatting import money
-from vpnbot.shop.services import InsufficientBalance, QuoteChanged, topup_limits
+from vpnbot.shop.services import InsufficientBalance, QuoteChanged
 from vpnbot.transport import dialog
 from vpnbot.transport.bot import BotContext
 
 from .. import selectors, services
 from ..services import menu
-from .common import MAX_LINES, as_reseller, back_to_menu, say
+from .common import MAX_LINES, as_reseller, back_to_menu, say, short_of_money
 
 QTY, LABELS, CONFIRM = "rs_qty", "rs_labels", "rs_confirm"
 
@@ -151,13 +151,8 @@ def pay(ctx: BotContext, reseller) -> None:
                                          labels=data["labels"], idempotency_key=idempotency_key,
                                          expected_total=int(data["total"]))
     except InsufficientBalance as exc:
-        low, high = topup_limits()
-        offer = min(max(exc.missing, low), high)
-        ctx.answer()
-        ctx.edit(_("Your wallet and credit are short by %(amount)s: nothing was bought. Top up with /topup, then "
-                   "press Pay again.") % {"amount": money(exc.missing)}, parse_mode=None,
-                 buttons=[[(_("➕ Top up %(amount)s") % {"amount": money(offer)}, f"topup:{offer}")],
-                          [(_("✖️ Cancel"), "rs:cancel")]])
+        short_of_money(ctx, exc.missing, _("Your wallet and credit are short by %(amount)s: nothing was bought. Top "
+                                           "up with /topup, then press Pay again."), (_("✖️ Cancel"), "rs:cancel"))
         return
     except QuoteChanged:
         _confirm(ctx, reseller, int(data["plan"]), int(data["quantity"]), list(data["labels"]), key=key,

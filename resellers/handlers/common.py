@@ -7,7 +7,8 @@ import functools
 
 from django.utils.translation import gettext as _
 
-from vpnbot.shop.services import ShopError
+from vpnbot.shop.formatting import money
+from vpnbot.shop.services import ShopError, topup_limits
 from vpnbot.transport.bot import BotContext, Feature
 
 from .. import selectors
@@ -28,6 +29,17 @@ def say(ctx: BotContext, text: str) -> None:
         return
     ctx.answer()
     ctx.reply(text, parse_mode=None)
+
+
+def short_of_money(ctx: BotContext, missing: int, text: str, back: tuple[str, str]) -> None:
+    """Replace a confirmation whose purchase the wallet and credit cannot cover: `text` (with
+    %(amount)s for what is missing), a Top up button for that much (within the top-up limits)
+    and `back` (label, callback data)."""
+    low, high = topup_limits()
+    offer = min(max(missing, low), high)
+    ctx.answer()
+    ctx.edit(text % {"amount": money(missing)}, parse_mode=None,
+             buttons=[[(_("➕ Top up %(amount)s") % {"amount": money(offer)}, f"topup:{offer}")], [back]])
 
 
 def as_reseller(fn):
