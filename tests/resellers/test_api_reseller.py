@@ -282,7 +282,19 @@ def switches(monkeypatch):
     return switches
 
 
-def test_a_service_that_cannot_be_switched_is_400_and_stays_on(a, bought):
+class Refusing(Switches):
+    """A provisioner that cannot switch now (a panel that does not answer)."""
+
+    def set_enabled(self, subscription, enabled):
+        from vpnbot.shop.provisioning import ProvisioningUnavailable
+
+        raise ProvisioningUnavailable("The server could not be reached: please try again in a few minutes.")
+
+
+def test_a_service_that_cannot_be_switched_is_400_and_stays_on(a, bought, monkeypatch):
+    from resellers.services import accounts
+
+    monkeypatch.setattr(accounts, "get_provisioner", lambda: Refusing(None))
     account_id = bought[0]["accounts"][0]["id"]
     response = client_for(a[1]).post(f"{ACCOUNTS}{account_id}/disable/")
     assert response.status_code == 400 and response.json()["detail"]

@@ -140,9 +140,32 @@ def test_a_non_admin_cannot_use_the_operators_commands(bot, fake_telegram, two_r
     assert b.is_active
 
 
+class RefusingProvisioner(provisioning.ManualProvisioner):
+    """A provisioner that cannot switch now (a panel that does not answer)."""
+
+    def set_enabled(self, subscription, enabled: bool) -> None:
+        raise provisioning.ProvisioningUnavailable("The server could not be reached: please try again in a few minutes.")
+
+
 def test_switching_an_account_the_provisioner_cannot_switch_shows_its_message(bot, fake_telegram, two_resellers):
-    """The shop's own provisioner (panels, with a plan on no panel) refuses: the message is shown as is."""
+    """The provisioner refuses: its message is shown as is and the account stays on."""
     _user_a, user_b, _a, _b, bought, _token = two_resellers
-    bot.press(user_b, f"rs:off:{bought.accounts[0].pk}")
-    assert answers(fake_telegram)[-1] == "This service cannot be switched off or on here."
+    before = provisioning._registered
+    provisioning.register_provisioner(RefusingProvisioner())
+    try:
+        bot.press(user_b, f"rs:off:{bought.accounts[0].pk}")
+    finally:
+        provisioning.register_provisioner(before)
+    assert answers(fake_telegram)[-1] == "The server could not be reached: please try again in a few minutes."
     assert Account.objects.get(pk=bought.accounts[0].pk).disabled_at is None
+
+
+def test_switching_off_an_account_delivered_by_hand_asks_the_admins(bot, fake_telegram, two_resellers, settings):
+    """A plan on no panel: the admins are asked to switch it off by hand, and it shows as switched off."""
+    _user_a, user_b, _a, _b, bought, _token = two_resellers
+    account = bought.accounts[0]
+    bot.press(user_b, f"rs:off:{account.pk}")
+    assert Account.objects.get(pk=account.pk).disabled_at is not None
+    asked = [t for chat in settings.ADMIN_TELEGRAM_IDS for t in fake_telegram.sent_texts(chat)]
+    # "switch OFF … “Bob 1” … by hand", once to each admin
+    assert len([t for t in asked if account.label in t]) == len(settings.ADMIN_TELEGRAM_IDS), asked
