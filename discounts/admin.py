@@ -29,8 +29,8 @@ class SmartDiscountForm(forms.ModelForm):
     class Meta:
         model = SmartDiscount
         fields = ["kind", "title", "percent_bp", "fixed_amount", "cap_amount", "params", "conditions", "code", "customer",
-                  "starts_at", "ends_at", "max_uses", "per_customer_limit", "priority", "stackable", "status", "source",
-                  "created_by"]
+                  "starts_at", "ends_at", "max_uses", "per_customer_limit", "priority", "stackable", "for_resellers", "status",
+                  "source", "created_by"]
         widgets = {"params": PrettyJSONWidget(attrs={"rows": 6, "cols": 80}),
                    "conditions": PrettyJSONWidget(attrs={"rows": 10, "cols": 80})}
         # (the admin shows help texts as HTML: the JSON stays left to right inside a Persian page)
@@ -65,7 +65,7 @@ class SmartDiscountAdmin(admin.ModelAdmin):
     form = SmartDiscountForm
     list_display = ["id", "kind", "title", "code", "percent_bp", "fixed_amount", "status", "used_count", "max_uses",
                     "priority", "stackable", "starts_at", "ends_at"]
-    list_filter = ["kind", "status", "stackable", "source"]
+    list_filter = ["kind", "status", "stackable", "for_resellers", "source"]
     search_fields = ["title", "code"]
     raw_id_fields = ["customer"]
     readonly_fields = ["used_count", "created_at"]

@@ -31,7 +31,7 @@ class SmartDiscountSerializer(serializers.ModelSerializer):
         model = SmartDiscount
         fields = ("id", "kind", "title", "percent_bp", "fixed_amount", "cap_amount", "params", "conditions", "code",
                   "customer", "starts_at", "ends_at", "max_uses", "used_count", "per_customer_limit", "priority",
-                  "stackable", "status", "source", "created_by", "created_at")
+                  "stackable", "for_resellers", "status", "source", "created_by", "created_at")
         read_only_fields = ("used_count", "created_at")
 
     def validate(self, attrs):

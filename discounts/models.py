@@ -55,6 +55,10 @@ class SmartDiscount(models.Model):
     priority = models.IntegerField(_("priority"), default=0, help_text=_("Higher applies first among stackable ones"),
                                    validators=bounds.between(-bounds.MAX_RANK, bounds.MAX_RANK))
     stackable = models.BooleanField(_("combines with other discounts"), default=False)
+    for_resellers = models.BooleanField(
+        _("also for resellers' purchases"), default=False,
+        help_text=_("Also lowers what a reseller pays for the accounts they buy for their customers (off their "
+                    "reseller price); otherwise resellers' purchases never get it"))
     status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.ACTIVE, db_index=True)
     source = models.CharField(_("made through"), max_length=20, default="admin")
     created_by = models.CharField(_("created by"), max_length=100, blank=True)

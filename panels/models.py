@@ -89,6 +89,9 @@ class PanelAccount(models.Model):
                              help_text=_("What the panel says that the shop does not (missing account, expiry, limit)"))
     drift_at = models.DateTimeField(_("differences found at"), null=True, blank=True)
     warned_percent = models.PositiveSmallIntegerField(_("usage warning sent at (%)"), default=0)
+    suspended = models.BooleanField(_("switched off"), default=False,
+                                    help_text=_("Switched off on purpose (a reseller's customer who stopped paying): "
+                                                "kept off on the panel, renewals included, until switched on again"))
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 

@@ -60,6 +60,15 @@ class PanelProvisioner(Provisioner):
             log.warning("new link for subscription %s failed: %s", subscription.pk, exc)
             raise ProvisioningUnavailable(_("The server could not be reached: please try again in a few minutes.")) from None
 
+    def set_enabled(self, subscription, enabled: bool) -> None:
+        if services.account_for(subscription) is None and not services.plan_is_on_panels(subscription.plan):
+            return self.fallback.set_enabled(subscription, enabled)  # not sold on panels: by hand
+        try:
+            services.account_set_suspended(subscription=subscription, suspended=not enabled)
+        except services.PanelsError as exc:
+            raise ProvisioningUnavailable(str(exc)) from None
+        return None
+
     def add_traffic(self, subscription, extra_bytes: int) -> None:
         if services.account_for(subscription) is None:  # this chain has no panel account
             return self.fallback.add_traffic(subscription, extra_bytes)

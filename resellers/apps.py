@@ -15,6 +15,6 @@ class ResellersConfig(AppConfig):
 
         from . import receivers, services
 
-        pricing.register_price_adjuster(services.reseller_price_adjust)
+        pricing.register_price_adjuster(services.reseller_price_adjust, first=True)  # the others: off this price
         events.subscribe("order_refunded", receivers.on_order_refunded)
         events.subscribe("config_delivered", receivers.on_config_delivered)

@@ -45,7 +45,8 @@ class Reseller(models.Model):
         verbose_name_plural = _("resellers")
         ordering = ["-id"]
         permissions = [("manage_reseller", _("Can promote and demote resellers and issue their tokens"))]
-        constraints = [models.CheckConstraint(condition=~Q(parent=models.F("id")), name="reseller_not_own_parent")]
+        # no CHECK (parent <> id): MariaDB refuses an AUTO_INCREMENT column in a CHECK clause (error
+        # 1901); the services refuse a reseller under themselves or their own sub-reseller
 
     def __str__(self):
         return str(self.customer)

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from django.db.models import Q, QuerySet
+import datetime as dt
 
-from vpnbot.shop.models import Customer
+from django.db.models import Count, Q, QuerySet, Sum
+from django.utils import timezone
 
-from .models import Account, Batch, Reseller, ResellerPrice
+from vpnbot.shop.models import Customer, Plan
+
+from .models import Account, Batch, Commission, Reseller, ResellerPrice, Token
 
 PAGE = 8  # accounts per page in the bot
 
@@ -62,3 +65,42 @@ def sub_resellers(reseller_id: int) -> list[Reseller]:
 
 def prices_of(reseller: Reseller) -> dict[int, int]:
     return dict(ResellerPrice.objects.filter(reseller=reseller).values_list("plan_id", "price_amount"))
+
+
+# --- the APIs and the admin ---------------------------------------------------------------------------
+
+def resellers_overview(*, now: dt.datetime | None = None) -> QuerySet[Reseller]:
+    """resellers() with `running` (their accounts running now) counted in the same query."""
+    now = now or timezone.now()
+    return resellers().annotate(running=Count(
+        "accounts", filter=Q(accounts__subscription__status="active", accounts__subscription__expires_at__gt=now)))
+
+
+def accounts_made_today(reseller_id: int, *, now: dt.datetime | None = None) -> int:
+    """New accounts the reseller made today (the shop's day), as their daily limit counts them."""
+    start = timezone.localtime(now or timezone.now()).replace(hour=0, minute=0, second=0, microsecond=0)
+    return Account.objects.filter(reseller_id=reseller_id, created_at__gte=start).count()
+
+
+def plans_for_sale(reseller: Reseller) -> list[Plan]:
+    """The plans on sale that this reseller may sell (their chosen plans, or every one)."""
+    qs = Plan.objects.filter(is_active=True)
+    allowed = list(reseller.plans.values_list("pk", flat=True))
+    if allowed:
+        qs = qs.filter(pk__in=allowed)
+    return list(qs.order_by("sort_order", "pk"))
+
+
+def plan_ids_of(reseller: Reseller) -> list[int]:
+    return sorted(reseller.plans.values_list("pk", flat=True))
+
+
+def commission_total(reseller_id: int) -> int:
+    """What the reseller earned on their sub-resellers over all time, less what was taken back."""
+    agg = Commission.objects.filter(reseller_id=reseller_id).aggregate(earned=Sum("amount"),
+                                                                        back=Sum("reversed_amount"))
+    return (agg["earned"] or 0) - (agg["back"] or 0)
+
+
+def tokens_of(reseller_id: int) -> QuerySet[Token]:
+    return Token.objects.filter(reseller_id=reseller_id).order_by("-id")

@@ -60,7 +60,8 @@ def cashback_reverse(*, order_id: int, refunded_amount: int | None = None) -> Ca
     """Undo the cashback of a refunded order for the share refunded (`refunded_amount` out of
     the order's paid amount; None = all of it). A pending cashback shrinks by that share (it
     is cancelled when nothing is left); a credited one is taken back from the wallet as far as
-    the balance allows (never negative), the rest is recorded as unrecovered. Never more than
+    the balance allows (never below zero, nothing from a wallet already below it: a reseller's
+    credit), the rest is recorded as unrecovered. Never more than
     the cashback still held (amount - reversed - unrecovered) is taken back, so a repeated
     call takes nothing twice."""
     with transaction.atomic():
@@ -81,7 +82,7 @@ def cashback_reverse(*, order_id: int, refunded_amount: int | None = None) -> Ca
             claw = min(claw, max(0, held))
             if claw > 0:
                 customer = Customer.objects.select_for_update().get(pk=tx.customer_id)
-                take = min(claw, customer.balance_amount)
+                take = max(0, min(claw, customer.balance_amount))  # a balance below zero (credit) gives nothing
                 # once per source: the first reversal keeps the plain source, a later one (a
                 # second partial refund) is told apart by what had been clawed back before it
                 source = f"cashback_reversal:{order_id}"

@@ -23,13 +23,14 @@ def discount_create(*, kind: str, percent_bp: int | None = None, fixed_amount: i
                     cap_amount: int | None = None, params: dict | None = None, conditions_tree: dict | None = None,
                     code: str | None = None, customer: Customer | None = None, starts_at: datetime | None = None,
                     ends_at: datetime | None = None, max_uses: int | None = None, per_customer_limit: int | None = 1,
-                    priority: int = 0, stackable: bool = False, title: str = "", source: str = "admin",
+                    priority: int = 0, stackable: bool = False, for_resellers: bool = False, title: str = "",
+                    source: str = "admin",
                     created_by: str = "") -> SmartDiscount:
     discount = SmartDiscount(
         kind=kind, percent_bp=percent_bp, fixed_amount=fixed_amount, cap_amount=cap_amount, params=params or {},
         conditions=conditions_tree or {}, code=(code or None), customer=customer, starts_at=starts_at or timezone.now(),
         ends_at=ends_at, max_uses=max_uses, per_customer_limit=per_customer_limit, priority=priority,
-        stackable=stackable, title=(title or "")[:100], source=source[:20], created_by=created_by[:100])
+        stackable=stackable, for_resellers=for_resellers, title=(title or "")[:100], source=source[:20], created_by=created_by[:100])
     discount.full_clean()
     try:
         with transaction.atomic():

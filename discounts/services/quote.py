@@ -76,19 +76,22 @@ def min_total(list_amount: int) -> int:
     return -(-list_amount * floor_bp // 10000)
 
 
-def choose(applicable: list[SmartDiscount], *, list_amount: int, quantity: int) -> list[tuple[SmartDiscount, int]]:
+def choose(applicable: list[SmartDiscount], *, list_amount: int, quantity: int,
+           base: int | None = None) -> list[tuple[SmartDiscount, int]]:
     """Combine deterministically: the best single non-stackable discount (ties: higher
     priority, then lower id) first, then stackable ones by priority (high first, then id),
-    each on the running total; the floor is never crossed."""
+    each on the running total, which starts at `base` (the list price unless given: a
+    reseller's price); the floor is never crossed."""
     floor = min_total(list_amount)
+    start = list_amount if base is None else base
     exclusive = [d for d in applicable if not d.stackable]
     sequence = []
     if exclusive:
-        best = max(exclusive, key=lambda d: (discount_amount_on(d, list_amount, quantity=quantity, list_amount=list_amount),
+        best = max(exclusive, key=lambda d: (discount_amount_on(d, start, quantity=quantity, list_amount=list_amount),
                                              d.priority, -d.id))
         sequence.append(best)
     sequence += sorted((d for d in applicable if d.stackable), key=lambda d: (-d.priority, d.id))
-    running, chosen = list_amount, []
+    running, chosen = start, []
     for discount in sequence:
         amount = min(discount_amount_on(discount, running, quantity=quantity, list_amount=list_amount), running - floor)
         if amount > 0:
@@ -142,8 +145,6 @@ def discount_quote(quote, *, customer, plan, at: datetime, code: str = "") -> No
     """The price adjuster registered with the shop's price_quote."""
     if not enabled() or customer is None:
         return
-    if quote.resale:  # a reseller's purchase for their customers: their own price, no smart discount or cashback
-        return
     language = customer.effective_language
     facts = pricing.memo(("discounts:facts", customer.pk), lambda: customer_facts(customer))
     excluded = _excluded.get()
@@ -156,12 +157,20 @@ def discount_quote(quote, *, customer, plan, at: datetime, code: str = "") -> No
     applicable = select_applicable(found, customer=customer, facts=facts,
                                    local=local, quantity=quote.quantity, amount=quote.list_amount, ctx=ctx,
                                    excluded=excluded)
+    base = None
+    if quote.resale:
+        # a reseller's purchase for their customers: only the discounts meant for resellers,
+        # off the reseller's price (the resellers' adjuster runs first); never cashback
+        applicable = [d for d in applicable if d.for_resellers]
+        base = quote.total_amount
     with translation.override(language):
-        for discount, amount in choose(applicable, list_amount=quote.list_amount, quantity=quote.quantity):
+        for discount, amount in choose(applicable, list_amount=quote.list_amount, quantity=quote.quantity, base=base):
             quote.discounts.append(pricing.AppliedDiscount(label=discount_label(discount), amount=amount,
                                                            ref=f"discount:{discount.pk}"))
             if code and discount.code and discount.code.lower() == code.lower():
                 quote.code_applied = True
+    if quote.resale:
+        return
     rule, cashback = cashback_for(customer=customer, plan=plan, base=quote.total_amount, at=at, ctx=ctx,
                                   rules=cache["rules"])
     quote.cashback_amount = cashback

@@ -27,7 +27,8 @@ def _quoted_at(quote) -> datetime:
 
 def _requote(order, quote, exhausted: set[int]):
     with excluding(exhausted):
-        return pricing.price_quote(order.customer, order.plan, quote.quantity, _quoted_at(quote), code=quote.code)
+        return pricing.price_quote(order.customer, order.plan, quote.quantity, _quoted_at(quote), code=quote.code,
+                                   resale=quote.resale)
 
 
 def discount_redeem(order, quote) -> None:

@@ -19,12 +19,13 @@ def on_bot_blocked(event) -> None:
 
 
 def on_subscription_expired(event) -> None:
-    """The shop marked a subscription expired: tell the customer (once per period)."""
+    """The shop marked a subscription expired: tell the customer (once per period); not for an
+    account a reseller bought for one of their customers (the reseller manages it)."""
     if not settings.ENABLE_AUTO_NOTIFICATIONS or event.customer is None:
         return
     sub_id = (event.payload or {}).get("subscription_id")
     sub = Subscription.objects.filter(pk=sub_id).first() if sub_id else None
-    if sub is None or Subscription.objects.filter(renewed_from=sub).exists():
+    if sub is None or sub.resold or Subscription.objects.filter(renewed_from=sub).exists():
         return
     key = full_key(types.SERVICE_EXPIRED, event.customer_id, f"{sub.pk}:x:{int(sub.expires_at.timestamp())}")
     now = timezone.now()

@@ -48,11 +48,12 @@ def _insert_expiry_rows(*, type_: str, stage: str, lower: datetime, upper: datet
         f"%s, %s, 0, 'scan', %s, 0, '', 0, '', '', %s "
         f"FROM {subs} s INNER JOIN {customers} c ON c.id = s.customer_id "
         f"WHERE s.status IN ({status_list}) AND s.expires_at > %s AND s.expires_at <= %s AND c.blocked_at IS NULL "
+        f"AND s.resold = %s "
         f"AND NOT EXISTS (SELECT 1 FROM {subs} r WHERE r.renewed_from_id = s.id) {conflict}"
     )
     stamp = ops.adapt_datetimefield_value(now)
     params = [type_, f"{type_}:", f":{stage}:", False, False, stamp, stamp, *statuses,
-              ops.adapt_datetimefield_value(lower), ops.adapt_datetimefield_value(upper)]
+              ops.adapt_datetimefield_value(lower), ops.adapt_datetimefield_value(upper), False]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return max(cursor.rowcount, 0)
@@ -60,7 +61,8 @@ def _insert_expiry_rows(*, type_: str, stage: str, lower: datetime, upper: datet
 
 def notification_scan_expiries(*, now: datetime | None = None) -> int:
     """Create the due expiry notifications in bulk: 3 days and 1 day before the end, and at
-    the end (service expired); each once per subscription period. Returns how many."""
+    the end (service expired); each once per subscription period. Returns how many. Not for
+    the accounts a reseller bought for their customers (the reseller manages those)."""
     if not settings.ENABLE_AUTO_NOTIFICATIONS:
         return 0
     now = now or timezone.now()
@@ -88,7 +90,7 @@ def notification_scan_wallets(*, now: datetime | None = None) -> int:
     recent = (Notification.objects.filter(type=types.LOW_BALANCE, created_at__gt=now - timedelta(days=every))
               .values("customer_id"))
     candidates = (Customer.objects.filter(blocked_at__isnull=True, subscriptions__status=Subscription.Status.ACTIVE,
-                                          subscriptions__expires_at__gt=now)
+                                          subscriptions__expires_at__gt=now, subscriptions__resold=False)
                   .annotate(renewal_price=Max("subscriptions__plan__price_amount"))
                   .filter(Q(balance_amount__lt=threshold) | Q(balance_amount__lt=F("renewal_price")))
                   .exclude(pk__in=recent)

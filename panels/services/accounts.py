@@ -86,7 +86,8 @@ def spec_for(account: PanelAccount, *, now: datetime | None = None) -> AccountSp
     wanted = account.status in (PanelAccount.Status.PENDING, PanelAccount.Status.ACTIVE)
     root = account.subscription
     return AccountSpec(name=account.name, expires_at=expires, limit_bytes=account.limit_bytes, devices=account.devices,
-                       enabled=wanted and bool(active) and expires is not None and expires > now,
+                       enabled=(wanted and not account.suspended and bool(active) and expires is not None
+                                and expires > now),
                        note=f"{root.customer.telegram_id} #{root.pk}")
 
 
@@ -172,7 +173,8 @@ def account_provision(*, account_id: int) -> None:
     if not remote.subscription_url:
         raise PanelRefused(f"panel {account.panel.name} gave account {spec.name} no subscription link: "
                            "set the panel's public subscription address")
-    _store(account, remote, spec, status=PanelAccount.Status.ACTIVE, new_link=True)
+    status = PanelAccount.Status.DISABLED if account.suspended else PanelAccount.Status.ACTIVE
+    _store(account, remote, spec, status=status, new_link=True)
     shop_services.subscription_deliver_config(subscription_id=account.subscription_id, config=account.subscription_url)
 
 
@@ -300,6 +302,32 @@ def account_regenerate_link(*, subscription: Subscription) -> str:
     PanelAccount.objects.filter(pk=account.pk).update(subscription_url=remote.subscription_url[:500])
     shop_services.subscription_deliver_config(subscription_id=subscription.pk, config=remote.subscription_url)
     return remote.subscription_url
+
+
+# --- switched off and on: a reseller's customer who stopped paying ---------------------------------------
+
+def account_set_suspended(*, subscription: Subscription, suspended: bool) -> PanelAccount:
+    """Switch the chain's account off (kept off on the panel, renewals included; its time keeps
+    running) or back on: set under a row lock, pushed to the panel after commit. A PanelsError
+    when the chain has no account on a panel. Doing what is done already pushes nothing."""
+    account = account_for(subscription)
+    if account is None:
+        raise PanelsError(_("This service has no account on a panel."))
+    with transaction.atomic():
+        locked = PanelAccount.objects.select_for_update().get(pk=account.pk)
+        if locked.suspended == suspended:
+            return locked
+        fields = {"suspended": suspended}
+        if suspended and locked.status == PanelAccount.Status.ACTIVE:
+            fields["status"] = PanelAccount.Status.DISABLED  # the shop's truth now; the push follows
+        elif not suspended and locked.status == PanelAccount.Status.DISABLED:
+            fields["status"] = PanelAccount.Status.ACTIVE  # wanted again: the push says off if it has ended
+        PanelAccount.objects.filter(pk=locked.pk).update(**fields)
+        for name, value in fields.items():
+            setattr(locked, name, value)
+        if locked.status in (PanelAccount.Status.ACTIVE, PanelAccount.Status.DISABLED):
+            queue_push(locked.pk)  # pending or failed: made as spec_for says; deleted: nothing left to switch
+    return locked
 
 
 # --- extra traffic: a pack the customer pays for ---------------------------------------------------------

@@ -130,10 +130,6 @@ class Migration(migrations.Migration):
             },
         ),
         migrations.AddConstraint(
-            model_name='reseller',
-            constraint=models.CheckConstraint(condition=models.Q(('parent', models.F('id')), _negated=True), name='reseller_not_own_parent'),
-        ),
-        migrations.AddConstraint(
             model_name='commission',
             constraint=models.CheckConstraint(condition=models.Q(('reversed_amount__lte', django.db.models.expressions.CombinedExpression(models.F('amount'), '-', models.F('unrecovered_amount')))), name='resellers_commission_reversed_le_amount'),
         ),

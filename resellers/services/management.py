@@ -132,7 +132,8 @@ def reseller_update(*, reseller_id: int, by: str, prices: dict[int, int | None] 
         raise ResellerError(_("Unknown fields: %(names)s") % {"names": ", ".join(sorted(unknown))})
     plan_ids = fields.pop("plan_ids", None)
     with transaction.atomic():
-        reseller = Reseller.objects.select_for_update().select_related("customer", "parent").filter(pk=reseller_id).first()
+        # not select_related("parent"): a nullable join (LEFT OUTER) cannot be locked on PostgreSQL
+        reseller = Reseller.objects.select_for_update().select_related("customer").filter(pk=reseller_id).first()
         if reseller is None:
             raise ResellerError(_("There is no reseller #%(id)s.") % {"id": reseller_id})
         if parent_id is not UNSET:

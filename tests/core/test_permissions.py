@@ -417,3 +417,108 @@ def test_the_roles_hold_the_payments_permissions():
 
     assert codenames("Support") == codenames("Accountant") == {"view_payment"}
     assert {"view_payment", "decide_payment", "refund_payment"} <= codenames("Owner")
+
+
+# --- the resellers: who may promote, change, demote one, or issue and revoke their API keys ---------------
+
+@dataclass
+class ResellersWorld:
+    reseller: object
+    token: object
+    customer: object
+
+
+@pytest.fixture
+def resellers_world():
+    from resellers import services as reseller_services
+
+    reseller = reseller_services.reseller_promote(customer_id=CustomerFactory().pk, by="test", discount_bp=1000)
+    token, _key = reseller_services.token_create(reseller_id=reseller.pk, name="perm")
+    return ResellersWorld(reseller=reseller, token=token, customer=CustomerFactory())
+
+
+def _resellers_state(w):
+    from resellers.models import Reseller, Token
+
+    reseller = Reseller.objects.get(pk=w.reseller.pk)
+    return (Reseller.objects.count(), reseller.discount_bp, reseller.is_active, Token.objects.count(),
+            Token.objects.filter(revoked_at__isnull=False).count())
+
+
+RESELLER_API_CASES = [
+    ("promote a reseller", "post", lambda w: "/api/v1/resellers/", lambda w: {"customer": w.customer.pk}),
+    ("change a reseller", "patch", lambda w: f"/api/v1/resellers/{w.reseller.pk}/", lambda w: {"discount_bp": 2000}),
+    ("issue a reseller key", "post", lambda w: f"/api/v1/resellers/{w.reseller.pk}/tokens/", lambda w: {"name": "x"}),
+    ("revoke a reseller key", "post", lambda w: f"/api/v1/resellers/{w.reseller.pk}/tokens/{w.token.pk}/revoke/",
+     lambda w: None),
+    ("demote a reseller", "post", lambda w: f"/api/v1/resellers/{w.reseller.pk}/demote/", lambda w: None),
+]
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("case", RESELLER_API_CASES, ids=[c[0] for c in RESELLER_API_CASES])
+def test_api_reseller_endpoints_by_role(resellers_world, role, case):
+    _name, method, url, body = case
+    before = _resellers_state(resellers_world)
+    response = getattr(api_as(role), method)(url(resellers_world), body(resellers_world), format="json")
+    if role == "owner":
+        assert response.status_code in (200, 201), response.content
+        assert _resellers_state(resellers_world) != before
+    else:
+        assert response.status_code == 403, response.content
+        assert _resellers_state(resellers_world) == before
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_reading_resellers_needs_the_view_permission(resellers_world, role):
+    client = api_as(role)
+    pk = resellers_world.reseller.pk
+    for url in ("/api/v1/resellers/", f"/api/v1/resellers/{pk}/", f"/api/v1/resellers/{pk}/tokens/",
+                f"/api/v1/resellers/{pk}/statement/"):
+        response = client.get(url)
+        assert (response.status_code == 200) == (role in {"support", "accountant", "owner"}), (role, url)
+        assert resellers_world.token.key_hash not in response.content.decode()
+
+
+RESELLER_ADMIN_CASES = [
+    ("demote resellers", "/admin/resellers/reseller/", "demote", lambda w: w.reseller),
+    ("issue reseller keys", "/admin/resellers/reseller/", "issue_token", lambda w: w.reseller),
+    ("revoke reseller keys", "/admin/resellers/token/", "revoke", lambda w: w.token),
+]
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("case", RESELLER_ADMIN_CASES, ids=[c[0] for c in RESELLER_ADMIN_CASES])
+def test_admin_reseller_actions_by_role(client, resellers_world, role, case):
+    _name, url, action, obj = case
+    client.force_login(user_in(role))
+    before = _resellers_state(resellers_world)
+    response = client.post(url, {"action": action, "_selected_action": [obj(resellers_world).pk], "confirm": "yes"})
+    if role == "owner":
+        assert response.status_code in (200, 302)
+        assert _resellers_state(resellers_world) != before, f"{role} was allowed to {action} but nothing happened"
+    else:
+        assert response.status_code in (200, 302, 403)
+        assert _resellers_state(resellers_world) == before
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_only_the_owner_promotes_a_reseller_in_the_admin(client, resellers_world, role):
+    from resellers.models import Reseller
+
+    client.force_login(user_in(role))
+    client.post("/admin/resellers/reseller/add/", {
+        "customer": resellers_world.customer.pk, "discount_bp": "500", "markup_bp": "0", "commission_bp": "0",
+        "floor_bp": "0", "credit_limit_amount": "0", "daily_account_limit": "0", "note": "",
+        "prices-TOTAL_FORMS": "0", "prices-INITIAL_FORMS": "0"})
+    assert Reseller.objects.filter(customer=resellers_world.customer).exists() == (role == "owner")
+
+
+def test_the_roles_hold_the_resellers_permissions():
+    def codenames(group):
+        return set(Group.objects.get(name=group).permissions.filter(content_type__app_label="resellers")
+                   .values_list("codename", flat=True))
+
+    assert "view_reseller" in codenames("Support") and "view_reseller" in codenames("Accountant")
+    assert not {c for c in codenames("Support") | codenames("Accountant") if not c.startswith("view_")}
+    assert {"add_reseller", "change_reseller", "manage_reseller"} <= codenames("Owner")

@@ -68,9 +68,10 @@ class CustomerAdmin(admin.ModelAdmin):
                     "blocked_at", "joined_at")
     list_filter = ("is_operator", "language", ("blocked_at", admin.EmptyFieldListFilter), "joined_at")
     search_fields = ("=telegram_id", "username", "first_name", "last_name", "referral_code")
-    # the credit limit is a reseller's term: set on the reseller (resellers' admin), never here
-    readonly_fields = ("telegram_id", "balance_amount", "credit_limit_amount", "referral_code", "referred_by",
-                       "joined_at", "last_seen_at", "blocked_at", "telegram_language", "birth_month_set_at")
+    readonly_fields = ("telegram_id", "balance_amount", "referral_code", "referred_by", "joined_at", "last_seen_at",
+                       "blocked_at", "telegram_language", "birth_month_set_at")
+    # the credit limit is a reseller's term, changed with the reseller (never under what is owed)
+    exclude = ("credit_limit_amount",)
     inlines = [LedgerInline]
 
     def get_readonly_fields(self, request, obj=None):

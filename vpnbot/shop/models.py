@@ -4,6 +4,7 @@ top-ups, referral rewards, domain events and the discount codes kept for a confi
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Cast
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -39,8 +40,10 @@ class Customer(models.Model):
     class Meta:
         verbose_name = _("customer")
         verbose_name_plural = _("customers")
-        constraints = [models.CheckConstraint(condition=Q(balance_amount__gte=-models.F("credit_limit_amount")),
-                                              name="customer_balance_within_credit")]
+        # the limit cast to a signed integer: MariaDB computes -(BIGINT UNSIGNED) as unsigned and fails
+        constraints = [models.CheckConstraint(
+            condition=Q(balance_amount__gte=-Cast("credit_limit_amount", models.BigIntegerField())),
+            name="customer_balance_within_credit")]
 
     def __str__(self):
         return f"@{self.username}" if self.username else f"{self.first_name or 'customer'} ({self.telegram_id})"

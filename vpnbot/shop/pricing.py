@@ -51,8 +51,13 @@ class Quote:
 _adjusters: list[Callable] = []
 
 
-def register_price_adjuster(fn: Callable) -> None:
-    if fn not in _adjusters:
+def register_price_adjuster(fn: Callable, *, first: bool = False) -> None:
+    """first: before the adjusters registered so far (a price the others take their share off)."""
+    if fn in _adjusters:
+        return
+    if first:
+        _adjusters.insert(0, fn)
+    else:
         _adjusters.append(fn)
 
 

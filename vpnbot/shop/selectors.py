@@ -79,9 +79,11 @@ def payment_get(payment_id: int) -> Payment | None:
 
 
 def subscriptions_for(customer: Customer) -> list[Subscription]:
-    """The customer's subscriptions running now, oldest first."""
+    """The customer's own subscriptions running now, oldest first (not the accounts a reseller
+    bought for their customers: those are managed in the reseller's menu)."""
     now = timezone.now()
-    return list(Subscription.objects.filter(customer=customer, status=Subscription.Status.ACTIVE, expires_at__gt=now)
+    return list(Subscription.objects.filter(customer=customer, status=Subscription.Status.ACTIVE, expires_at__gt=now,
+                                            resold=False)
                 .select_related("plan").order_by("starts_at"))
 
 
@@ -116,10 +118,11 @@ def services_for(customer: Customer) -> list[Service]:
 
 
 def subscription_running(customer: Customer, subscription_id) -> Subscription | None:
-    """The customer's subscription if it is running (or paid and waiting to start), else None."""
+    """The customer's own subscription if it is running (or paid and waiting to start), else
+    None (a resold account is not one of the customer's own services)."""
     return (Subscription.objects.select_related("customer", "plan")
             .filter(pk=subscription_id, customer=customer, status=Subscription.Status.ACTIVE,
-                    expires_at__gt=timezone.now()).first())
+                    expires_at__gt=timezone.now(), resold=False).first())
 
 
 # --- extra traffic and the trial ----------------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 import django.core.validators
 import django.db.models.expressions
+import django.db.models.functions.comparison
 from django.db import migrations, models
 
 
@@ -48,6 +49,6 @@ class Migration(migrations.Migration):
         ),
         migrations.AddConstraint(
             model_name='customer',
-            constraint=models.CheckConstraint(condition=models.Q(('balance_amount__gte', django.db.models.expressions.CombinedExpression(models.F('credit_limit_amount'), '*', models.Value(-1)))), name='customer_balance_within_credit'),
+            constraint=models.CheckConstraint(condition=models.Q(('balance_amount__gte', django.db.models.expressions.CombinedExpression(django.db.models.functions.comparison.Cast('credit_limit_amount', models.BigIntegerField()), '*', models.Value(-1)))), name='customer_balance_within_credit'),
         ),
     ]

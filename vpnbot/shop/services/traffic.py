@@ -35,11 +35,12 @@ def traffic_pack_get_active(pack_id) -> TrafficPack:
 
 
 def traffic_subscription(*, customer_id: int, subscription_id) -> Subscription:
-    """The customer's running subscription that extra traffic can be bought for (its account
-    has a traffic limit, as the provisioner says); a ShopError otherwise."""
+    """The customer's own running subscription that extra traffic can be bought for (its account
+    has a traffic limit, as the provisioner says; not an account a reseller bought for a
+    customer of theirs); a ShopError otherwise."""
     subscription = (Subscription.objects.select_related("customer", "plan")
                     .filter(pk=subscription_id, customer_id=customer_id, status=Subscription.Status.ACTIVE,
-                            expires_at__gt=timezone.now()).first())
+                            expires_at__gt=timezone.now(), resold=False).first())
     if subscription is None:
         raise ShopError(_("This service is not one of your running services. See /my_services."))
     info = get_provisioner().account_info([subscription]).get(subscription.pk)
