@@ -36,6 +36,9 @@ EVENTS = {
     "paid again": gettext_lazy("paid again (not credited)"),
     "hold": gettext_lazy("paid, but not as asked"),
     "held": gettext_lazy("held for an admin"),
+    "held by the risk checks": gettext_lazy("held by the risk checks"),
+    "frozen": gettext_lazy("frozen: the customer is banned"),
+    "unfrozen": gettext_lazy("the customer's ban is lifted"),
     "failed": gettext_lazy("failed"),
     "expired": gettext_lazy("expired"),
     "refunded": gettext_lazy("refunded"),
@@ -81,7 +84,7 @@ class RefuseForm(ReasonForm):
 @admin.register(Payment)
 class PaymentAdmin(ReadOnlyAdmin):
     list_display = ("id", "provider", "provider_payment_id", "customer", "purpose", "shown_amount", "asked", "status",
-                    "created_at", "paid_at")
+                    "risk_score", "created_at", "paid_at")
     list_filter = ("provider", "status", "purpose")
     search_fields = ("provider_payment_id", "=customer__telegram_id", "customer__username")
     list_select_related = ("customer",)
@@ -91,12 +94,13 @@ class PaymentAdmin(ReadOnlyAdmin):
                            "decided_by")}),
         (gettext_lazy("Money"), {"fields": ("shown_amount", "asked", "received", "plan", "quantity", "expected_total",
                                             "discount_code", "order", "receipt", "pay_url")}),
+        (gettext_lazy("Risk"), {"fields": ("risk_score", "risk_action", "risk_reasons_list")}),
         (gettext_lazy("History"), {"fields": ("timeline_table", "created_at", "checked_at", "paid_at", "updated_at")}),
     )
     readonly_fields = ("provider", "provider_payment_id", "customer", "purpose", "status", "status_detail", "note",
                        "decided_by", "shown_amount", "asked", "received", "plan", "quantity", "expected_total",
                        "discount_code", "order", "receipt", "pay_url", "timeline_table", "created_at", "checked_at",
-                       "paid_at", "updated_at")
+                       "paid_at", "updated_at", "risk_score", "risk_action", "risk_reasons_list")
     actions = ("check_now", "credit_held", "refuse", "refund")
 
     def has_decide_permission(self, request) -> bool:
@@ -118,6 +122,13 @@ class PaymentAdmin(ReadOnlyAdmin):
     @admin.display(description=gettext_lazy("amount the provider reported"))
     def received(self, obj):
         return provider_money(obj.received_amount, obj.received_currency)
+
+    @admin.display(description=gettext_lazy("risk reasons"))
+    def risk_reasons_list(self, obj):
+        reasons = [str(r) for r in (obj.risk_reasons or [])]
+        if not reasons:
+            return "—"
+        return format_html("<ul>{}</ul>", format_html_join("", "<li>{}</li>", ((r,) for r in reasons)))
 
     @admin.display(description=gettext_lazy("timeline"))
     def timeline_table(self, obj):

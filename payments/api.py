@@ -35,19 +35,34 @@ class TimelineEntrySerializer(serializers.Serializer):
 class ProviderPaymentSerializer(serializers.ModelSerializer):
     telegram_id = serializers.IntegerField(source="customer.telegram_id", read_only=True)
     timeline = TimelineEntrySerializer(many=True, read_only=True, help_text="The payment's story, oldest first")
+    risk_reasons = serializers.ListField(child=serializers.CharField(), read_only=True,
+                                         help_text="Why the risk checks scored it so, readable")
 
     class Meta:
         model = Payment
         fields = ("id", "provider", "provider_payment_id", "customer", "telegram_id", "purpose", "amount", "currency",
                   "provider_amount", "received_amount", "received_currency", "status", "status_detail", "plan",
                   "quantity", "order", "receipt", "note", "decided_by", "timeline", "created_at", "updated_at",
-                  "checked_at", "paid_at")
+                  "checked_at", "paid_at", "risk_score", "risk_action", "risk_reasons")
         read_only_fields = fields
         extra_kwargs = {
             "customer": {"help_text": "The customer's id in the shop"},
             "receipt": {"help_text": "A card payment's top-up (/api/v1/topups/{id}/), where it is approved or rejected"},
             "order": {"help_text": "The order this payment placed"},
+            "risk_score": {"help_text": "0-100, what the risk checks said when the money arrived (a card receipt: "
+                                        "its top-up's score)"},
+            "risk_action": {"help_text": "allow, flag (credited, an operator looks later), hold (held for an admin) "
+                                         "or freeze (the customer is banned: held until the ban is lifted)"},
         }
+
+
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        if instance.receipt_id:  # a card receipt is scored as a top-up: its verdict is the receipt's
+            receipt = instance.receipt
+            data.update(risk_score=receipt.risk_score, risk_action=receipt.risk_action,
+                        risk_reasons=list(receipt.risk_reasons or []))
+        return data
 
 
 class ReasonSerializer(serializers.Serializer):
@@ -96,7 +111,7 @@ class PaymentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
     queryset = Payment.objects.none()  # for the schema; the rows come from get_queryset
 
     def get_queryset(self):
-        return Payment.objects.select_related("customer").order_by("-id")
+        return Payment.objects.select_related("customer", "receipt").order_by("-id")
 
     def filter_queryset(self, queryset):
         """?provider= ?status= ?purpose= ?customer=: a bad value is a 400 naming the valid ones

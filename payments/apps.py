@@ -28,3 +28,5 @@ class PaymentsConfig(AppConfig):
         for name in ("topup_submitted", "payment_approved", "payment_rejected"):
             events.subscribe(name, receivers.on_receipt_event)
         events.subscribe("order_refunded", receivers.on_order_refunded)
+        events.subscribe("customer_banned", receivers.on_customer_banned)
+        events.subscribe("customer_unbanned", receivers.on_customer_unbanned)

@@ -67,6 +67,11 @@ class Payment(models.Model):
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
     checked_at = models.DateTimeField(_("last checked with the provider"), null=True, blank=True)
     paid_at = models.DateTimeField(_("paid at"), null=True, blank=True, db_index=True)
+    # what the risk checks said when the money arrived (vpnbot.shop.risk, subject "online_payment")
+    risk_score = models.PositiveSmallIntegerField(_("risk score"), default=0, help_text=_("0-100, from the risk checks"))
+    risk_action = models.CharField(_("risk verdict"), max_length=8, default="allow",
+                                   help_text=_("allow, flag, hold (needs a second confirmation) or freeze (banned)"))
+    risk_reasons = models.JSONField(_("risk reasons"), default=list, blank=True)
 
     class Meta:
         verbose_name = _("payment")

@@ -14,3 +14,13 @@ def on_receipt_event(event) -> None:
 
 def on_order_refunded(event) -> None:
     services.on_order_refunded(event)
+
+
+def on_customer_banned(event) -> None:
+    if event.customer is not None:
+        services.payments_freeze(customer_id=event.customer.pk, why=(event.payload or {}).get("why", ""))
+
+
+def on_customer_unbanned(event) -> None:
+    if event.customer is not None:
+        services.payments_unfreeze(customer_id=event.customer.pk)

@@ -11,7 +11,7 @@ from django.db import transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from vpnbot.shop import messaging
+from vpnbot.shop import events, messaging
 from vpnbot.shop import services as shop
 from vpnbot.shop.models import Customer
 
@@ -97,6 +97,9 @@ def customer_ban(*, customer_id: int, by: str, reason: str) -> Ban:
             return ban
         ban = Ban.objects.create(customer=customer, telegram_id=customer.telegram_id, reason=reason, by=by[:100])
         RiskDecision.objects.create(customer=customer, action="banned", by=by[:100], why=reason)
+        with translation.override(settings.LANGUAGE_CODE):  # kept as text, in the shop's language
+            why = _("the customer is banned: %(reason)s") % {"reason": reason}
+        events.emit("customer_banned", customer=customer, why=why, by=by[:100])  # pending payments are frozen
     return ban
 
 
@@ -111,6 +114,7 @@ def customer_unban(*, customer_id: int, by: str, reason: str) -> Ban | None:
         ban.lifted_at, ban.lifted_by, ban.lift_reason = timezone.now(), by[:100], reason
         ban.save(update_fields=["lifted_at", "lifted_by", "lift_reason"])
         RiskDecision.objects.create(customer=customer, action="unbanned", by=by[:100], why=reason)
+        events.emit("customer_unbanned", customer=customer, by=by[:100])  # frozen payments go their way again
     return ban
 
 

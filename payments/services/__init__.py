@@ -10,6 +10,8 @@ from .core import (
     payment_credit_held,
     payment_refuse,
     payment_start,
+    payments_freeze,
+    payments_unfreeze,
     provider_for,
     timeline_add,
 )
@@ -26,6 +28,7 @@ from .refunds import on_order_refunded, payment_refund, payment_refund_to_provid
 __all__ = [
     "Applied", "PaymentsError", "Reconciled", "on_order_refunded", "payment_cancel", "payment_check",
     "payment_confirm", "payment_credit_held", "payment_expire", "payment_refund", "payment_refund_to_provider",
-    "payment_refuse", "payment_start", "payments_reconcile", "payments_summary", "payments_summary_send",
+    "payment_refuse", "payment_start", "payments_freeze", "payments_reconcile", "payments_unfreeze",
+    "payments_summary", "payments_summary_send",
     "provider_for", "receipt_mirror", "refund_failed", "timeline_add",
 ]

@@ -20,7 +20,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from vpnbot.shop import messaging
+from vpnbot.shop import messaging, risk
 from vpnbot.shop import services as shop
 from vpnbot.shop.formatting import money
 from vpnbot.shop.models import Customer, Order, WalletTransaction
@@ -180,6 +180,9 @@ def payment_confirm(*, payment_id: int, confirmation: Confirmation, via: str) ->
         if confirmation.status == providers.HOLD:
             return _hold(payment, confirmation.detail or _("the provider reported a partial payment"))
         if confirmation.status == providers.PAID:
+            verdict = _risk(payment)
+            if verdict.held:
+                return _hold(payment, risk_why(verdict), verdict=verdict)
             return _credit(payment, now)
         if confirmation.status in (providers.FAILED, providers.EXPIRED):
             if payment.status == Payment.Status.PENDING:
@@ -188,6 +191,24 @@ def payment_confirm(*, payment_id: int, confirmation: Confirmation, via: str) ->
             return Applied(payment, changed=True)
         payment.save()
         return Applied(payment)
+
+
+def _risk(payment: Payment, *, stage: str = "confirm", confirmed_by: str = "") -> risk.Verdict:
+    """The risk checks' word on money that arrived (kept on the payment): HOLD holds it for an
+    admin, FREEZE (a banned customer) holds it until the ban is lifted, FLAG credits it (the
+    checks keep the case for an operator)."""
+    verdict = risk.risk_assess(subject="online_payment", customer=payment.customer, stage=stage, payment=payment,
+                               confirmed_by=confirmed_by)
+    if stage == "confirm" or verdict.frozen:
+        payment.risk_score = max(0, min(int(verdict.score), 100))
+        payment.risk_action = verdict.action
+        payment.risk_reasons = [str(reason)[:300] for reason in verdict.reasons][:20]
+    return verdict
+
+
+def risk_why(verdict: risk.Verdict) -> str:
+    return _("held by the risk checks (score %(score)s): %(reasons)s") % {
+        "score": verdict.score, "reasons": verdict.reasons_text() or "—"}
 
 
 def _credit(payment: Payment, now, *, note: str = "") -> Applied:
@@ -240,19 +261,27 @@ def _tell_paid(payment: Payment, customer: Customer, order: Order | None, refuse
                                        "payment_id": payment.pk}, text=text, urgent=True)
 
 
-def _hold(payment: Payment, why: str) -> Applied:
+def _hold(payment: Payment, why: str, *, verdict: risk.Verdict | None = None) -> Applied:
     payment.status = Payment.Status.HELD
     payment.note = str(why)[:500]
+    if verdict is not None:
+        timeline_add(payment, "held by the risk checks", f"{verdict.action} {verdict.score}")
     payment.save()
     messages.notify_admins(
         lambda: _("⚠️ %(method)s payment #%(id)s of %(customer)s is held: %(why)s. Credit or refuse it in the "
                   "admin (Payments).") % {"method": payment.get_provider_display(), "id": payment.pk,
                                            "customer": html.escape(str(payment.customer)), "why": html.escape(why)},
         kind="payment_held", dedup_key=f"payment-held:{payment.pk}")
-    messaging.notify_customer(
-        payment.customer, kind="payment_approved", dedup_key=f"online-payment-held:{payment.pk}",
-        text=lambda: _("Your %(method)s payment #%(id)s arrived but does not match what was asked; an admin will "
-                       "look at it.") % {"method": payment.get_provider_display(), "id": payment.pk})
+    if verdict is not None and verdict.frozen:
+        return Applied(payment, changed=True)  # a banned customer is not written to
+    if verdict is not None:
+        text = lambda: _("Your %(method)s payment #%(id)s arrived; an admin will look at it before it is "  # noqa: E731
+                         "credited.") % {"method": payment.get_provider_display(), "id": payment.pk}
+    else:
+        text = lambda: _("Your %(method)s payment #%(id)s arrived but does not match what was asked; an admin "  # noqa: E731
+                         "will look at it.") % {"method": payment.get_provider_display(), "id": payment.pk}
+    messaging.notify_customer(payment.customer, kind="payment_approved",
+                              dedup_key=f"online-payment-held:{payment.pk}", text=text)
     return Applied(payment, changed=True)
 
 
@@ -297,6 +326,10 @@ def payment_credit_held(*, payment_id: int, by: str, reason: str) -> Applied:
     reason = _reason(reason)
     with transaction.atomic():
         payment = _decidable(payment_id)
+        # crediting is the second confirmation of a risk hold; a banned customer's money stays frozen
+        verdict = _risk(payment, stage="approve", confirmed_by=by)
+        if verdict.frozen:
+            raise PaymentsError(_("This payment is frozen: its customer is banned. Lift the ban first."))
         payment.decided_by = by[:100]
         timeline_add(payment, "credited by an admin", f"{by}: {reason}")
         return _credit(payment, timezone.now(), note=reason)
@@ -357,3 +390,44 @@ def payment_check(*, payment_id: int, via: str = "check") -> Applied:
                                                                           "error": str(exc)[:200]},
                             retry=exc.retry) from None
     return payment_confirm(payment_id=payment.pk, confirmation=confirmation, via=via)
+
+
+# --- a banned customer's money -----------------------------------------------------------------------
+
+def payments_freeze(*, customer_id: int, why: str) -> int:
+    """The customer is banned: their pending online payments are marked frozen (still pending,
+    so money that arrives is recorded, and then held by the risk checks, never credited nor
+    lost). Runs in the ban's transaction. Returns how many were marked."""
+    frozen = 0
+    for payment in (Payment.objects.select_for_update().filter(customer_id=customer_id, status=Payment.Status.PENDING)
+                    .exclude(provider=Payment.Provider.CARD).order_by("pk")):
+        payment.risk_action, payment.risk_score = risk.FREEZE, 100
+        payment.risk_reasons = [str(why)[:300]]
+        timeline_add(payment, "frozen", str(why))
+        payment.save(update_fields=["risk_action", "risk_score", "risk_reasons", "timeline", "updated_at"])
+        frozen += 1
+    return frozen
+
+
+def payments_unfreeze(*, customer_id: int) -> int:
+    """The ban is lifted: each frozen payment goes back to its normal path. A pending one waits
+    for its money as before; one paid while the ban held it is scored again and credited (once:
+    under its row lock, and the ledger's unique source) unless the risk checks still hold it."""
+    released = 0
+    now = timezone.now()
+    for payment in (Payment.objects.select_for_update().select_related("customer")
+                    .filter(customer_id=customer_id, risk_action=risk.FREEZE,
+                            status__in=(Payment.Status.PENDING, Payment.Status.HELD)).order_by("pk")):
+        timeline_add(payment, "unfrozen")
+        if payment.status == Payment.Status.PENDING:
+            payment.risk_action, payment.risk_score, payment.risk_reasons = risk.ALLOW, 0, []
+            payment.save(update_fields=["risk_action", "risk_score", "risk_reasons", "timeline", "updated_at"])
+        else:
+            verdict = _risk(payment)
+            if verdict.held:
+                _hold(payment, risk_why(verdict), verdict=verdict)
+            else:
+                payment.note = ""
+                _credit(payment, now)
+        released += 1
+    return released

@@ -16,6 +16,7 @@ NAMES = (
     "registered", "topup_submitted", "payment_approved", "payment_rejected", "order_paid",
     "subscription_extended", "subscription_expired", "order_refunded", "referral_rewarded",
     "command_used", "bot_blocked", "config_delivered", "subscription_changed", "traffic_bought", "trial_started",
+    "customer_banned", "customer_unbanned",  # an operator's ban (the anti-fraud app), payload: why
 )
 _subscribers: dict[str, list[Callable]] = defaultdict(list)
 
