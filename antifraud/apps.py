@@ -17,4 +17,5 @@ class AntifraudConfig(AppConfig):
 
         risk.register_risk_check(services.risk_check)
         permissions.register_gate(services.ban_gate)
+        permissions.register_refusal(services.ban_refusal)
         events.subscribe("topup_submitted", receivers.on_topup_submitted)

@@ -29,6 +29,7 @@ from rest_framework import authentication, exceptions, permissions, throttling
 
 from vpnbot.core.throttling import _CurrentRates
 from vpnbot.shop import services as shop
+from vpnbot.transport import permissions as transport
 
 SCHEME = "tma"
 MAX_LENGTH = 8192  # Telegram's initData is about 1 KB; anything far larger is not one
@@ -142,6 +143,9 @@ class TmaAuthentication(authentication.BaseAuthentication):
             raise exceptions.AuthenticationFailed(_("The Mini App's sign-in is not valid or has expired. "
                                                     "Close the Mini App and open it again.")) from None
         user = data["user"]
+        refused = transport.refusal(user["id"])  # a banned customer: refused before anything is written
+        if refused:
+            raise exceptions.PermissionDenied(refused)
         customer, _created = shop.customer_sync(
             telegram_id=user["id"], username=_text(user.get("username")), first_name=_text(user.get("first_name")),
             last_name=_text(user.get("last_name")), language_code=_text(user.get("language_code")))

@@ -6,6 +6,7 @@ from .assess import action_for, active_ban, case_record, duplicate_photo, risk_c
 from .decisions import (
     AntifraudError,
     ban_gate,
+    ban_refusal,
     case_confirm,
     case_release,
     customer_ban,
@@ -17,7 +18,7 @@ from .fingerprints import image_phash, receipt_fingerprint, similar_receipts
 from .summary import risk_summary, risk_summary_send
 
 __all__ = [
-    "AntifraudError", "action_for", "active_ban", "ban_gate", "case_confirm", "case_record", "case_release",
+    "AntifraudError", "action_for", "active_ban", "ban_gate", "ban_refusal", "case_confirm", "case_record", "case_release",
     "customer_ban", "customer_unban", "customer_unwhitelist", "customer_whitelist", "duplicate_photo", "image_phash",
     "receipt_fingerprint", "risk_check", "risk_summary", "risk_summary_send", "similar_receipts",
 ]

@@ -130,9 +130,23 @@ def ban_gate(telegram_id: int) -> str | None:
         return None
     if ban.told_at or not Ban.objects.filter(pk=ban.pk, told_at__isnull=True).update(told_at=timezone.now()):
         return ""
+    return _polite(ban)
+
+
+def _polite(ban: Ban) -> str:
     with translation.override(ban.customer.effective_language):
         return _("Sorry, this account can no longer use this bot. If you think this is a mistake, please contact "
                  "the shop's support.")
+
+
+def ban_refusal(telegram_id: int) -> str | None:
+    """The transport's refusal (the Mini App, a Stars pre-checkout): the polite answer every
+    time for a banned customer, None for anyone else; nothing is written."""
+    if not settings.ENABLE_ANTIFRAUD:
+        return None
+    ban = (Ban.objects.filter(telegram_id=telegram_id, lifted_at__isnull=True).select_related("customer")
+           .only("pk", "customer__language", "customer__telegram_language").first())
+    return None if ban is None else _polite(ban)
 
 
 # --- the whitelist --------------------------------------------------------------------------------

@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import override
 
 from vpnbot.shop.models import Customer, Plan
-from vpnbot.transport import messages
+from vpnbot.transport import messages, permissions
 from vpnbot.transport.sender import TelegramError, get_sender
 
 from ..models import Payment
@@ -30,6 +30,9 @@ def stars_pre_checkout(query: dict) -> str:
                if payment_id else None)
     if payment is None or payment.customer.telegram_id != sender_id:
         return _("This invoice is not valid any more.")
+    refused = permissions.refusal(sender_id)  # a banned customer pays nothing (their money would be frozen)
+    if refused:
+        return refused
     if payment.status != Payment.Status.PENDING:
         return _("This payment is %(status)s: start a new one.") % {"status": payment.get_status_display()}
     if query.get("currency") != stars.Stars.currency or Decimal(int(query.get("total_amount") or 0)) != payment.provider_amount:

@@ -133,6 +133,8 @@ def _gate_answer(update: Update) -> bool:
     user = update.effective_user
     if user is None or user.is_bot:
         return False
+    if update.message is not None and update.message.successful_payment is not None:
+        return False  # money Telegram already took: recorded, and the risk checks freeze a banned customer's
     answer = permissions.gate(user.id)
     if answer is None:
         return False

@@ -71,3 +71,32 @@ def gate(telegram_id: int | None) -> str | None:
         if answer is not None:
             return answer
     return None
+
+
+# --- the same question where there is no chat to fall silent in (the Mini App, a Stars pre-checkout) ---
+
+_refusals: list[Callable[[int], str | None]] = []
+
+
+def register_refusal(fn: Callable[[int], str | None]) -> None:
+    """fn(telegram_id) -> None to serve the person, or the polite text to refuse them with,
+    every time and without side effects (the anti-fraud app registers its bans)."""
+    if fn not in _refusals:
+        _refusals.append(fn)
+
+
+def unregister_refusal(fn: Callable[[int], str | None]) -> None:
+    if fn in _refusals:
+        _refusals.remove(fn)
+
+
+def refusal(telegram_id: int | None) -> str | None:
+    """The polite refusal for a person who is not served (a banned customer), or None. The
+    admins in ADMIN_TELEGRAM_IDS are always served."""
+    if telegram_id is None or not _refusals or int(telegram_id) in settings.ADMIN_TELEGRAM_IDS:
+        return None
+    for fn in _refusals:
+        answer = fn(int(telegram_id))
+        if answer is not None:
+            return answer
+    return None
