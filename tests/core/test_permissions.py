@@ -10,6 +10,8 @@ from django.utils import timezone
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from antifraud import services as antifraud_services
+from antifraud.models import Ban, RiskCase, Whitelist
 from backups import tasks as backup_tasks
 from crm.models import Campaign
 from discounts.models import SmartDiscount
@@ -60,6 +62,11 @@ class World:
     backup: object
     discount: SmartDiscount
     notification: Notification
+    held_case: RiskCase
+    flagged_case: RiskCase
+    suspect: object
+    banned: object
+    ban: Ban
 
 
 @pytest.fixture
@@ -73,7 +80,14 @@ def world(fake_telegram, queued_backups):
     failed = Notification.objects.create(customer=customer, chat_id=customer.telegram_id, type="campaign",
                                          dedup_key="perm:failed", text="x", status="failed",
                                          scheduled_for=timezone.now(), created_at=timezone.now())
-    return World(payment=PaymentFactory(customer=customer), order=order, customer=customer, plan=plan,
+    suspect, banned = CustomerFactory(), CustomerFactory()
+    ban = antifraud_services.customer_ban(customer_id=banned.pk, by="admin:test", reason="reused receipts")
+    held_case = RiskCase.objects.create(subject="trial", subject_id=suspect.pk, customer=suspect, score=80,
+                                        status="held", reasons=["account 1 minute old"])
+    flagged_case = RiskCase.objects.create(subject="referral", subject_id=suspect.pk, customer=suspect, score=40,
+                                           status="flagged", reasons=["the inviter brought 5 new accounts"])
+    return World(held_case=held_case, flagged_case=flagged_case, suspect=suspect, banned=banned, ban=ban,
+                 payment=PaymentFactory(customer=customer), order=order, customer=customer, plan=plan,
                  subscription=SubscriptionFactory(customer=customer, plan=plan, config=""),
                  broadcast=notification_services.broadcast_create(created_by=9001, text="Draft"),
                  running=running, campaign=CampaignFactory(), backup=BackupFactory(),
@@ -117,6 +131,14 @@ API_CASES = [
     ("create a discount", "post", lambda w: "/api/v1/discounts/",
      {"name": "All free", "kind": "first_purchase", "percent_bp": 10000},
      {"owner"}, lambda w: SmartDiscount.objects.count()),
+    ("release a risk case", "post", lambda w: f"/api/v1/risk/cases/{w.held_case.pk}/release/", {"reason": "ok"},
+     {"owner"}, lambda w: _status(w.held_case)),
+    ("confirm a risk hold", "post", lambda w: f"/api/v1/risk/cases/{w.held_case.pk}/confirm/", {"reason": "fraud"},
+     {"owner"}, lambda w: _status(w.held_case)),
+    ("ban a customer", "post", lambda w: f"/api/v1/customers/{w.suspect.pk}/ban/", {"reason": "fraud"},
+     {"owner"}, lambda w: Ban.objects.filter(lifted_at__isnull=True).count()),
+    ("unban a customer", "post", lambda w: f"/api/v1/customers/{w.banned.pk}/unban/", {"reason": "cleared"},
+     {"owner"}, lambda w: Ban.objects.filter(lifted_at__isnull=True).count()),
     ("make a backup", "post", lambda w: "/api/v1/backups/", None, {"owner"}, None),
     ("verify a backup", "post", lambda w: f"/api/v1/backups/{w.backup.pk}/verify/", None, {"owner"}, None),
 ]
@@ -144,7 +166,8 @@ def test_api_money_and_message_endpoints_by_role(world, queued_backups, role, ca
 def test_reading_needs_the_view_permission(world, role):
     readable = {"support", "accountant", "owner"}
     client = api_as(role)
-    for url in ("/api/v1/customers/", "/api/v1/topups/", "/api/v1/payments/", "/api/v1/orders/"):
+    for url in ("/api/v1/customers/", "/api/v1/topups/", "/api/v1/payments/", "/api/v1/orders/",
+                "/api/v1/risk/cases/", f"/api/v1/risk/cases/{world.held_case.pk}/"):
         assert (client.get(url).status_code == 200) == (role in readable), (role, url)
     assert (client.get("/api/v1/backups/").status_code == 200) == (role in {"accountant", "owner"})
     assert (client.get("/api/v1/broadcasts/").status_code == 200) == (role in {"accountant", "owner"})
@@ -163,6 +186,12 @@ ADMIN_CASES = [
     ("pause discounts", "/admin/discounts/smartdiscount/", "pause", lambda w: w.discount, {"owner"},
      lambda w: _status(w.discount)),
     ("restore a backup", "/admin/backups/backup/", "restore_action", lambda w: w.backup, {"owner"}, None),
+    ("release risk cases", "/admin/antifraud/riskcase/", "release", lambda w: w.held_case, {"owner"},
+     lambda w: _status(w.held_case)),
+    ("confirm risk holds", "/admin/antifraud/riskcase/", "confirm", lambda w: w.flagged_case, {"owner"},
+     lambda w: _status(w.flagged_case)),
+    ("lift bans", "/admin/antifraud/ban/", "lift", lambda w: w.ban, {"owner"},
+     lambda w: Ban.objects.get(pk=w.ban.pk).lifted_at),
 ]
 
 
@@ -522,3 +551,22 @@ def test_the_roles_hold_the_resellers_permissions():
     assert "view_reseller" in codenames("Support") and "view_reseller" in codenames("Accountant")
     assert not {c for c in codenames("Support") | codenames("Accountant") if not c.startswith("view_")}
     assert {"add_reseller", "change_reseller", "manage_reseller"} <= codenames("Owner")
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_risk_pages_and_banning_in_the_admin_by_role(client, world, role):
+    """Support and Accountant see the cases, decisions and bans (to answer the customer); only the
+    Owner bans, tunes the rules or trusts a customer."""
+    client.force_login(user_in(role))
+    readable = role in {"support", "accountant", "owner"}
+    for url in ("/admin/antifraud/riskcase/", f"/admin/antifraud/riskcase/{world.held_case.pk}/change/",
+                "/admin/antifraud/riskdecision/", "/admin/antifraud/ban/", "/admin/antifraud/riskrule/"):
+        assert (client.get(url).status_code == 200) == readable, (role, url)
+    bans = Ban.objects.count()
+    response = client.post("/admin/antifraud/ban/add/", {"customer": world.suspect.pk, "reason": "fraud"})
+    if role == "owner":
+        assert response.status_code == 302 and Ban.objects.filter(customer=world.suspect).exists()
+    else:
+        assert response.status_code == 403 and Ban.objects.count() == bans
+    whitelist = client.post("/admin/antifraud/whitelist/add/", {"customer": world.suspect.pk, "why": "known"})
+    assert Whitelist.objects.filter(customer=world.suspect).exists() == (role == "owner"), (role, whitelist.status_code)
