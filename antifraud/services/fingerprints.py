@@ -10,8 +10,9 @@ import io
 import logging
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
+from django.db.models.expressions import RawSQL
 from django.utils import translation
 from django.utils.translation import gettext as _
 
@@ -50,19 +51,39 @@ def _near(band: int) -> list[int]:
     return [band] + [band ^ (1 << bit) for bit in range(16)]
 
 
+def _distance_sql(vendor: str) -> str | None:
+    """The Hamming distance of the stored hash to the parameter, computed by the database (so
+    the nearest come first whatever the number of band candidates), or None (SQLite: Python)."""
+    if vendor == "postgresql":
+        return "bit_count(('x' || phash)::bit(64) # (%s)::bigint::bit(64))"
+    if vendor == "mysql":
+        return "BIT_COUNT(CAST(CONV(phash, 16, 10) AS UNSIGNED) ^ CAST(%s AS UNSIGNED))"
+    return None
+
+
 def similar_receipts(value: int, *, exclude_customer_id: int, max_distance: int) -> list[tuple[int, int]]:
     """(payment id, distance) of other customers' receipts within max_distance bits (at most 7
-    are guaranteed to be found), nearest first."""
+    are guaranteed to be found), nearest first. The bands find the candidates with indexed
+    lookups; the distance is filtered and ordered by the database where it can, so a crowded
+    band (receipts of one bank app) never hides the near-duplicate behind the first few rows."""
     query = Q()
     for i, band in enumerate(bands(value)):
         query |= Q(**{f"band{i}__in": _near(band)})
+    candidates = ReceiptFingerprint.objects.filter(query).exclude(customer_id=exclude_customer_id)
+    distance_sql = _distance_sql(connection.vendor)
+    if distance_sql is not None:
+        signed = value - (1 << 64) if value >= 1 << 63 else value
+        param = signed if connection.vendor == "postgresql" else value
+        rows = (candidates.annotate(distance=RawSQL(distance_sql, (param,)))
+                .filter(distance__lte=max_distance).order_by("distance", "payment_id")
+                .values_list("payment_id", "distance")[:MAX_CANDIDATES])
+        return [(payment_id, int(distance)) for payment_id, distance in rows]
     found = []
-    for payment_id, phash in (ReceiptFingerprint.objects.filter(query).exclude(customer_id=exclude_customer_id)
-                              .values_list("payment_id", "phash")[:MAX_CANDIDATES]):
+    for payment_id, phash in candidates.values_list("payment_id", "phash").iterator(chunk_size=2000):
         distance = (int(phash, 16) ^ value).bit_count()
         if distance <= max_distance:
             found.append((payment_id, distance))
-    return sorted(found, key=lambda pair: (pair[1], pair[0]))
+    return sorted(found, key=lambda pair: (pair[1], pair[0]))[:MAX_CANDIDATES]
 
 
 def receipt_fingerprint(*, payment_id: int) -> risk.Verdict | None:

@@ -339,3 +339,29 @@ def test_a_whitelisted_customer_is_not_scored():
         payment = fresh(submit(customer))
     assert payment.risk_score == 0
     assert RiskDecision.objects.filter(customer=customer, action="whitelisted", by="admin:ops").exists()
+
+
+def test_a_near_duplicate_is_found_behind_a_crowded_band():
+    """Receipts of one bank app share bands: 80 other receipts share a band with the new hash
+    but are far from it; the one 3 bits away is still found, first (not cut off by the cap on
+    candidates)."""
+    from antifraud.models import ReceiptFingerprint
+    from antifraud.services import fingerprints
+
+    value = 0x0123_4567_89AB_CDEF
+    rows = []
+    for i in range(80):  # the same band0, 20+ bits off elsewhere
+        far = value ^ (((0xFFFFF << 20) | i) << 16)
+        rows.append((far, PaymentFactory()))
+    near_payment = PaymentFactory()
+    rows.append((value ^ 0b1011 << 40, near_payment))
+    ReceiptFingerprint.objects.bulk_create([
+        ReceiptFingerprint(payment=p, customer=p.customer, phash=f"{v:016x}",
+                           **{f"band{i}": b for i, b in enumerate(fingerprints.bands(v))}) for v, p in rows])
+    found = fingerprints.similar_receipts(value, exclude_customer_id=0, max_distance=6)
+    assert found == [(near_payment.pk, 3)]
+    high = 0xF123_4567_89AB_CDEF  # a hash above 2^63 (stored and compared unsigned)
+    p = PaymentFactory()
+    ReceiptFingerprint.objects.create(payment=p, customer=p.customer, phash=f"{high ^ 1:016x}",
+                                      **{f"band{i}": b for i, b in enumerate(fingerprints.bands(high ^ 1))})
+    assert fingerprints.similar_receipts(high, exclude_customer_id=0, max_distance=6) == [(p.pk, 1)]
