@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
-from django.db.models import Avg, Count
+from django.db.models import Avg, Count, Q
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
@@ -93,23 +93,28 @@ def _ordinal(n: int) -> str:
 
 # --- receipts and payments ---------------------------------------------------------------------------
 
+def _recent(queryset, now) -> tuple[int, int]:
+    """(rows of the last hour, rows of the last 24 hours): one indexed query."""
+    hour = now - timedelta(hours=1)
+    counts = queryset.filter(created_at__gte=now - timedelta(days=1)).aggregate(
+        hour=Count("id", filter=Q(created_at__gte=hour)), day=Count("id"))
+    return counts["hour"] or 0, counts["day"] or 0
+
+
 def topup_velocity(rule: Rule, customer: Customer, payment: Payment, now) -> Hit | None:
-    base = Payment.objects.filter(customer=customer).exclude(pk=payment.pk)
-    last_hour = base.filter(created_at__gte=now - timedelta(hours=1)).count() + 1
+    last_hour, last_day = _recent(Payment.objects.filter(customer=customer).exclude(pk=payment.pk), now)
+    last_hour, last_day = last_hour + 1, last_day + 1
     if rule.param("per_hour") and last_hour > rule.param("per_hour"):
         return Hit(rule.key, rule.score, _("top-up %(nth)s in the last hour") % {"nth": _ordinal(last_hour)})
-    last_day = base.filter(created_at__gte=now - timedelta(days=1)).count() + 1
     if rule.param("per_day") and last_day > rule.param("per_day"):
         return Hit(rule.key, rule.score, _("top-up %(nth)s in the last 24 hours") % {"nth": _ordinal(last_day)})
     return None
 
 
 def purchase_velocity(rule: Rule, customer: Customer, now) -> Hit | None:
-    base = Order.objects.filter(customer=customer, status__in=BOUGHT)
-    last_hour = base.filter(created_at__gte=now - timedelta(hours=1)).count()
+    last_hour, last_day = _recent(Order.objects.filter(customer=customer, status__in=BOUGHT), now)
     if rule.param("per_hour") and last_hour > rule.param("per_hour"):
         return Hit(rule.key, rule.score, _("%(n)s purchases in the last hour") % {"n": last_hour})
-    last_day = base.filter(created_at__gte=now - timedelta(days=1)).count()
     if rule.param("per_day") and last_day > rule.param("per_day"):
         return Hit(rule.key, rule.score, _("%(n)s purchases in the last 24 hours") % {"n": last_day})
     return None
