@@ -12,7 +12,9 @@ their verdicts: the highest score, the strongest action, every reason. Subjects 
 - "referral" (a reward about to be paid: facts: order, referrer_id);
 - "trial" (facts: none);
 - "refund" (facts: order, amount, mode, by);
-- "online_payment" (facts: payment: the payments app's row, paid at the provider).
+- "online_payment" (facts: payment: the payments app's row): stage "confirm" (paid at the
+  provider, before it is credited: HOLD or FREEZE holds it for an admin) and "approve" (an
+  admin credits a held one; confirmed_by: who, the second confirmation; FREEZE still refuses).
 
 Actions, weakest first: ALLOW; FLAG (go on, an operator looks later); HOLD (the reward or the
 trial is not granted now, a receipt needs a second confirmation); FREEZE (nothing moves at all,
