@@ -84,10 +84,10 @@ class RefuseForm(ReasonForm):
 @admin.register(Payment)
 class PaymentAdmin(ReadOnlyAdmin):
     list_display = ("id", "provider", "provider_payment_id", "customer", "purpose", "shown_amount", "asked", "status",
-                    "risk_score", "created_at", "paid_at")
+                    "shown_risk_score", "created_at", "paid_at")
     list_filter = ("provider", "status", "purpose")
     search_fields = ("provider_payment_id", "=customer__telegram_id", "customer__username")
-    list_select_related = ("customer",)
+    list_select_related = ("customer", "receipt")
     date_hierarchy = "created_at"
     fieldsets = (
         (None, {"fields": ("provider", "provider_payment_id", "customer", "purpose", "status", "status_detail", "note",
@@ -123,9 +123,15 @@ class PaymentAdmin(ReadOnlyAdmin):
     def received(self, obj):
         return provider_money(obj.received_amount, obj.received_currency)
 
+    @admin.display(description=gettext_lazy("risk score"), ordering="risk_score")
+    def shown_risk_score(self, obj):
+        """A card receipt is scored as a top-up: its row shows the receipt's score."""
+        return obj.receipt.risk_score if obj.receipt_id else obj.risk_score
+
     @admin.display(description=gettext_lazy("risk reasons"))
     def risk_reasons_list(self, obj):
-        reasons = [str(r) for r in (obj.risk_reasons or [])]
+        source = obj.receipt if obj.receipt_id else obj
+        reasons = [str(r) for r in (source.risk_reasons or [])]
         if not reasons:
             return "—"
         return format_html("<ul>{}</ul>", format_html_join("", "<li>{}</li>", ((r,) for r in reasons)))

@@ -145,3 +145,19 @@ def test_the_api_and_the_admin_show_the_score_and_reasons(fake_telegram, client)
     assert "Risk" in body and row["risk_reasons"][0] in body
     listing = client.get("/admin/payments/payment/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert "risk score" in listing.lower()
+
+
+def test_a_card_receipts_row_shows_its_top_ups_score(fake_telegram, client):
+    from payments.services import receipt_mirror
+    from tests.factories import PaymentFactory
+
+    receipt = PaymentFactory(customer=CustomerFactory(), risk_score=80, risk_action="hold",
+                             risk_reasons=["same photo as payment #1 by another customer"])
+    row = receipt_mirror(receipt_id=receipt.pk)
+    boss = User.objects.create_superuser("boss", "boss@example.com", "pw")
+    listed = next(r for r in api_for(boss).get("/api/v1/payments/").json()["results"] if r["id"] == row.pk)
+    assert (listed["risk_score"], listed["risk_action"]) == (80, "hold")
+    assert listed["risk_reasons"] == ["same photo as payment #1 by another customer"]
+    client.force_login(boss)
+    page = client.get(f"/admin/payments/payment/{row.pk}/change/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "same photo as payment #1 by another customer" in page
