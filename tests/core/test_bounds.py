@@ -41,6 +41,7 @@ COMPUTED = {
     "shop.WalletTransaction.balance_after", "shop.Order.list_amount", "shop.Order.discount_amount",
     "shop.Order.paid_amount", "shop.Order.refunded_amount", "shop.ReferralReward.amount",
     "shop.TrafficPurchase.traffic_gb", "shop.TrafficPurchase.amount", "shop.Payment.risk_score",
+    "payments.Payment.risk_score",
     "antifraud.RiskCase.subject_id", "antifraud.RiskCase.score", "antifraud.RiskCase.amount", "antifraud.Ban.telegram_id",
     "antifraud.ReceiptFingerprint.band0", "antifraud.ReceiptFingerprint.band1", "antifraud.ReceiptFingerprint.band2",
     "antifraud.ReceiptFingerprint.band3",
