@@ -52,6 +52,27 @@ def test_verdicts_merge_and_a_broken_check_is_ignored(monkeypatch):
     assert (verdict.action, verdict.score, verdict.reasons) == (risk.HOLD, 40, ("a", "b"))
 
 
+def test_a_check_failing_on_the_database_leaves_the_callers_transaction_usable(monkeypatch):
+    """PostgreSQL refuses every statement after a failed one until the transaction (or a
+    savepoint) is rolled back: the seam runs each check in a savepoint, so the caller goes on."""
+    from django.db import connection, transaction
+
+    customer = CustomerFactory()
+
+    def broken(**kwargs):
+        Customer.objects.filter(pk=customer.pk).update(first_name="written by a broken check")
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT * FROM no_such_table_at_all")
+
+    monkeypatch.setattr(risk, "_checks", [broken, lambda **kw: risk.Verdict(risk.FLAG, 40, ("a",))])
+    with transaction.atomic():
+        verdict = risk.risk_assess(subject="payment", customer=customer)
+        assert (verdict.action, verdict.score) == (risk.FLAG, 40)
+        assert Customer.objects.filter(pk=customer.pk).exists()  # the transaction still answers
+    customer.refresh_from_db()
+    assert customer.first_name != "written by a broken check"  # the broken check's write was taken back
+
+
 def test_a_receipt_keeps_its_verdict_and_the_reviewers_read_it(stand, fake_telegram, direct_messages,
                                                                 django_capture_on_commit_callbacks):
     stand.verdicts["payment"] = HOLD

@@ -31,6 +31,8 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from django.db import transaction
+
 log = logging.getLogger(__name__)
 
 ALLOW, FLAG, HOLD, FREEZE = "allow", "flag", "hold", "freeze"
@@ -77,7 +79,10 @@ def risk_assess(*, subject: str, customer, stage: str = "", **facts) -> Verdict:
     verdicts = []
     for check in list(_checks):
         try:
-            verdict = check(subject=subject, customer=customer, stage=stage, **facts)
+            # in a savepoint: a check that fails on the database (PostgreSQL then refuses every
+            # further statement of the transaction) takes back only its own writes
+            with transaction.atomic():
+                verdict = check(subject=subject, customer=customer, stage=stage, **facts)
         except Exception:  # a broken rule never blocks a sale; it is in the log
             log.exception("risk check %s failed on %s/%s", getattr(check, "__name__", check), subject, stage)
             continue
