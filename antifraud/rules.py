@@ -14,6 +14,7 @@ from django.utils.translation import ngettext
 
 from vpnbot.shop.formatting import money
 from vpnbot.shop.models import Customer, Order, Payment, Trial
+from vpnbot.shop.provisioning import get_provisioner
 
 from .models import RiskRule
 
@@ -195,16 +196,22 @@ def trial_same_referrer(rule: Rule, customer: Customer, now) -> Hit | None:
 # --- refunds ---------------------------------------------------------------------------------------
 
 def refund_used(rule: Rule, order: Order, at) -> Hit | None:
+    """Most of the service time, or most of its traffic (as its panel last reported it), used."""
     sub = getattr(order, "subscription", None)
     if sub is None:
         return None
     total = (sub.expires_at - sub.starts_at).total_seconds()
-    if total <= 0:
-        return None
-    used = min(max((at - sub.starts_at).total_seconds() / total, 0), 1) * 100
-    if used >= rule.param("used_percent"):
-        return Hit(rule.key, rule.score, _("%(percent)s%% of the service time was used before the refund") % {
-            "percent": int(used)})
+    if total > 0:
+        used = min(max((at - sub.starts_at).total_seconds() / total, 0), 1) * 100
+        if used >= rule.param("used_percent"):
+            return Hit(rule.key, rule.score, _("%(percent)s%% of the service time was used before the refund") % {
+                "percent": int(used)})
+    info = get_provisioner().account_info([sub]).get(sub.pk)
+    if info is not None and info.limit_bytes and info.used_bytes is not None:
+        traffic = min(info.used_bytes * 100 // info.limit_bytes, 100)
+        if traffic >= rule.param("used_percent"):
+            return Hit(rule.key, rule.score, _("%(percent)s%% of the traffic was used before the refund") % {
+                "percent": traffic})
     return None
 
 

@@ -306,6 +306,39 @@ def test_a_refund_early_in_the_service_goes_through():
     assert services.order_refund(order_id=order.pk, reason="asked", by="admin:ops").status == "refunded"
 
 
+class _Usage:
+    """A provisioner reporting how much of each account's traffic was used."""
+
+    def __init__(self, used_bytes, limit_bytes):
+        self.used_bytes, self.limit_bytes = used_bytes, limit_bytes
+
+    def account_info(self, subscriptions):
+        from vpnbot.shop.provisioning import AccountInfo
+
+        return {s.pk: AccountInfo(status="active", used_bytes=self.used_bytes, limit_bytes=self.limit_bytes)
+                for s in subscriptions}
+
+
+def test_a_refund_after_most_of_the_traffic_was_used_is_held(monkeypatch):
+    from antifraud import rules
+
+    monkeypatch.setattr(rules, "get_provisioner", lambda: _Usage(9 * 2**30, 10 * 2**30))
+    order = _paid_order(old_customer(), used=0.1)
+    with pytest.raises(services.RiskHeld) as raised:
+        services.order_refund(order_id=order.pk, reason="asked", by="admin:ops")
+    assert raised.value.verdict.reasons == ("90% of the traffic was used before the refund",)
+
+
+@pytest.mark.parametrize("used, limit", [(2 * 2**30, 10 * 2**30), (50 * 2**30, 0), (None, None)])
+def test_a_refund_with_little_traffic_used_or_none_known_goes_through(monkeypatch, used, limit):
+    """Little used, an unlimited account (limit 0), or usage not known (delivered by hand)."""
+    from antifraud import rules
+
+    monkeypatch.setattr(rules, "get_provisioner", lambda: _Usage(used, limit))
+    order = _paid_order(old_customer(), used=0.1)
+    assert services.order_refund(order_id=order.pk, reason="asked", by="admin:ops").status == "refunded"
+
+
 def test_a_third_refund_in_90_days_is_held():
     customer = old_customer()
     for _i in range(2):
