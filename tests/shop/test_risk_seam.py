@@ -74,7 +74,8 @@ def test_a_check_failing_on_the_database_leaves_the_callers_transaction_usable(m
 
 
 def test_a_receipt_keeps_its_verdict_and_the_reviewers_read_it(stand, fake_telegram, direct_messages,
-                                                                django_capture_on_commit_callbacks):
+                                                                django_capture_on_commit_callbacks, settings):
+    settings.LANGUAGE_CODE = "en"  # the admins' review message is in the shop's language
     stand.verdicts["payment"] = HOLD
     customer = CustomerFactory()
     with django_capture_on_commit_callbacks(execute=True):
