@@ -1,4 +1,5 @@
-"""The payments' business operations, by subject: a payment's life (core), reconciliation and
+"""The payments' business operations, by subject: a payment's life (core), a banned customer's
+payments (freezing), reconciliation and
 the daily summary (reconcile), refunds to the provider (refunds). Callers use this package."""
 
 from .core import (
@@ -10,11 +11,10 @@ from .core import (
     payment_credit_held,
     payment_refuse,
     payment_start,
-    payments_freeze,
-    payments_unfreeze,
     provider_for,
     timeline_add,
 )
+from .freezing import payments_freeze, payments_unfreeze
 from .reconcile import (
     Reconciled,
     payment_expire,
