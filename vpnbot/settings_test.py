@@ -17,3 +17,5 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 BACKUP_DIR = VAR_DIR / "test-backups"  # noqa: F405
 STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}  # noqa: F405
 TELEGRAM_RETRY_BACKOFF = 0.01  # retries without the production pauses
+# each test rolls its rules back: read them every time (tests/antifraud checks the cache itself)
+ANTIFRAUD_RULES_CACHE_SECONDS = 0

@@ -5,7 +5,7 @@ subject and the case records the verdict."""
 from __future__ import annotations
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connections, router, transaction
 from django.db.models import Exists, OuterRef, Subquery
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -173,12 +173,8 @@ def duplicate_photo(rule: rules.Rule, payment: Payment, customer: Customer) -> r
     unique_id = payment.receipt_unique_id
     if not unique_id:
         return None
-    try:
-        with transaction.atomic():
-            ReceiptPhoto.objects.create(unique_id=unique_id, payment=payment, customer=customer)
+    if _claim_photo(unique_id, payment.pk, customer.pk):
         return None
-    except IntegrityError:
-        pass
     # a locking read sees the latest committed row, even under MariaDB's repeatable read
     first = ReceiptPhoto.objects.select_for_update().filter(unique_id=unique_id).first()
     if first is None:
@@ -188,3 +184,33 @@ def duplicate_photo(rule: rules.Rule, payment: Payment, customer: Customer) -> r
                          _("same photo as this customer's payment #%(id)s") % {"id": first.payment_id})
     return rules.Hit(rule.key, rule.score,
                      _("same photo as payment #%(id)s by another customer") % {"id": first.payment_id})
+
+
+_CLAIM = {
+    "postgresql": "INSERT INTO {table} ({cols}) VALUES (%s, %s, %s, %s) ON CONFLICT (unique_id) DO NOTHING",
+    "mysql": "INSERT IGNORE INTO {table} ({cols}) VALUES (%s, %s, %s, %s)",
+    "sqlite": "INSERT OR IGNORE INTO {table} ({cols}) VALUES (%s, %s, %s, %s)",
+}
+
+
+def _claim_photo(unique_id: str, payment_id: int, customer_id: int) -> bool:
+    """Claim the photo's unique id for this payment: True when this statement wrote the row,
+    False when another payment holds it. One statement that skips a taken key (no savepoint:
+    this runs on every receipt); when two claim at once the database makes the second wait for
+    the first to commit, then skips."""
+    connection = connections[router.db_for_write(ReceiptPhoto)]
+    sql = _CLAIM.get(connection.vendor)
+    if sql is None:  # another database: the portable way, in a savepoint
+        try:
+            with transaction.atomic():
+                ReceiptPhoto.objects.create(unique_id=unique_id, payment_id=payment_id, customer_id=customer_id)
+            return True
+        except IntegrityError:
+            return False
+    meta = ReceiptPhoto._meta
+    columns = [meta.get_field(name).column for name in ("unique_id", "payment", "customer", "created_at")]
+    quote = connection.ops.quote_name
+    with connection.cursor() as cursor:
+        cursor.execute(sql.format(table=quote(meta.db_table), cols=", ".join(map(quote, columns))),
+                       [unique_id, payment_id, customer_id, connection.ops.adapt_datetimefield_value(timezone.now())])
+        return cursor.rowcount == 1

@@ -365,6 +365,27 @@ def test_a_rule_switched_off_or_retuned_in_the_admin_applies_at_once():
     assert fresh(submit(customer)).risk_action == "hold"
 
 
+def test_the_rules_settings_are_kept_for_a_while_and_a_save_in_the_admin_applies_at_once(settings, monkeypatch):
+    """Each process keeps the rules' settings ANTIFRAUD_RULES_CACHE_SECONDS (no query per receipt);
+    a rule saved (the admin saves the model) clears them here at once, other workers in that time."""
+    from antifraud import rules
+
+    settings.ANTIFRAUD_RULES_CACHE_SECONDS = 10
+    clock = [1000.0]
+    monkeypatch.setattr(rules.time, "monotonic", lambda: clock[0])
+    rules.forget_rules()
+    assert "duplicate_photo" in rules.enabled_rules()
+    RiskRule.objects.filter(key="duplicate_photo").update(enabled=False)  # another worker's change
+    assert "duplicate_photo" in rules.enabled_rules()  # not seen yet: kept
+    clock[0] += 10.5
+    assert "duplicate_photo" not in rules.enabled_rules()  # seen once the time is up
+    rule = RiskRule.objects.get(key="topup_velocity")
+    rule.score = 75
+    rule.save()  # through the model, as the admin does
+    assert rules.enabled_rules()["topup_velocity"].score == 75  # at once, no waiting
+    rules.forget_rules()
+
+
 def test_a_whitelisted_customer_is_not_scored():
     customer = old_customer()
     af.customer_whitelist(customer_id=customer.pk, by="admin:ops", why="our accountant")

@@ -11,3 +11,6 @@ ANTIFRAUD_FLAG_SCORE = env.int("ANTIFRAUD_FLAG_SCORE", default=30)
 ANTIFRAUD_HOLD_SCORE = env.int("ANTIFRAUD_HOLD_SCORE", default=70)
 # The largest receipt image downloaded from Telegram to fingerprint (bytes).
 ANTIFRAUD_MAX_IMAGE_BYTES = env.int("ANTIFRAUD_MAX_IMAGE_BYTES", default=10 * 1024 * 1024)
+# How long each process keeps the rules' settings (seconds): a change in the admin applies at once
+# in the process that saved it and within this time in every other worker. 0 reads them each time.
+ANTIFRAUD_RULES_CACHE_SECONDS = env.int("ANTIFRAUD_RULES_CACHE_SECONDS", default=10)
