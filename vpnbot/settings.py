@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "payments",
     "resellers",
     "antifraud",
+    "reports",
     "miniapp",
 ]
 
@@ -247,4 +248,5 @@ from .settings_apps.miniapp import *  # noqa: E402,F403
 from .settings_apps.notifications import *  # noqa: E402,F403
 from .settings_apps.panels import *  # noqa: E402,F403
 from .settings_apps.payments import *  # noqa: E402,F403
+from .settings_apps.reports import *  # noqa: E402,F403
 from .settings_apps.resellers import *  # noqa: E402,F403

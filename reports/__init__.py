@@ -1,0 +1,1 @@
+"""Financial reports, reconciliation and the owner's dashboard: reads every app, imported by none."""

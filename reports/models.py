@@ -1,0 +1,26 @@
+"""What the reports keep: each run of the reconciliation (the nightly job's and the command's),
+so the admins are alerted once when it breaks and once when it is whole again."""
+
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+
+class ReconciliationRun(models.Model):
+    started_at = models.DateTimeField(_("started at"), default=timezone.now, db_index=True)
+    seconds = models.FloatField(_("took (seconds)"), default=0)
+    ok = models.BooleanField(_("reconciles"), default=True)
+    problem_count = models.PositiveIntegerField(_("problems"), default=0)
+    problems = models.JSONField(_("problems found"), default=list, blank=True,
+                                help_text=_("Each check that failed, with up to 50 of its rows"))
+    ledger_total_amount = models.BigIntegerField(_("ledger total"), default=0)
+    balance_total_amount = models.BigIntegerField(_("balances total"), default=0)
+    by = models.CharField(_("run by"), max_length=100, blank=True, help_text=_("nightly, a command, or a person"))
+
+    class Meta:
+        verbose_name = _("reconciliation run")
+        verbose_name_plural = _("reconciliation runs")
+        ordering = ["-started_at"]
+
+    def __str__(self):
+        return f"{self.started_at:%Y-%m-%d %H:%M} {'ok' if self.ok else 'broken'}"

@@ -1,0 +1,109 @@
+"""Customers: who is subscribed, who renews, who leaves, what a customer brings (ARPU), and
+the lifetime value of each monthly cohort. Subscriptions bought for resale and free trials are
+not a customer's own service and are left out of the subscriber figures."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.db.models import Count, Exists, F, OuterRef, Q, Sum
+from django.utils import timezone
+
+from vpnbot.shop.models import Customer, Order, Subscription
+
+from .common import SOLD, as_int, bucket_of, paid_orders
+from .periods import Period, last_months
+
+MAX_COHORT_MONTHS = 36
+
+
+def own_subscriptions():
+    return Subscription.objects.filter(is_trial=False, resold=False)
+
+
+def active_subscribers(at=None) -> int:
+    """Customers with a subscription of their own running at `at` (now)."""
+    at = at or timezone.now()
+    return (own_subscriptions().filter(starts_at__lte=at, expires_at__gt=at)
+            .exclude(status=Subscription.Status.CANCELLED).values("customer_id").distinct().count())
+
+
+def renewal_rates(period: Period) -> list[dict]:
+    """Per plan: of the subscriptions that ended in the period, how many were renewed (a
+    renewal continues the same account, before or after it ended)."""
+    renewed = Subscription.objects.filter(renewed_from_id=OuterRef("pk"))
+    rows = (own_subscriptions().filter(expires_at__gte=period.start, expires_at__lt=period.end)
+            .exclude(status=Subscription.Status.CANCELLED)
+            .annotate(was_renewed=Exists(renewed)).values("plan_id", "plan__name")
+            .annotate(ended=Count("id"), renewed=Count("id", filter=Q(was_renewed=True))).order_by("plan_id"))
+    return [{"plan_id": row["plan_id"], "name": row["plan__name"], "ended": row["ended"], "renewed": row["renewed"],
+             "renewal_rate_bp": row["renewed"] * 10_000 // row["ended"] if row["ended"] else 0} for row in rows]
+
+
+def churn(period: Period, days: int | None = None) -> dict:
+    """Subscriptions that ended `days` before the period's days (so each has had its `days` to
+    come back), and of those the ones whose customer neither renewed nor bought anything within
+    `days` after the end: churned."""
+    days = settings.REPORTS_CHURN_DAYS if days is None else days
+    ended = (own_subscriptions().exclude(status=Subscription.Status.CANCELLED)
+             .filter(expires_at__gte=period.start - timedelta(days=days), expires_at__lt=period.end - timedelta(days=days)))
+    came_back = Order.objects.filter(customer_id=OuterRef("customer_id"), status__in=SOLD,
+                                     paid_at__gt=OuterRef("starts_at"),
+                                     paid_at__lte=OuterRef("expires_at") + timedelta(days=days)
+                                     ).exclude(pk=OuterRef("order_id"))
+    renewed = Subscription.objects.filter(renewed_from_id=OuterRef("pk"))
+    row = ended.annotate(back=Exists(came_back) | Exists(renewed)).aggregate(
+        ended=Count("id"), churned=Count("id", filter=Q(back=False)))
+    return {"days": days, "ended": row["ended"], "churned": row["churned"],
+            "churn_rate_bp": row["churned"] * 10_000 // row["ended"] if row["ended"] else 0}
+
+
+def arpu(period: Period, net_amount: int) -> dict:
+    """Net sales per customer with a subscription of their own running during the period, and
+    per paying customer (ARPPU)."""
+    active = (own_subscriptions().filter(starts_at__lt=period.end, expires_at__gt=period.start)
+              .values("customer_id").distinct().count())
+    payers = paid_orders(period).values("customer_id").distinct().count()
+    return {"active_customers": active, "arpu_amount": net_amount // active if active else 0,
+            "paying_customers": payers, "arppu_amount": net_amount // payers if payers else 0}
+
+
+def report_customers(period: Period) -> dict:
+    net = as_int(paid_orders(period).aggregate(net=Sum("paid_amount"))["net"])
+    return {"from": period.first_day.isoformat(), "to": period.last_day.isoformat(),
+            "active_subscribers": active_subscribers(), "renewal": renewal_rates(period), "churn": churn(period),
+            **arpu(period, net)}
+
+
+def report_cohorts(months: int = 12, *, calendar: str, now=None) -> dict:
+    """The last `months` monthly cohorts (customers by the month they joined): each one's size,
+    its buyers, and per month since joining the net revenue (paid less refunded, by the month
+    it was paid) and the lifetime value per customer so far."""
+    months = max(1, min(int(months), MAX_COHORT_MONTHS))
+    spans = last_months(months, calendar=calendar, now=now)
+    start = spans[0].start
+    sizes = {row["c"]: row["n"] for row in Customer.objects.filter(joined_at__gte=start)
+             .annotate(c=bucket_of("joined_at", spans)).values("c").annotate(n=Count("id")).order_by("c")}
+    cells = (Order.objects.filter(status__in=SOLD, paid_at__gte=start, customer__joined_at__gte=start)
+             .annotate(c=bucket_of("customer__joined_at", spans), m=bucket_of("paid_at", spans))
+             .values("c", "m").annotate(net=Sum(F("paid_amount") - F("refunded_amount")),
+                                         buyers=Count("customer_id", distinct=True)).order_by("c", "m"))
+    revenue: dict[tuple[int, int], int] = {}
+    buyers: dict[tuple[int, int], int] = {}
+    for cell in cells:
+        revenue[(cell["c"], cell["m"])] = as_int(cell["net"])
+        buyers[(cell["c"], cell["m"])] = cell["buyers"]
+    rows = []
+    for c, span in enumerate(spans):
+        size = sizes.get(c, 0)
+        cumulative, values, ltv, active = 0, [], [], []
+        for offset in range(months - c):
+            amount = revenue.get((c, c + offset), 0)
+            cumulative += amount
+            values.append(amount)
+            active.append(buyers.get((c, c + offset), 0))
+            ltv.append(cumulative // size if size else 0)
+        rows.append({"cohort": span.label, "customers": size, "revenue_amount": values, "buyers": active,
+                     "ltv_amount": ltv})
+    return {"months": months, "calendar": calendar, "cohorts": rows}
