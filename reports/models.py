@@ -21,6 +21,8 @@ class ReconciliationRun(models.Model):
         verbose_name = _("reconciliation run")
         verbose_name_plural = _("reconciliation runs")
         ordering = ["-started_at"]
+        # who may read the money: the dashboard's figures, /financial_report, the reports API, exports
+        permissions = [("view_reports", _("Can view the financial reports"))]
 
     def __str__(self):
         return f"{self.started_at:%Y-%m-%d %H:%M} {'ok' if self.ok else 'broken'}"
