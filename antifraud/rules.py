@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
-from django.db.models import Avg, Count, Q
+from django.db import connections, router
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
@@ -111,27 +111,32 @@ def _ordinal(n: int) -> str:
 
 # --- receipts and payments ---------------------------------------------------------------------------
 
-def _recent(queryset, now) -> tuple[int, int]:
-    """(rows of the last hour, rows of the last 24 hours): one indexed query."""
-    hour = now - timedelta(hours=1)
-    counts = queryset.filter(created_at__gte=now - timedelta(days=1)).aggregate(
-        hour=Count("id", filter=Q(created_at__gte=hour)), day=Count("id"))
-    return counts["hour"] or 0, counts["day"] or 0
-
-
 def receipt_history(customer: Customer, payment: Payment, now, *, velocity: bool, amounts: bool) -> dict:
-    """What the receipt rules read of the customer's other payments, in one indexed query: how
-    many in the last hour and day, and how many approved at what average amount."""
+    """What the receipt rules read of the customer's other payments, in one statement on the
+    customer's index: how many in the last hour and day, and how many approved at what average
+    amount. Asked on every receipt, so it is SQL written once (the ORM spent more time building
+    the aggregate than the database answering it)."""
     if not (velocity or amounts):
         return {}
-    figures = {}
-    if velocity:
-        figures.update(hour=Count("id", filter=Q(created_at__gte=now - timedelta(hours=1))),
-                       day=Count("id", filter=Q(created_at__gte=now - timedelta(days=1))))
-    if amounts:
-        approved = Q(status=Payment.Status.APPROVED)
-        figures.update(n=Count("id", filter=approved), avg=Avg("amount", filter=approved))
-    return Payment.objects.filter(customer=customer).exclude(pk=payment.pk).aggregate(**figures)
+    connection = connections[router.db_for_read(Payment)]
+    sql = _HISTORY.get(connection.vendor)
+    if sql is None:
+        quote = connection.ops.quote_name
+        created, status, amount = quote("created_at"), quote("status"), quote("amount")
+        sql = _HISTORY[connection.vendor] = (
+            f"SELECT COUNT(CASE WHEN {created} >= %s THEN 1 END), COUNT(CASE WHEN {created} >= %s THEN 1 END),"
+            f" COUNT(CASE WHEN {status} = %s THEN 1 END), AVG(CASE WHEN {status} = %s THEN {amount} END)"
+            f" FROM {quote(Payment._meta.db_table)} WHERE {quote('customer_id')} = %s AND {quote('id')} <> %s")
+    adapt = connection.ops.adapt_datetimefield_value
+    approved = Payment.Status.APPROVED.value
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [adapt(now - timedelta(hours=1)), adapt(now - timedelta(days=1)), approved, approved,
+                             customer.pk, payment.pk or 0])
+        hour, day, n, avg = cursor.fetchone()
+    return {"hour": hour or 0, "day": day or 0, "n": n or 0, "avg": avg}
+
+
+_HISTORY: dict[str, str] = {}
 
 
 def topup_velocity(rule: Rule, history: dict) -> Hit | None:
@@ -144,12 +149,34 @@ def topup_velocity(rule: Rule, history: dict) -> Hit | None:
 
 
 def purchase_velocity(rule: Rule, customer: Customer, now) -> Hit | None:
-    last_hour, last_day = _recent(Order.objects.filter(customer=customer, status__in=BOUGHT), now)
+    last_hour, last_day = _recent_orders(customer.pk, now)
     if rule.param("per_hour") and last_hour > rule.param("per_hour"):
         return Hit(rule.key, rule.score, _("%(n)s purchases in the last hour") % {"n": last_hour})
     if rule.param("per_day") and last_day > rule.param("per_day"):
         return Hit(rule.key, rule.score, _("%(n)s purchases in the last 24 hours") % {"n": last_day})
     return None
+
+
+def _recent_orders(customer_id: int, now) -> tuple[int, int]:
+    """(orders bought in the last hour, in the last 24 hours): one statement on the customer's
+    index, written once (asked on every online payment)."""
+    connection = connections[router.db_for_read(Order)]
+    sql = _ORDERS.get(connection.vendor)
+    if sql is None:
+        quote = connection.ops.quote_name
+        created = quote("created_at")
+        sql = _ORDERS[connection.vendor] = (
+            f"SELECT COUNT(CASE WHEN {created} >= %s THEN 1 END), COUNT(*) FROM {quote(Order._meta.db_table)}"
+            f" WHERE {quote('customer_id')} = %s AND {quote('status')} IN (%s, %s) AND {created} >= %s")
+    adapt = connection.ops.adapt_datetimefield_value
+    day = adapt(now - timedelta(days=1))
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [adapt(now - timedelta(hours=1)), customer_id, *[s.value for s in BOUGHT], day])
+        hour, total = cursor.fetchone()
+    return hour or 0, total or 0
+
+
+_ORDERS: dict[str, str] = {}
 
 
 def new_account(rule: Rule, customer: Customer, now) -> Hit | None:
