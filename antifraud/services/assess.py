@@ -146,10 +146,11 @@ def _decided(case: RiskCase, confirmed_by: str) -> risk.Verdict | None:
 
 
 def case_record(*, subject: str, subject_id: int, customer: Customer, hits: list[rules.Hit], amount: int = 0,
-                facts: dict | None = None) -> RiskCase:
+                facts: dict | None = None, ceiling: str = RiskCase.Status.HELD) -> RiskCase:
     """Add hits to the subject's case (made on the first), its score the sum of the rules'
-    scores (each rule once, at most 100); a new flag or hold is a decision by the rules. A case
-    an operator decided keeps their decision."""
+    scores (each rule once, at most 100); a new flag or hold is a decision by the rules, up to
+    `ceiling` (flagged for money already paid: there is nothing left to hold). A case an
+    operator decided keeps their decision."""
     with transaction.atomic():
         case, created = RiskCase.objects.select_for_update().get_or_create(
             subject=subject, subject_id=subject_id,
@@ -167,6 +168,8 @@ def case_record(*, subject: str, subject_id: int, customer: Customer, hits: list
         before = case.status
         if case.status not in (RiskCase.Status.RELEASED, RiskCase.Status.CONFIRMED):
             status = STATUS[action_for(case.score)]
+            if _STRENGTH[status] > _STRENGTH[ceiling]:
+                status = ceiling
             if _STRENGTH[status] > _STRENGTH.get(case.status, 0):
                 case.status = status
         case.save()

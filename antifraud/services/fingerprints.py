@@ -18,11 +18,12 @@ from django.utils.translation import gettext as _
 
 from vpnbot.shop import risk
 from vpnbot.shop import services as shop
+from vpnbot.shop.formatting import money
 from vpnbot.shop.models import Payment
 from vpnbot.transport import messages
 
 from .. import rules
-from ..models import ReceiptFingerprint
+from ..models import ReceiptFingerprint, RiskCase
 from .assess import action_for, case_record
 
 log = logging.getLogger(__name__)
@@ -106,7 +107,7 @@ def receipt_fingerprint(*, payment_id: int) -> risk.Verdict | None:
     except IntegrityError:
         return None  # hashed by another run meanwhile
     rule = rules.enabled_rules().get("similar_photo")
-    if rule is None or payment.status != Payment.Status.PENDING:
+    if rule is None or payment.status == Payment.Status.REJECTED:
         return None
     near = similar_receipts(value, exclude_customer_id=payment.customer_id, max_distance=min(rule.param("max_distance"), 7))
     if not near:
@@ -115,6 +116,8 @@ def receipt_fingerprint(*, payment_id: int) -> risk.Verdict | None:
     with translation.override(settings.LANGUAGE_CODE):
         hit = rules.Hit(rule.key, rule.score, _("photo nearly the same as payment #%(id)s by another customer "
                                                 "(%(bits)s of 64 bits differ)") % {"id": other, "bits": distance})
+    if payment.status == Payment.Status.APPROVED:
+        return _approved_before_checked(payment, hit, other)
     with transaction.atomic():
         case = case_record(subject="payment", subject_id=payment.pk, customer=payment.customer, hits=[hit],
                            amount=payment.amount)
@@ -122,3 +125,18 @@ def receipt_fingerprint(*, payment_id: int) -> risk.Verdict | None:
                                case_id=case.pk)
         shop.payment_risk_update(payment_id=payment.pk, verdict=verdict)
     return verdict
+
+
+def _approved_before_checked(payment: Payment, hit: rules.Hit, other_id: int) -> risk.Verdict:
+    """The receipt was approved (and credited) before its image was checked: the case is
+    flagged, never held (the money is in the wallet), and the admins are told once."""
+    with transaction.atomic():
+        case = case_record(subject="payment", subject_id=payment.pk, customer=payment.customer, hits=[hit],
+                           amount=payment.amount, ceiling=RiskCase.Status.FLAGGED)
+        payment_id, amount = payment.pk, payment.amount
+        messages.notify_admins(
+            lambda: _("⚠️ Receipt #%(id)s (%(amount)s) was approved before its photo was checked: it nearly matches "
+                      "payment #%(other)s by another customer. Review it: Anti-fraud → Risk cases #%(case)s.")
+            % {"id": payment_id, "amount": money(amount), "other": other_id, "case": case.pk},
+            kind="risk_alert", dedup_key=f"risk-late:{payment_id}")
+    return risk.Verdict(action=risk.FLAG, score=case.score, reasons=tuple(case.reasons), case_id=case.pk)

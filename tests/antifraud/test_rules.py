@@ -7,7 +7,8 @@ import pytest
 from django.utils import timezone
 
 from antifraud import services as af
-from antifraud.models import RiskCase, RiskDecision, RiskRule
+from antifraud.models import ReceiptFingerprint, RiskCase, RiskDecision, RiskRule
+from antifraud.services import fingerprints
 from tests.antifraud.conftest import jpeg, receipt_image, submit
 from tests.factories import CustomerFactory, OrderFactory, PaymentFactory, PlanFactory, SubscriptionFactory
 from vpnbot.shop import services
@@ -85,6 +86,34 @@ def test_a_resaved_cropped_copy_of_another_customers_receipt_is_flagged(fake_tel
     assert (second.risk_score, second.risk_action) == (60, "flag")
     assert second.risk_reasons[0].startswith(f"photo nearly the same as payment #{first.pk} by another customer")
     assert first.fingerprint.phash and second.fingerprint.band0 is not None
+
+
+def test_a_near_duplicate_found_after_the_receipt_was_approved_is_flagged_and_the_admins_told_once(
+        fake_telegram, direct_messages, django_capture_on_commit_callbacks):
+    """The image is checked in a task after the receipt is submitted: when an admin approved it
+    first, the money is in the wallet, so the case is flagged (not held) and the admins hear of it."""
+    original = receipt_image(1)
+    (first,) = _receipts_with_images(fake_telegram, django_capture_on_commit_callbacks, [jpeg(original)])
+    file_id = fake_telegram.add_file(jpeg(original.crop((6, 9, 594, 891)), quality=60))
+    with django_capture_on_commit_callbacks() as pending:  # the image check waits
+        second = submit(old_customer(), file_id=file_id, unique_id=f"AQAD-{file_id}")
+    assert services.payment_approve(payment_id=second.pk, reviewer="@boss").changed
+    with django_capture_on_commit_callbacks(execute=True):  # the image check runs now, after the approval
+        for callback in pending:
+            callback()
+    second = fresh(second)
+    assert second.status == "approved"
+    case = RiskCase.objects.get(subject="payment", subject_id=second.pk)
+    assert (case.status, case.score) == ("flagged", 60)
+    assert case.reasons[0].startswith(f"photo nearly the same as payment #{first.pk} by another customer")
+    alerts = [c for c in fake_telegram.calls_to("sendMessage") if "was approved before its photo was checked" in
+              c.params.get("text", "")]
+    assert len(alerts) == 2  # one per admin (ADMIN_TELEGRAM_IDS has two)
+    assert f"Receipt #{second.pk}" in alerts[0].params["text"] and f"#{case.pk}" in alerts[0].params["text"]
+    ReceiptFingerprint.objects.filter(payment_id=second.pk).delete()  # checked again (a retried task)
+    with django_capture_on_commit_callbacks(execute=True):
+        fingerprints.receipt_fingerprint(payment_id=second.pk)
+    assert len([c for c in fake_telegram.calls_to("sendMessage") if "was approved before" in c.params.get("text", "")]) == 2
 
 
 def test_two_different_receipts_of_the_same_bank_app_are_not_near_duplicates(fake_telegram, direct_messages,
