@@ -29,13 +29,25 @@ def active_subscribers(at=None) -> int:
             .exclude(status=Subscription.Status.CANCELLED).values("customer_id").distinct().count())
 
 
-def renewal_rates(period: Period) -> list[dict]:
-    """Per plan: of the subscriptions that ended in the period, how many were renewed (a
-    renewal continues the same account, before or after it ended)."""
-    renewed = Subscription.objects.filter(renewed_from_id=OuterRef("pk"))
+def _renewed(days: int):
+    """A subscription was renewed when another one continues it (bought while it ran), or
+    when its customer bought the same plan again from its start to `days` after its end (a
+    renewal after a lapse starts a new subscription). A renewal refunded since does not count."""
+    continued = Subscription.objects.filter(renewed_from_id=OuterRef("pk")).exclude(status=Subscription.Status.CANCELLED)
+    again = (Order.objects.filter(customer_id=OuterRef("customer_id"), plan_id=OuterRef("plan_id"), status=Order.Status.PAID,
+                                  paid_at__gt=OuterRef("starts_at"),
+                                  paid_at__lte=OuterRef("expires_at") + timedelta(days=days))
+             .exclude(pk=OuterRef("order_id")))
+    return Exists(continued) | Exists(again)
+
+
+def renewal_rates(period: Period, days: int | None = None) -> list[dict]:
+    """Per plan: of the customers' own subscriptions that ended in the period (not cut short
+    by a refund), how many were renewed (see _renewed; `days` is REPORTS_CHURN_DAYS)."""
+    days = settings.REPORTS_CHURN_DAYS if days is None else days
     rows = (own_subscriptions().filter(expires_at__gte=period.start, expires_at__lt=period.end)
             .exclude(status=Subscription.Status.CANCELLED)
-            .annotate(was_renewed=Exists(renewed)).values("plan_id", "plan__name")
+            .annotate(was_renewed=_renewed(days)).values("plan_id", "plan__name")
             .annotate(ended=Count("id"), renewed=Count("id", filter=Q(was_renewed=True))).order_by("plan_id"))
     return [{"plan_id": row["plan_id"], "name": row["plan__name"], "ended": row["ended"], "renewed": row["renewed"],
              "renewal_rate_bp": row["renewed"] * 10_000 // row["ended"] if row["ended"] else 0} for row in rows]
@@ -59,21 +71,32 @@ def churn(period: Period, days: int | None = None) -> dict:
             "churn_rate_bp": row["churned"] * 10_000 // row["ended"] if row["ended"] else 0}
 
 
-def arpu(period: Period, net_amount: int) -> dict:
-    """Net sales per customer with a subscription of their own running during the period, and
-    per paying customer (ARPPU)."""
+def retail_orders(period: Period):
+    """The period's paid orders for the customers' own service: not the accounts resellers
+    buy for their customers (those customers are not counted among the shop's)."""
+    return paid_orders(period).exclude(subscription__resold=True)
+
+
+def arpu(period: Period, net_amount: int | None = None) -> dict:
+    """Net sales to customers for their own service (resellers' purchases for resale left
+    out: their customers are not counted) per customer with a subscription of their own
+    running at some time in the period (ARPU), and per customer who paid something for it
+    (ARPPU: a free order makes nobody a payer)."""
+    orders = retail_orders(period)
+    if net_amount is None:
+        net_amount = as_int(orders.aggregate(net=Sum("paid_amount"))["net"])
     active = (own_subscriptions().filter(starts_at__lt=period.end, expires_at__gt=period.start)
               .values("customer_id").distinct().count())
-    payers = paid_orders(period).values("customer_id").distinct().count()
-    return {"active_customers": active, "arpu_amount": net_amount // active if active else 0,
+    payers = orders.filter(paid_amount__gt=0).values("customer_id").distinct().count()
+    return {"retail_net_amount": net_amount, "active_customers": active,
+            "arpu_amount": net_amount // active if active else 0,
             "paying_customers": payers, "arppu_amount": net_amount // payers if payers else 0}
 
 
 def report_customers(period: Period) -> dict:
-    net = as_int(paid_orders(period).aggregate(net=Sum("paid_amount"))["net"])
     return {"from": period.first_day.isoformat(), "to": period.last_day.isoformat(),
             "active_subscribers": active_subscribers(), "renewal": renewal_rates(period), "churn": churn(period),
-            **arpu(period, net)}
+            **arpu(period)}
 
 
 def report_cohorts(months: int = 12, *, calendar: str, now=None) -> dict:

@@ -4,7 +4,8 @@ the period's end."""
 
 from __future__ import annotations
 
-from django.db.models import Count, Exists, OuterRef, Q, Sum
+from django.db.models import BigIntegerField, Count, Exists, ExpressionWrapper, F, OuterRef, Q, Subquery, Sum, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from discounts.models import CashbackTransaction, DiscountUsage
@@ -58,21 +59,35 @@ def ledger_totals(period: Period) -> dict:
             "topup_count": topup_count, "refunds": refunds}
 
 
-def liability_at(end) -> int:
-    """What the wallets held at `end`: today's balances less every ledger row since."""
-    balances = as_int(Customer.objects.aggregate(total=Sum("balance_amount"))["total"])
+def wallets_at(end) -> dict:
+    """What the wallets held at `end`, each one today's balance less its ledger rows since:
+    what the shop owes (the balances above zero) and what it is owed (a reseller's balance
+    below zero, within their credit limit), kept apart rather than netted."""
     if end >= timezone.now():
-        return balances
-    since = as_int(WalletTransaction.objects.filter(created_at__gte=end).aggregate(total=Sum("amount"))["total"])
-    return balances - since
+        at_end = F("balance_amount")
+        customers = Customer.objects.all()
+    else:
+        since = (WalletTransaction.objects.filter(customer_id=OuterRef("pk"), created_at__gte=end).order_by()
+                 .values("customer_id").annotate(total=Sum("amount")).values("total"))
+        customers = Customer.objects.annotate(since=Coalesce(Subquery(since, output_field=BigIntegerField()), Value(0)))
+        at_end = F("balance_amount") - F("since")
+    row = customers.annotate(at_end=ExpressionWrapper(at_end, output_field=BigIntegerField())).aggregate(
+        owed=Sum("at_end", filter=Q(at_end__gt=0)), owing=Sum("at_end", filter=Q(at_end__lt=0)))
+    return {"liability": as_int(row["owed"]), "receivable": -as_int(row["owing"])}
+
+
+def liability_at(end) -> int:
+    """What the shop owed its customers' wallets at `end` (wallets_at's liability)."""
+    return wallets_at(end)["liability"]
 
 
 def cashback_pending_at(end) -> int:
-    """Cashback earned before `end` and not yet credited then (nor cancelled)."""
+    """Cashback earned before `end` and not yet credited then (nor cancelled by then): still
+    pending, or credited since, or cancelled since (a refund before its day)."""
+    S = CashbackTransaction.Status
     pending = (CashbackTransaction.objects.filter(created_at__lt=end)
-               .filter(Q(status=CashbackTransaction.Status.PENDING)
-                       | Q(credited_at__gte=end, status__in=(CashbackTransaction.Status.CREDITED,
-                                                            CashbackTransaction.Status.REVERSED))))
+               .filter(Q(status=S.PENDING) | Q(credited_at__gte=end, status__in=(S.CREDITED, S.REVERSED))
+                       | Q(reversed_at__gte=end, status=S.CANCELLED)))
     return as_int(pending.aggregate(total=Sum("amount"))["total"])
 
 
@@ -88,6 +103,7 @@ def report_financial(period: Period, *, with_reconciliation: bool = True) -> dic
     moves = ledger_totals(period)
     by_reason = moves["by_reason"]
     first_buyers = new_buyers(period)
+    wallets, pending = wallets_at(period.end), cashback_pending_at(period.end)
     report = {
         "from": period.first_day.isoformat(), "to": period.last_day.isoformat(), "calendar": period.calendar,
         "label": period.label,
@@ -108,8 +124,10 @@ def report_financial(period: Period, *, with_reconciliation: bool = True) -> dic
         "topup_amount": sum(moves["topups"].values()),
         "topup_amount_by_method": moves["topups"],
         "topups": moves["topup_count"],
-        "wallet_liability_amount": liability_at(period.end),
-        "cashback_pending_amount": cashback_pending_at(period.end),
+        "wallet_liability_amount": wallets["liability"],
+        "wallet_receivable_amount": wallets["receivable"],
+        "cashback_pending_amount": pending,
+        "liability_amount": wallets["liability"] + pending,
         "new_customers": Customer.objects.filter(joined_at__gte=period.start, joined_at__lt=period.end).count(),
         "buyers": sales["buyers"],
         "new_buyers": first_buyers,

@@ -26,6 +26,10 @@ class PeriodError(ValueError):
     """A period that cannot be read; the message says what is accepted."""
 
 
+def _unreadable() -> str:
+    return _("Give one period: today, yesterday, week, month, 7d, YYYY-MM, or two dates FROM TO.")
+
+
 @dataclass(frozen=True)
 class Period:
     start: datetime  # aware, the first instant (a local midnight)
@@ -74,7 +78,7 @@ def day_range(first: date, last: date, *, calendar: str = GREGORIAN) -> Period:
     if last < first:
         raise PeriodError(_("The end date is before the start date."))
     if (last - first).days + 1 > MAX_DAYS:
-        raise PeriodError(_("A report covers at most %(n)s days.") % {"n": MAX_DAYS})
+        raise PeriodError(_("A report covers 1 to %(n)s days.") % {"n": MAX_DAYS})
     return Period(midnight(first), midnight(last + timedelta(days=1)), first, last, calendar)
 
 
@@ -115,7 +119,8 @@ def parse_day(text: str, calendar: str = GREGORIAN) -> date:
     """YYYY-MM-DD (or with /); a year below 1700 is Jalali (1405-09-08), else Gregorian."""
     match = re.fullmatch(r"(\d{4})[-/](\d{1,2})[-/](\d{1,2})", latin_digits(text.strip()))
     if not match:
-        raise PeriodError(_("Write a date as YYYY-MM-DD."))
+        raise PeriodError(_("Write a date as YYYY-MM-DD (a year below 1700 is Jalali): %(text)s.")
+                          % {"text": text.strip()})
     year, month, day = map(int, match.groups())
     try:
         if year < 1700:
@@ -136,7 +141,7 @@ def period_parse(text: str = "", *, calendar: str = GREGORIAN, now: datetime | N
     if len(words) == 2:
         return day_range(parse_day(words[0]), parse_day(words[1]), calendar=calendar)
     if len(words) != 1:
-        raise PeriodError(_("Give one period: today, week, month, YYYY-MM, or two dates FROM TO."))
+        raise PeriodError(_unreadable())
     word = words[0]
     if word == "yesterday":
         return day_range(today - timedelta(days=1), today - timedelta(days=1), calendar=calendar)
@@ -149,7 +154,7 @@ def period_parse(text: str = "", *, calendar: str = GREGORIAN, now: datetime | N
     if match:
         days = int(match.group(1))
         if not 1 <= days <= MAX_DAYS:
-            raise PeriodError(_("A report covers at most %(n)s days.") % {"n": MAX_DAYS})
+            raise PeriodError(_("A report covers 1 to %(n)s days.") % {"n": MAX_DAYS})
         return day_range(today - timedelta(days=days - 1), today, calendar=calendar)
     match = re.fullmatch(r"(\d{4})[-/](\d{1,2})", word)
     if match:
@@ -158,7 +163,7 @@ def period_parse(text: str = "", *, calendar: str = GREGORIAN, now: datetime | N
     if re.fullmatch(r"\d{4}[-/]\d{1,2}[-/]\d{1,2}", word):
         day = parse_day(word)
         return day_range(day, day, calendar=calendar)
-    raise PeriodError(_("Give one period: today, week, month, YYYY-MM, or two dates FROM TO."))
+    raise PeriodError(_unreadable())
 
 
 # --- cutting a period into buckets --------------------------------------------------------------------

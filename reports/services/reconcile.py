@@ -13,7 +13,8 @@ The checks (docs/reports.md explains each):
   every such credit belongs to one;
 - top-ups: no top-up row with a source of neither shape (a credit with nothing behind it);
 - cashback: every credited cashback has its row, every cashback row a credited cashback;
-- refunds: every refunded order's refund:ID row equals what the order says was refunded.
+- refunds: every refunded order's refund:ID row equals what the order says was refunded, and
+  every refund:ID row belongs to an order refunded by that amount.
 Rows are matched on the ledger's unique source, so a double credit shows as a second row whose
 source matches nothing."""
 
@@ -139,6 +140,12 @@ def _orders(period: Period | None) -> list[Problem]:
     wrong = (_in(Order.objects.filter(refunded_amount__gt=0), period, "refunded_at").filter(~Exists(refunded)))
     found.append(_found("refund", _("refunded orders whose refund row is missing or differs"), wrong,
                         ["pk", "customer_id", "refunded_amount", "refunded_at"]))
+    given = Order.objects.filter(pk=OuterRef("ref"), refunded_amount=OuterRef("amount"), customer_id=OuterRef("customer_id"))
+    rows = (_in(WalletTransaction.objects.filter(reason=R.REFUND, source__startswith="refund:"), period, "created_at")
+            .annotate(ref=_tail("refund:")))
+    found.append(_found("refund_orphan", _("refund rows without a refunded order of that amount"),
+                        rows.filter(Q(ref__isnull=True) | ~Exists(given)),
+                        ["pk", "customer_id", "amount", "source", "created_at"]))
     return [p for p in found if p]
 
 
@@ -172,22 +179,23 @@ def _topups(period: Period | None) -> list[Problem]:
     found.append(_found("online_credit", _("paid online payments without their wallet credit"), paid,
                         ["pk", "customer_id", "provider", "amount", "paid_at"]))
     shapes = Q(source__startswith="payment:")
-    orphan_online = []
+    provider_of, ref_of = [], []
     for provider in [p for p in OnlinePayment.Provider.values if p != "card"]:
         prefix = f"pay:{provider}:"
         shapes |= Q(source__startswith=prefix)
-        paid_one = OnlinePayment.objects.filter(pk=OuterRef("ref"), provider=provider, amount=OuterRef("amount"),
-                                                customer_id=OuterRef("customer_id"),
-                                                status__in=(OnlinePayment.Status.PAID, OnlinePayment.Status.REFUNDED))
-        rows = topups.filter(source__startswith=prefix).annotate(ref=_tail(prefix))
-        orphan_online.append(rows.filter(Q(ref__isnull=True) | ~Exists(paid_one)).values_list("pk", flat=True))
-    ids = []
-    for queryset in orphan_online:
-        ids += list(queryset[:LIMIT])
-    if ids:
-        rows = WalletTransaction.objects.filter(pk__in=ids)
-        found.append(_found("online_orphan", _("online payment credits without a paid payment of that amount"), rows,
-                            ["pk", "customer_id", "amount", "source", "created_at"]))
+        provider_of.append(When(source__startswith=prefix, then=Value(provider)))
+        ref_of.append(When(source__regex=rf"^{prefix}[0-9]{{1,18}}$",
+                           then=Cast(Substr("source", len(prefix) + 1), BigIntegerField())))
+    paid_one = OnlinePayment.objects.filter(pk=OuterRef("ref"), provider=OuterRef("provider"), amount=OuterRef("amount"),
+                                            customer_id=OuterRef("customer_id"),
+                                            status__in=(OnlinePayment.Status.PAID, OnlinePayment.Status.REFUNDED))
+    online = (topups.filter(source__startswith="pay:")
+              .annotate(provider=Case(*provider_of, default=None, output_field=CharField()),
+                        ref=Case(*ref_of, default=None, output_field=BigIntegerField()))
+              .filter(provider__isnull=False))
+    found.append(_found("online_orphan", _("online payment credits without a paid payment of that amount"),
+                        online.filter(Q(ref__isnull=True) | ~Exists(paid_one)),
+                        ["pk", "customer_id", "amount", "source", "created_at"]))
     found.append(_found("topup_unknown", _("top-up rows that no payment or receipt explains"), topups.exclude(shapes),
                         ["pk", "customer_id", "amount", "source", "created_at"]))
     return [p for p in found if p]

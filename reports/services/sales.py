@@ -39,12 +39,19 @@ def by_plan(period: Period) -> list[dict]:
 
 def _panel_of_order():
     """The panel of the order's account: the account points at the latest subscription of its
-    chain of renewals, so the order's own subscription, or the one renewing it, and so on."""
+    chain of renewals, so the order's own subscription, or the one renewing it, and so on
+    (RENEWAL_HOPS deep)."""
     candidates = []
-    subs = Subscription.objects.filter(order_id=OuterRef("pk")).values("pk")[:1]
-    for _i in range(RENEWAL_HOPS):
+    for hops in range(RENEWAL_HOPS):
+        # the order's subscription sits hops + 2 queries below the order (inside the renewals'
+        # subqueries and the account's), and an OuterRef reaches one query out
+        order_pk = "pk"
+        for _level in range(hops + 2):
+            order_pk = OuterRef(order_pk)
+        subs = Subscription.objects.filter(order_id=order_pk).values("pk")[:1]
+        for _hop in range(hops):
+            subs = Subscription.objects.filter(renewed_from_id=Subquery(subs)).values("pk")[:1]
         candidates.append(Subquery(PanelAccount.objects.filter(subscription_id=Subquery(subs)).values("panel_id")[:1]))
-        subs = Subscription.objects.filter(renewed_from_id=Subquery(subs)).values("pk")[:1]
     return Coalesce(*candidates, output_field=IntegerField())
 
 
@@ -60,8 +67,9 @@ def by_panel(period: Period) -> list[dict]:
 
 
 def by_reseller(period: Period) -> list[dict]:
-    """Orders placed by resellers (their bulk buys and renewals), by reseller."""
-    rows = (_grouped(paid_orders(period).filter(customer__reseller__isnull=False)
+    """The accounts resellers bought for their customers (bulk buys and their renewals), by
+    reseller; a reseller's purchase for their own use is a sale like any other."""
+    rows = (_grouped(paid_orders(period).filter(customer__reseller__isnull=False, subscription__resold=True)
                      .annotate(reseller_id=F("customer__reseller__id")), "reseller_id").order_by())
     names = {r.pk: str(r.customer) for r in Reseller.objects.select_related("customer")
              .filter(pk__in=[row["reseller_id"] for row in rows])}
