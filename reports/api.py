@@ -15,11 +15,11 @@ from datetime import date
 from itertools import chain
 
 from django.conf import settings
-from django.http import FileResponse, StreamingHttpResponse
+from django.http import FileResponse, Http404, StreamingHttpResponse
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.exceptions import ValidationError
 from rest_framework.renderers import BaseRenderer, BrowsableAPIRenderer, JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -148,7 +148,7 @@ class ReportView(APIView):
     def perform_content_negotiation(self, request, force=False):
         try:
             return super().perform_content_negotiation(request, force)
-        except NotFound:  # ?format= that no renderer has: refused after the permission check
+        except Http404:  # ?format= that no renderer has: refused after the permission check
             self.unknown_format = request.query_params.get("format", "") or "?"
             return JSONRenderer(), JSONRenderer.media_type
 

@@ -4,10 +4,11 @@ runs in the admin, and the beat schedules."""
 
 import importlib
 import json
+import sys
 from datetime import timedelta
 
 import pytest
-from django.core.management import execute_from_command_line
+from django.core.management import CommandError, call_command
 from django.db.models import F
 from django.utils import timezone
 
@@ -23,11 +24,13 @@ ADMINS = (9001, 9002)
 
 
 def manage(*args) -> int:
-    """manage.py reconcile as a shell runs it: its exit status."""
+    """manage.py reconcile's exit status: BaseCommand.run_from_argv exits with a CommandError's
+    returncode (it is not called itself: it closes every database connection, the test's too)."""
     try:
-        execute_from_command_line(["manage.py", "reconcile", *args])
-    except SystemExit as exc:
-        return exc.code
+        call_command("reconcile", *args)
+    except CommandError as exc:
+        sys.stderr.write(f"CommandError: {exc}\n")
+        return exc.returncode
     return 0
 
 
