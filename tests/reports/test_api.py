@@ -92,7 +92,7 @@ def test_without_dates_a_report_covers_this_month_so_far(shop, accountant):
     assert jalali["calendar"] == "jalali" and jalali["label"].startswith("14")
 
 
-def test_a_jalali_date_is_read_as_jalali(shop, accountant, settings):
+def test_a_jalali_date_is_read_as_jalali(shop, accountant):
     import jdatetime
 
     today = jdatetime.date.fromgregorian(date=local_today())
