@@ -26,3 +26,21 @@ class ReconciliationRun(models.Model):
 
     def __str__(self):
         return f"{self.started_at:%Y-%m-%d %H:%M} {'ok' if self.ok else 'broken'}"
+
+
+class ReportsLock(models.Model):
+    """A row exists while a reports job runs (the nightly reconciliation): the primary key makes
+    a second INSERT fail on every database, so an overlapping run skips. A crashed holder's row
+    expires."""
+
+    name = models.CharField(_("name"), max_length=40, primary_key=True)
+    holder = models.CharField(_("held by"), max_length=200, blank=True)
+    acquired_at = models.DateTimeField(_("taken at"))
+    expires_at = models.DateTimeField(_("expires at"))
+
+    class Meta:
+        verbose_name = _("reports lock")
+        verbose_name_plural = _("reports locks")
+
+    def __str__(self):
+        return f"{self.name} ({self.holder})"
