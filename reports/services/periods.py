@@ -20,6 +20,7 @@ from vpnbot.core.numbers import latin_digits
 
 JALALI, GREGORIAN = "jalali", "gregorian"
 MAX_DAYS = 3660  # ten years: a longer range is refused rather than scanned
+FIRST_YEAR, LAST_YEAR = 1900, 2999  # the years a report may reach (9999-12-31 has no day after)
 
 
 class PeriodError(ValueError):
@@ -79,6 +80,9 @@ def day_range(first: date, last: date, *, calendar: str = GREGORIAN) -> Period:
         raise PeriodError(_("The end date is before the start date."))
     if (last - first).days + 1 > MAX_DAYS:
         raise PeriodError(_("A report covers 1 to %(n)s days.") % {"n": MAX_DAYS})
+    if not (FIRST_YEAR <= first.year and last.year <= LAST_YEAR):
+        raise PeriodError(_("Give dates between the years %(first)s and %(last)s.") % {
+            "first": FIRST_YEAR, "last": LAST_YEAR})
     return Period(midnight(first), midnight(last + timedelta(days=1)), first, last, calendar)
 
 

@@ -243,3 +243,9 @@ def test_last_months_follow_the_tehran_day_at_the_new_year_midnight():
         assert last_months(1, calendar=JALALI)[0].label == "1404/12"
     with time_machine.travel(datetime(2026, 3, 20, 20, 31, tzinfo=UTC), tick=False):
         assert last_months(1, calendar=JALALI)[0].label == "1405/01"
+
+
+@pytest.mark.parametrize("text", ["9999-12-31", "1899-01-01 1899-01-05", "3000-01-01 3000-01-02"])
+def test_a_date_out_of_the_years_a_report_reaches_is_refused_clearly(text):
+    with pytest.raises(PeriodError, match="between the years 1900 and 2999"):
+        period_parse(text)
