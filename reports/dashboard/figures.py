@@ -29,6 +29,10 @@ from .svg import bar_chart
 PERMISSION = "reports.view_reports"
 CHART_DAYS = 30
 JOB_GRACE = timedelta(minutes=10)  # a job this much past its due time is late
+# whether a rise is good news (green) or bad (red); the liability is neither
+_RISE_IS_GOOD = {"up": "good", "down": "bad"}
+TONE = {"net_amount": _RISE_IS_GOOD, "orders": _RISE_IS_GOOD, "new_customers": _RISE_IS_GOOD,
+        "topup_amount": _RISE_IS_GOOD, "refund_amount": {"up": "bad", "down": "good"}, "wallet_liability_amount": {}}
 
 
 def key_figures(period: Period) -> dict[str, int]:
@@ -61,7 +65,7 @@ def compared(title: str, period: Period, language: str) -> dict:
         text, direction = display.change(now[key], then[key], language)
         rows.append({"key": key, "title": name, "value": now[key], "text": fmt(now[key], language),
                      "previous": then[key], "previous_text": fmt(then[key], language), "change": text,
-                     "direction": direction})
+                     "direction": direction, "tone": TONE[key].get(direction, "same")})
     return {"title": title, "label": _span(period, language), "previous_label": _span(before, language),
             "figures": rows}
 
@@ -138,9 +142,9 @@ def jobs(user, now, language: str) -> dict:
     order = {"late": 0, "unknown": 1, "waiting": 2, "ok": 3, "off": 4}
     rows.sort(key=lambda row: order[row["state"]])
     counts = {state: sum(1 for row in rows if row["state"] == state) for state in labels}
-    summary = _("%(late)s late, %(ok)s on time, %(off)s disabled, of %(total)s") % {
-        key: display.number(n, language) for key, n in (("late", counts["late"]), ("ok", counts["ok"]),
-                                                          ("off", counts["off"]), ("total", len(rows)))}
+    summary = _("%(late)s late, %(ok)s on time, %(waiting)s not run yet, %(off)s disabled, of %(total)s") % {
+        key: display.number(n, language) for key, n in (*((state, counts[state]) for state in ("late", "ok", "waiting", "off")),
+                                                          ("total", len(rows)))}
     return {"rows": rows, "late": counts["late"], "summary": summary,
             "url": _admin_link(user, "django_celery_beat", "periodictask")}
 

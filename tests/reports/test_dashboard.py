@@ -69,6 +69,10 @@ def test_the_owner_reads_today_and_this_month_as_the_services_count_them(client,
     balances = sum(Customer.objects.values_list("balance_amount", flat=True))
     assert today["wallet_liability_amount"] == (balances, 0) and balances >= 400_000 + 300_000 - 350_000 + 100_000
     assert_shows(page, "Shop dashboard", "Net sales", "350,000 Toman", "Wallet liability", f"{balances:,} Toman")
+    html = page.content.decode()
+    tone = dict(re.findall(r'<tr data-key="(\w+)".*?rpt-tone-(\w+)" data-direction="up"', html, re.S)[:6])
+    assert tone == {"net_amount": "good", "orders": "good", "new_customers": "good", "topup_amount": "good",
+                    "refund_amount": "bad", "wallet_liability_amount": "same"}  # more refunds are bad news
 
 
 def test_the_charts_are_drawn_on_the_page_from_the_series(client, owner, fake_telegram):
