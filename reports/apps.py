@@ -8,3 +8,9 @@ from django.utils.translation import gettext_lazy as _
 class ReportsConfig(AppConfig):
     name = "reports"
     verbose_name = _("Reports")
+
+    def ready(self):
+        from django.contrib import admin
+
+        # the owner's dashboard on the admin's front page, above the model list (reports/dashboard/)
+        admin.site.index_template = "admin/reports/index.html"

@@ -11,7 +11,8 @@ from vpnbot.core.autodiscover import autodiscover
 def test_autodiscover_finds_each_apps_module_in_installed_order():
     names = [m.__name__ for m in autodiscover("handlers") if hasattr(m, "register")]
     assert names == ["vpnbot.shop.handlers", "discounts.handlers", "crm.handlers", "backups.handlers",
-                     "notifications.handlers", "panels.handlers", "payments.handlers", "resellers.handlers"]
+                     "notifications.handlers", "panels.handlers", "payments.handlers", "resellers.handlers",
+                     "reports.handlers"]
 
 
 def test_autodiscover_skips_apps_without_the_module():

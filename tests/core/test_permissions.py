@@ -241,6 +241,16 @@ def test_the_roles_exist_with_what_they_promise():
         assert owner.permissions.filter(codename=codename).exists(), codename
 
 
+@pytest.mark.parametrize("role", ROLES)
+def test_the_money_on_the_admins_front_page_by_role(client, role):
+    """The owner's dashboard (reports.view_reports): the Owner and the Accountant read it; Support
+    and a bare staff user get the usual index."""
+    client.force_login(user_in(role))
+    page = client.get("/admin/")
+    assert page.status_code == 200
+    assert ('id="owner-dashboard"' in page.content.decode()) == (role in ("accountant", "owner"))
+
+
 
 # --- the panels: who may add one, test it, sync it, repair or retry an account ----------------------------
 
