@@ -49,10 +49,17 @@ class Period:
         return first if first == last else f"{first} – {last}"
 
     def previous(self) -> Period:
-        """The period of the same length just before (a calendar month: the month before)."""
+        """What an owner compares a period with: a calendar month, the month before; a month so
+        far (from its first day), the same days of the month before (as many as that month has);
+        anything else, as many days just before."""
         if _is_month(self):
             before = self.first_day - timedelta(days=1)
             return month_period(*month_of(before, self.calendar), calendar=self.calendar)
+        this_month = month_period(*month_of(self.first_day, self.calendar), calendar=self.calendar)
+        if self.first_day == this_month.first_day and self.last_day <= this_month.last_day:
+            before = month_period(*month_of(self.first_day - timedelta(days=1), self.calendar), calendar=self.calendar)
+            last = min(before.first_day + timedelta(days=self.days - 1), before.last_day)
+            return day_range(before.first_day, last, calendar=self.calendar)
         return day_range(self.first_day - timedelta(days=self.days), self.first_day - timedelta(days=1),
                          calendar=self.calendar)
 

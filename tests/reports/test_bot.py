@@ -78,9 +78,9 @@ def test_a_customer_is_refused_and_sees_nothing_else(bot, fake_telegram):
 
 @pytest.mark.parametrize(("text", "says"), [
     ("2026-13", "The month must be 1 to 12."),
-    ("fortnight", "Give one period: today, week, month, YYYY-MM, or two dates FROM TO."),
+    ("fortnight", "Give one period: today, yesterday, week, month, 7d, YYYY-MM, or two dates FROM TO."),
     ("2026-11-20 2026-11-01", "The end date is before the start date."),
-    ("yesterday tomorrow", "Write a date as YYYY-MM-DD."),
+    ("yesterday tomorrow", "Write a date as YYYY-MM-DD (a year below 1700 is Jalali): yesterday."),
     ("2026-02-30 2026-03-01", "There is no such date: 2026-02-30."),
     ("today week month", "Give one period"),
 ])

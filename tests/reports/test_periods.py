@@ -175,11 +175,17 @@ def test_previous_of_a_month_is_the_whole_month_before():
     assert days(march.previous()) == (date(2026, 2, 1), date(2026, 2, 28))
 
 
-def test_previous_of_other_periods_is_as_many_days_just_before():
+def test_previous_of_a_month_so_far_is_the_same_days_of_the_month_before():
     with time_machine.travel(THURSDAY_NOON, tick=False):
         month_so_far = period_parse("month", calendar=JALALI)  # 1405/09/01 .. 1405/09/05
+    assert days(month_so_far.previous()) == (date(2026, 10, 23), date(2026, 10, 27))  # 1405/08/01 .. 1405/08/05
+    march_so_far = period_parse("2026-03-01 2026-03-30")
+    assert days(march_so_far.previous()) == (date(2026, 2, 1), date(2026, 2, 28))  # February has only 28
+
+
+def test_previous_of_other_periods_is_as_many_days_just_before():
+    with time_machine.travel(THURSDAY_NOON, tick=False):
         today = period_parse("today")
-    assert days(month_so_far.previous()) == (date(2026, 11, 17), date(2026, 11, 21))
     assert days(today.previous()) == (date(2026, 11, 25), date(2026, 11, 25))
     assert days(period_parse("2026-11-21 2026-11-22").previous()) == (date(2026, 11, 19), date(2026, 11, 20))
 
