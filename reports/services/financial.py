@@ -4,8 +4,7 @@ the period's end."""
 
 from __future__ import annotations
 
-from django.db.models import BigIntegerField, Count, Exists, ExpressionWrapper, F, OuterRef, Q, Subquery, Sum, Value
-from django.db.models.functions import Coalesce
+from django.db.models import BigIntegerField, Count, Exists, ExpressionWrapper, F, Max, OuterRef, Q, Sum
 from django.utils import timezone
 
 from discounts.models import CashbackTransaction, DiscountUsage
@@ -62,18 +61,23 @@ def ledger_totals(period: Period) -> dict:
 def wallets_at(end) -> dict:
     """What the wallets held at `end`, each one today's balance less its ledger rows since:
     what the shop owes (the balances above zero) and what it is owed (a reseller's balance
-    below zero, within their credit limit), kept apart rather than netted."""
-    if end >= timezone.now():
-        at_end = F("balance_amount")
-        customers = Customer.objects.all()
-    else:
-        since = (WalletTransaction.objects.filter(customer_id=OuterRef("pk"), created_at__gte=end).order_by()
-                 .values("customer_id").annotate(total=Sum("amount")).values("total"))
-        customers = Customer.objects.annotate(since=Coalesce(Subquery(since, output_field=BigIntegerField()), Value(0)))
-        at_end = F("balance_amount") - F("since")
-    row = customers.annotate(at_end=ExpressionWrapper(at_end, output_field=BigIntegerField())).aggregate(
-        owed=Sum("at_end", filter=Q(at_end__gt=0)), owing=Sum("at_end", filter=Q(at_end__lt=0)))
-    return {"liability": as_int(row["owed"]), "receivable": -as_int(row["owing"])}
+    below zero, within their credit limit), kept apart rather than netted. Only the customers
+    whose wallet moved since `end` are looked at one by one (from the ledger's index on time);
+    everyone else's balance then was their balance now."""
+    now = Customer.objects.aggregate(owed=Sum("balance_amount", filter=Q(balance_amount__gt=0)),
+                                     owing=Sum("balance_amount", filter=Q(balance_amount__lt=0)))
+    owed, owing = as_int(now["owed"]), as_int(now["owing"])
+    if end < timezone.now():
+        moved = (WalletTransaction.objects.filter(created_at__gte=end).order_by().values("customer_id")
+                 .annotate(since=Sum("amount"), balance=Max("customer__balance_amount"))
+                 .annotate(then=ExpressionWrapper(F("balance") - F("since"), output_field=BigIntegerField())))
+        change = moved.aggregate(now_owed=Sum("balance", filter=Q(balance__gt=0)),
+                                 now_owing=Sum("balance", filter=Q(balance__lt=0)),
+                                 then_owed=Sum("then", filter=Q(then__gt=0)),
+                                 then_owing=Sum("then", filter=Q(then__lt=0)))
+        owed += as_int(change["then_owed"]) - as_int(change["now_owed"])
+        owing += as_int(change["then_owing"]) - as_int(change["now_owing"])
+    return {"liability": owed, "receivable": -owing}
 
 
 def liability_at(end) -> int:

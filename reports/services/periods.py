@@ -145,7 +145,7 @@ def period_parse(text: str = "", *, calendar: str = GREGORIAN, now: datetime | N
     """today | yesterday | week (this week so far) | month (this month so far) | 7d / 30d (the
     last N days, today included) | YYYY-MM (a month; Jalali when the year is below 1700) |
     two dates "FROM TO" (inclusive). Empty means today."""
-    words = latin_digits((text or "").strip().lower()).replace(",", " ").split()
+    words = latin_digits((text or "").strip().lower()).replace(",", " ").replace("،", " ").split()
     today = local_today(now)
     if not words or words == ["today"]:
         return day_range(today, today, calendar=calendar)

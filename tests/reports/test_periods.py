@@ -255,3 +255,7 @@ def test_last_months_follow_the_tehran_day_at_the_new_year_midnight():
 def test_a_date_out_of_the_years_a_report_reaches_is_refused_clearly(text):
     with pytest.raises(PeriodError, match="between the years 1900 and 2999"):
         period_parse(text)
+
+
+def test_two_dates_may_be_parted_by_a_persian_comma():
+    assert days(period_parse("۱۴۰۵-۰۹-۰۱، ۱۴۰۵-۰۹-۰۵")) == (date(2026, 11, 22), date(2026, 11, 26))
