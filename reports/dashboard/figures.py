@@ -7,10 +7,12 @@ of queries does not grow with the rows."""
 from __future__ import annotations
 
 from datetime import timedelta
+from urllib.parse import urlencode
 
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django_celery_beat.models import PeriodicTask
 
 from antifraud.models import RiskCase
@@ -22,7 +24,7 @@ from vpnbot.shop.models import Customer, Payment
 
 from ..models import ReconciliationRun
 from ..services import financial
-from ..services.periods import Period, calendar_for, day_range, period_parse
+from ..services.periods import Period, calendar_for, day_range, month_of, month_period, period_parse
 from . import display
 from .svg import bar_chart
 
@@ -167,6 +169,29 @@ def reconciliation(user, now, language: str) -> dict | None:
             "url": _admin_link(user, "reports", "reconciliationrun")}
 
 
+EXPORTS = (("financial", gettext_lazy("Money in and out")), ("sales", gettext_lazy("Sales by plan, panel, reseller and method")),
+           ("ledger", gettext_lazy("The wallet ledger, row by row")))
+
+
+def month_before(period: Period) -> Period:
+    """The whole calendar month before the period's first day."""
+    return month_period(*month_of(period.first_day - timedelta(days=1), period.calendar), calendar=period.calendar)
+
+
+def exports(month, language: str) -> list[dict]:
+    """Links to the staff API's CSV and XLSX files (the admin's login is enough) for this month
+    so far and the whole month before: what the accountant downloads."""
+    rows = []
+    for title, period in ((_("This month"), month), (_("Last month"), month_before(month))):
+        query = urlencode({"from": period.first_day.isoformat(), "to": period.last_day.isoformat(),
+                           "calendar": period.calendar})
+        rows.append({"title": title, "label": display.digits(period.label, language),
+                     "files": [{"key": key, "title": name,
+                                "csv": f"{reverse('report-' + key)}?{query}&format=csv",
+                                "xlsx": f"{reverse('report-' + key)}?{query}&format=xlsx"} for key, name in EXPORTS]})
+    return rows
+
+
 def dashboard_collect(*, user, language: str, now=None) -> dict | None:
     """Everything the front page shows, or None for a user who may not read the reports."""
     if not user.has_perm(PERMISSION):
@@ -182,6 +207,7 @@ def dashboard_collect(*, user, language: str, now=None) -> dict | None:
         "jobs": jobs(user, now, language),
         "backup": backups(user, now, language),
         "reconciliation": reconciliation(user, now, language),
+        "exports": exports(month, language),
         "now": display.moment(now, language),
     }
 

@@ -189,3 +189,28 @@ def test_the_page_asks_the_same_few_queries_however_much_was_sold(client, owner,
         a_day_of_trade(tag)
     assert queries() == few
     assert few <= 35, few  # 31 today: the session, the user and the figures
+
+
+def test_the_accountants_files_are_linked_and_open_with_the_admins_login(client, fake_telegram):
+    """The dashboard links this month's and last month's files; the links work with the admin's
+    session (no API token needed) and answer the files the reports API makes."""
+    client.force_login(staff("Accountant"))
+    a_day_of_trade()
+    html = front_page(client).content.decode()
+    links = re.findall(r'<tr data-export="(\w+)">.*?<a href="([^"]+)">XLSX</a> · <a href="([^"]+)">CSV</a>', html, re.S)
+    assert [key for key, _x, _c in links] == ["financial", "sales", "ledger"] * 2
+    month = period_parse("month", calendar="gregorian")
+    ledger_xlsx, ledger_csv = links[2][1].replace("&amp;", "&"), links[2][2].replace("&amp;", "&")
+    assert f"from={month.first_day.isoformat()}" in ledger_csv and "format=csv" in ledger_csv
+    answer = client.get(ledger_csv)
+    assert answer.status_code == 200 and answer["Content-Type"].startswith("text/csv")
+    lines = b"".join(answer.streaming_content).decode("utf-8-sig").strip().splitlines()
+    assert len(lines) == 1 + _ledger_rows(month).count() and _ledger_rows(month).count() >= 5  # header + rows
+    xlsx = client.get(ledger_xlsx)
+    assert xlsx.status_code == 200 and b"".join(xlsx.streaming_content)[:2] == b"PK"  # a zip: the XLSX file
+
+
+def _ledger_rows(period):
+    from vpnbot.shop.models import WalletTransaction
+
+    return WalletTransaction.objects.filter(created_at__gte=period.start, created_at__lt=period.end)
