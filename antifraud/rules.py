@@ -111,32 +111,38 @@ def _ordinal(n: int) -> str:
 
 # --- receipts and payments ---------------------------------------------------------------------------
 
-def receipt_history(customer: Customer, payment: Payment, now, *, velocity: bool, amounts: bool) -> dict:
+def receipt_history(customer: Customer, payment: Payment, now, *, velocity: bool = True, amounts: bool = True,
+                    also: tuple[str, list] | None = None) -> dict:
     """What the receipt rules read of the customer's other payments, in one statement on the
     customer's index: how many in the last hour and day, and how many approved at what average
-    amount. Asked on every receipt, so it is SQL written once (the ORM spent more time building
-    the aggregate than the database answering it)."""
-    if not (velocity or amounts):
+    amount. `also` = (SQL columns, their parameters): the caller's own questions about the
+    customer, asked in the same statement (their answers under "also"). Asked on every receipt,
+    so it is SQL written once (the ORM spent more time building the aggregate than the database
+    answering it)."""
+    if not (velocity or amounts or also):
         return {}
     connection = connections[router.db_for_read(Payment)]
-    sql = _HISTORY.get(connection.vendor)
+    extra, extra_params = also or ("", [])
+    sql = _HISTORY.get((connection.vendor, extra))
     if sql is None:
         quote = connection.ops.quote_name
         created, status, amount = quote("created_at"), quote("status"), quote("amount")
-        sql = _HISTORY[connection.vendor] = (
-            f"SELECT COUNT(CASE WHEN {created} >= %s THEN 1 END), COUNT(CASE WHEN {created} >= %s THEN 1 END),"
+        sql = _HISTORY[(connection.vendor, extra)] = (
+            f"SELECT {extra + ', ' if extra else ''}"
+            f"COUNT(CASE WHEN {created} >= %s THEN 1 END), COUNT(CASE WHEN {created} >= %s THEN 1 END),"
             f" COUNT(CASE WHEN {status} = %s THEN 1 END), AVG(CASE WHEN {status} = %s THEN {amount} END)"
             f" FROM {quote(Payment._meta.db_table)} WHERE {quote('customer_id')} = %s AND {quote('id')} <> %s")
     adapt = connection.ops.adapt_datetimefield_value
     approved = Payment.Status.APPROVED.value
     with connection.cursor() as cursor:
-        cursor.execute(sql, [adapt(now - timedelta(hours=1)), adapt(now - timedelta(days=1)), approved, approved,
-                             customer.pk, payment.pk or 0])
-        hour, day, n, avg = cursor.fetchone()
-    return {"hour": hour or 0, "day": day or 0, "n": n or 0, "avg": avg}
+        cursor.execute(sql, [*extra_params, adapt(now - timedelta(hours=1)), adapt(now - timedelta(days=1)), approved,
+                             approved, customer.pk, payment.pk or 0])
+        row = cursor.fetchone()
+    answers, (hour, day, n, avg) = row[:len(extra_params)], row[len(extra_params):]
+    return {"hour": hour or 0, "day": day or 0, "n": n or 0, "avg": avg, "also": tuple(answers)}
 
 
-_HISTORY: dict[str, str] = {}
+_HISTORY: dict[tuple[str, str], str] = {}
 
 
 def topup_velocity(rule: Rule, history: dict) -> Hit | None:
@@ -148,8 +154,9 @@ def topup_velocity(rule: Rule, history: dict) -> Hit | None:
     return None
 
 
-def purchase_velocity(rule: Rule, customer: Customer, now) -> Hit | None:
-    last_hour, last_day = _recent_orders(customer.pk, now)
+def purchase_velocity(rule: Rule, customer: Customer, now, recent: dict | None = None) -> Hit | None:
+    recent = recent or recent_orders(customer.pk, now)
+    last_hour, last_day = recent["hour"], recent["day"]
     if rule.param("per_hour") and last_hour > rule.param("per_hour"):
         return Hit(rule.key, rule.score, _("%(n)s purchases in the last hour") % {"n": last_hour})
     if rule.param("per_day") and last_day > rule.param("per_day"):
@@ -157,26 +164,37 @@ def purchase_velocity(rule: Rule, customer: Customer, now) -> Hit | None:
     return None
 
 
-def _recent_orders(customer_id: int, now) -> tuple[int, int]:
-    """(orders bought in the last hour, in the last 24 hours): one statement on the customer's
-    index, written once (asked on every online payment)."""
+def _recent_orders(customer_id: int, now, also: tuple[str, list] | None = None) -> tuple[int, int, tuple]:
+    """(orders bought in the last hour, in the last 24 hours, the answers to `also`): one
+    statement on the customer's index, written once (asked on every online payment); `also` as
+    in receipt_history."""
     connection = connections[router.db_for_read(Order)]
-    sql = _ORDERS.get(connection.vendor)
+    extra, extra_params = also or ("", [])
+    sql = _ORDERS.get((connection.vendor, extra))
     if sql is None:
         quote = connection.ops.quote_name
         created = quote("created_at")
-        sql = _ORDERS[connection.vendor] = (
-            f"SELECT COUNT(CASE WHEN {created} >= %s THEN 1 END), COUNT(*) FROM {quote(Order._meta.db_table)}"
+        sql = _ORDERS[(connection.vendor, extra)] = (
+            f"SELECT {extra + ', ' if extra else ''}COUNT(CASE WHEN {created} >= %s THEN 1 END), COUNT(*)"
+            f" FROM {quote(Order._meta.db_table)}"
             f" WHERE {quote('customer_id')} = %s AND {quote('status')} IN (%s, %s) AND {created} >= %s")
     adapt = connection.ops.adapt_datetimefield_value
     day = adapt(now - timedelta(days=1))
     with connection.cursor() as cursor:
-        cursor.execute(sql, [adapt(now - timedelta(hours=1)), customer_id, *[s.value for s in BOUGHT], day])
-        hour, total = cursor.fetchone()
-    return hour or 0, total or 0
+        cursor.execute(sql, [*extra_params, adapt(now - timedelta(hours=1)), customer_id,
+                             *[s.value for s in BOUGHT], day])
+        row = cursor.fetchone()
+    hour, total = row[len(extra_params):]
+    return hour or 0, total or 0, tuple(row[:len(extra_params)])
 
 
-_ORDERS: dict[str, str] = {}
+def recent_orders(customer_id: int, now, also: tuple[str, list] | None = None) -> dict:
+    """receipt_history's counterpart for purchases: {"hour", "day", "also"}."""
+    hour, day, answers = _recent_orders(customer_id, now, also)
+    return {"hour": hour, "day": day, "also": answers}
+
+
+_ORDERS: dict[tuple[str, str], str] = {}
 
 
 def new_account(rule: Rule, customer: Customer, now) -> Hit | None:
@@ -288,8 +306,8 @@ def evaluate(subject: str, customer: Customer, facts: dict, rules: dict[str, Rul
     rule = rules.get
     if subject == "payment" and facts.get("stage") == "submit":
         payment = facts["payment"]
-        history = receipt_history(customer, payment, now, velocity="topup_velocity" in rules,
-                                  amounts="unusual_amount" in rules)
+        history = facts.get("history") or receipt_history(customer, payment, now, velocity="topup_velocity" in rules,
+                                                          amounts="unusual_amount" in rules)
         if rule("topup_velocity"):
             hits.append(topup_velocity(rules["topup_velocity"], history))
         if rule("new_account"):
@@ -298,7 +316,7 @@ def evaluate(subject: str, customer: Customer, facts: dict, rules: dict[str, Rul
             hits.append(unusual_amount(rules["unusual_amount"], payment.amount, history))
     elif subject == "online_payment":
         if rule("purchase_velocity"):
-            hits.append(purchase_velocity(rules["purchase_velocity"], customer, now))
+            hits.append(purchase_velocity(rules["purchase_velocity"], customer, now, facts.get("orders")))
         if rule("new_account"):
             hits.append(new_account(rules["new_account"], customer, now))
     elif subject == "referral":

@@ -10,7 +10,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from vpnbot.shop import risk
-from vpnbot.shop.models import Customer, Payment
+from vpnbot.shop.models import Customer, Order, Payment
 
 from .. import rules
 from ..models import Ban, ReceiptPhoto, RiskCase, RiskDecision, Whitelist
@@ -47,6 +47,15 @@ def active_ban(customer_id: int) -> Ban | None:
     return Ban.objects.filter(customer_id=customer_id, lifted_at__isnull=True).first()
 
 
+def _standing_columns(connection) -> str:
+    """The two questions asked about a customer before anything else: the active ban's reason
+    (or NULL), and whether they are whitelisted; each a parameter: the customer's id."""
+    quote = connection.ops.quote_name
+    return (f"(SELECT b.{quote('reason')} FROM {quote(Ban._meta.db_table)} b WHERE b.{quote('customer_id')} = %s"
+            f" AND b.{quote('lifted_at')} IS NULL ORDER BY b.{quote('id')} DESC LIMIT 1),"
+            f" EXISTS(SELECT 1 FROM {quote(Whitelist._meta.db_table)} w WHERE w.{quote('customer_id')} = %s)")
+
+
 def _standing(customer_id: int) -> tuple[str | None, bool]:
     """(the active ban's reason or None, whitelisted): one indexed statement. Asked on every
     payment, so it is SQL written once (the ORM spent more time building it than the database
@@ -54,15 +63,24 @@ def _standing(customer_id: int) -> tuple[str | None, bool]:
     connection = connections[router.db_for_read(Ban)]
     sql = _STANDING.get(connection.vendor)
     if sql is None:
-        quote = connection.ops.quote_name
-        sql = _STANDING[connection.vendor] = (
-            f"SELECT (SELECT b.{quote('reason')} FROM {quote(Ban._meta.db_table)} b WHERE b.{quote('customer_id')} = %s"
-            f" AND b.{quote('lifted_at')} IS NULL ORDER BY b.{quote('id')} DESC LIMIT 1),"
-            f" EXISTS(SELECT 1 FROM {quote(Whitelist._meta.db_table)} w WHERE w.{quote('customer_id')} = %s)")
+        sql = _STANDING[connection.vendor] = f"SELECT {_standing_columns(connection)}"
     with connection.cursor() as cursor:
         cursor.execute(sql, [customer_id, customer_id])
         reason, trusted = cursor.fetchone()
     return reason, bool(trusted)
+
+
+def _db(model):
+    return connections[router.db_for_read(model)]
+
+
+def _standing_and_history(customer: Customer, payment: Payment, now) -> tuple[str | None, bool, dict]:
+    """A receipt being submitted: the standing and the receipt rules' history in one statement."""
+    connection = connections[router.db_for_read(Payment)]
+    history = rules.receipt_history(customer, payment, now,
+                                    also=(_standing_columns(connection), [customer.pk, customer.pk]))
+    reason, trusted = history["also"]
+    return reason, bool(trusted), history
 
 
 _STANDING: dict[str, str] = {}
@@ -87,7 +105,14 @@ def risk_check(*, subject: str, customer: Customer | None, stage: str = "", **fa
     if not settings.ENABLE_ANTIFRAUD or customer is None:
         return None
     with translation.override(settings.LANGUAGE_CODE):  # reasons are kept as text, in the shop's language
-        ban_reason, trusted = _standing(customer.pk)
+        now, history, orders = timezone.now(), None, None
+        if subject == "payment" and stage == "submit":
+            ban_reason, trusted, history = _standing_and_history(customer, facts["payment"], now)
+        elif subject == "online_payment" and stage == "confirm":
+            orders = rules.recent_orders(customer.pk, now, also=(_standing_columns(_db(Order)), [customer.pk] * 2))
+            ban_reason, trusted = orders["also"][0], bool(orders["also"][1])
+        else:
+            ban_reason, trusted = _standing(customer.pk)
         if ban_reason is not None:
             return risk.Verdict(action=risk.FREEZE, score=100, reasons=(
                 _("the customer is banned: %(reason)s") % {"reason": ban_reason},))
@@ -100,9 +125,8 @@ def risk_check(*, subject: str, customer: Customer | None, stage: str = "", **fa
                 return decided
         if stage == "approve" or trusted:
             return None
-        now = timezone.now()
         enabled = rules.enabled_rules()
-        hits = rules.evaluate(subject, customer, {**facts, "stage": stage}, enabled, now)
+        hits = rules.evaluate(subject, customer, {**facts, "stage": stage, "history": history, "orders": orders}, enabled, now)
         if subject == "payment" and stage == "submit" and "duplicate_photo" in enabled:
             hit = duplicate_photo(enabled["duplicate_photo"], facts["payment"], customer)
             if hit is not None:
