@@ -90,6 +90,9 @@ class WalletTransaction(models.Model):
         verbose_name = _("wallet transaction")
         verbose_name_plural = _("wallet transactions")
         ordering = ["-id"]
+        # a customer's ledger by time, its amounts in the index (PostgreSQL's INCLUDE): the
+        # reports' per-customer sums (reconciliation, wallets at a past date) read the index only
+        indexes = [models.Index(fields=["customer", "created_at"], include=["amount"], name="shop_ledger_customer_time")]
 
     def __str__(self):
         return f"{self.amount:+,} ({self.reason})"
@@ -152,7 +155,10 @@ class Order(models.Model):
         verbose_name_plural = _("orders")
         ordering = ["-id"]
         permissions = [("refund_order", _("Can refund orders to the wallet"))]
-        indexes = [models.Index(fields=["customer", "status"])]
+        # by customer and payment time: a customer's earlier or later purchases (the reports'
+        # new buyers, renewals and churn)
+        indexes = [models.Index(fields=["customer", "status"]),
+                   models.Index(fields=["customer", "paid_at"], name="shop_order_customer_paid")]
         constraints = [
             models.CheckConstraint(condition=Q(refunded_amount__lte=models.F("paid_amount")), name="order_refund_le_paid")
         ]
