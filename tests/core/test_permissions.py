@@ -5,10 +5,8 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 import pytest
-from django.contrib.auth.models import Group, User
+from django.contrib.auth.models import Group
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
-from rest_framework.test import APIClient
 
 from antifraud import services as antifraud_services
 from antifraud.models import Ban, RiskCase, Whitelist
@@ -21,6 +19,7 @@ from tests.backups.factories import BackupFactory
 from tests.crm.factories import CampaignFactory
 from tests.discounts.factories import SmartDiscountFactory
 from tests.factories import CustomerFactory, PaymentFactory, PlanFactory, SubscriptionFactory
+from tests.roles import api_as, user_in
 from vpnbot.shop import services as shop_services
 from vpnbot.shop.models import Order, Payment, Plan, Subscription
 
@@ -33,19 +32,6 @@ def queued_backups(monkeypatch):
     calls = []
     monkeypatch.setattr(backup_tasks.run_for_chat, "delay", lambda *args: calls.append(args))
     return calls
-
-
-def user_in(role: str) -> User:
-    user = User.objects.create_user(f"{role}-user", password="pw", is_staff=True)
-    if role != "nobody":
-        user.groups.add(Group.objects.get(name=role.capitalize()))
-    return user
-
-
-def api_as(role: str) -> APIClient:
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user_in(role)).key}")
-    return client
 
 
 @dataclass

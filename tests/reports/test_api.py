@@ -6,30 +6,17 @@ import io
 from datetime import timedelta
 
 import pytest
-from django.contrib.auth.models import Group, Permission, User
-from rest_framework.authtoken.models import Token
+from django.contrib.auth.models import Permission, User
 from rest_framework.test import APIClient
 
 from reports import services
 from reports.services.periods import local_today
 from tests.reports.xlsx import read_xlsx
+from tests.roles import api_as
 from vpnbot.shop.models import Customer, WalletTransaction
 
 pytestmark = pytest.mark.django_db
 ENDPOINTS = ("financial", "sales", "customers", "cohorts", "reconciliation", "ledger")
-
-
-def user_in(role: str) -> User:
-    user = User.objects.create_user(f"{role}-reader", password="pw", is_staff=True)
-    if role != "nobody":
-        user.groups.add(Group.objects.get(name=role.capitalize()))
-    return user
-
-
-def api_as(role: str) -> APIClient:
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user_in(role)).key}")
-    return client
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import jdatetime
 import pytest
-from django.contrib.auth.models import Group, User
+from django.contrib.auth.models import User
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
@@ -20,6 +20,7 @@ from reports.services import period_parse, report_financial, series
 from reports.services.periods import local_today
 from tests.admin_i18n import assert_hides, assert_shows
 from tests.reports.shop_data import a_day_of_trade
+from tests.roles import user_in
 from vpnbot.shop.models import Customer
 
 pytestmark = pytest.mark.django_db
@@ -27,10 +28,7 @@ ROW = re.compile(r'<tr data-key="(\w+)" data-value="(-?\d+)" data-previous="(-?\
 
 
 def staff(role: str) -> User:
-    user = User.objects.create_user(f"{role.lower()}-user", password="pw", is_staff=True)
-    if role != "nobody":
-        user.groups.add(Group.objects.get(name=role))
-    return user
+    return user_in(role)
 
 
 @pytest.fixture
