@@ -6,13 +6,14 @@ and whether the period's rows reconcile)."""
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 
 from django.conf import settings
 from django.utils.translation import gettext as _
 
 from discounts.models import SmartDiscount
 from payments.models import Payment as OnlinePayment
-from vpnbot.shop.formatting import money
+from vpnbot.shop.formatting import format_date, money
 from vpnbot.transport.bot import BotContext, add_command
 from vpnbot.transport.messages import TelegramError
 
@@ -43,7 +44,7 @@ def financial_report(ctx: BotContext) -> None:
     except TelegramError:
         log.warning("financial report chart not sent")
         ctx.reply(caption, parse_mode=None)
-    ctx.reply(details_text(report), parse_mode=None)
+    ctx.reply(details_text(report, ctx.customer), parse_mode=None)
 
 
 def caption_text(report: dict) -> str:
@@ -72,7 +73,7 @@ def _method(method: str) -> str:
     return str(OnlinePayment.Provider(method).label) if method in OnlinePayment.Provider.values else _("other")
 
 
-def details_text(report: dict) -> str:
+def details_text(report: dict, customer=None) -> str:
     """Everything the caption leaves out."""
     lines = [_("🧾 Details: %(period)s") % {"period": report["label"]}, "", _("Discounts by kind:")]
     kinds = report["discount_amount_by_kind"]
@@ -96,15 +97,24 @@ def details_text(report: dict) -> str:
         _("Buyers: %(n)s (new %(new)s, returning %(returning)s)") % {
             "n": report["buyers"], "new": report["new_buyers"], "returning": report["returning_buyers"]},
         "",
-        *reconciliation_lines(report["reconciliation"]),
+        *reconciliation_lines(report["reconciliation"], customer),
     ]
     return "\n".join(lines)
 
 
-def reconciliation_lines(result: dict) -> list[str]:
+def reconciliation_lines(result: dict, customer=None) -> list[str]:
+    if result["scope"] == "all":  # a big period: the latest full run's verdict, with its time
+        at = format_date(datetime.fromisoformat(result["checked_at"]), customer)
+        lines = [_("The latest full reconciliation, %(at)s:") % {"at": at}]
+        if result["ok"]:
+            return [*lines, _("✅ The whole ledger reconciles.")]
+        return [*lines, *_problem_lines(result["problems"])]
     if result["ok"]:
         return [_("✅ The period's ledger rows reconcile.")]
-    problems = result["problems"]
+    return _problem_lines(result["problems"])
+
+
+def _problem_lines(problems: list[dict]) -> list[str]:
     lines = [_("⚠️ The ledger does not reconcile: %(n)s problems.") % {"n": len(problems)}]
     lines += [f"• {p['message']} ({p['count']})" for p in problems[:SHOWN_PROBLEMS]]
     if len(problems) > SHOWN_PROBLEMS:

@@ -38,6 +38,9 @@ ReconciliationSerializer = _shape("Reconciliation", {
     "ledger_total_amount": _amount("The sum of the whole ledger"),
     "balance_total_amount": _amount("The sum of every wallet balance"),
     "seconds": serializers.FloatField(help_text="How long the checks took"),
+    "checked_at": serializers.DateTimeField(help_text="When the checks ran: now, or, for a period with more "
+                                                      "ledger rows than REPORTS_LIVE_RECONCILE_ROWS, the latest "
+                                                      "full run (scope \"all\")"),
     "problems": ProblemSerializer(many=True),
 }, "The ledger reconciled against the balances and everything that moves money")
 

@@ -138,9 +138,9 @@ def report_financial(period: Period, *, with_reconciliation: bool = True) -> dic
         "returning_buyers": sales["buyers"] - first_buyers,
     }
     if with_reconciliation:
-        from .reconcile import reconcile
+        from .reconcile import reconciliation_for
 
-        report["reconciliation"] = reconcile(period).as_dict()
+        report["reconciliation"] = reconciliation_for(period)
     return report
 
 

@@ -22,17 +22,21 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from datetime import datetime
 
+from django.conf import settings
 from django.db import connections, router
 from django.db.models import BigIntegerField, Case, CharField, Exists, F, OuterRef, Q, Subquery, Sum, Value, When
 from django.db.models.functions import Cast, Coalesce, Collate, Concat, Substr
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from discounts.models import CashbackTransaction
 from payments.models import Payment as OnlinePayment
 from vpnbot.shop.models import Customer, Order, Payment, WalletTransaction
 
-from .common import SOLD, as_int
+from ..models import ReconciliationRun
+from .common import SOLD, as_int, ledger
 from .periods import Period
 
 LIMIT = 50
@@ -59,9 +63,12 @@ class Reconciliation:
     scope: str  # "all" or the period's days
     seconds: float = 0.0
 
+    checked_at: datetime | None = None
+
     def as_dict(self) -> dict:
         return {"ok": self.ok, "scope": self.scope, "ledger_total_amount": self.ledger_total_amount,
                 "balance_total_amount": self.balance_total_amount, "seconds": round(self.seconds, 3),
+                "checked_at": (self.checked_at or timezone.now()).isoformat(),
                 "problems": [p.as_dict() for p in self.problems]}
 
 
@@ -235,3 +242,17 @@ def reconcile(period: Period | None = None) -> Reconciliation:
     scope = "all" if period is None else f"{period.first_day.isoformat()}..{period.last_day.isoformat()}"
     return Reconciliation(ok=not problems, problems=problems, ledger_total_amount=ledger_total,
                           balance_total_amount=balance_total, scope=scope, seconds=time.perf_counter() - started)
+
+
+def reconciliation_for(period: Period) -> dict:
+    """The reconciliation a report of the period carries: its own rows checked now, unless the
+    period holds more ledger rows than REPORTS_LIVE_RECONCILE_ROWS (the checks read every one of
+    them: minutes on a big shop), then the latest full run's verdict (nightly or
+    `manage.py reconcile`), with the time it was checked; live when there is none yet."""
+    if ledger(period).count() > settings.REPORTS_LIVE_RECONCILE_ROWS:
+        run = ReconciliationRun.objects.order_by("-started_at").first()
+        if run is not None:
+            return {"ok": run.ok, "scope": "all", "ledger_total_amount": run.ledger_total_amount,
+                    "balance_total_amount": run.balance_total_amount, "seconds": round(run.seconds, 3),
+                    "checked_at": run.started_at.isoformat(), "problems": run.problems}
+    return reconcile(period).as_dict()

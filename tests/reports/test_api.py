@@ -33,9 +33,10 @@ def days():
 
 
 def _without_seconds(data):
-    """The same answer without the time the checks took (it differs between two runs)."""
+    """The same answer without when the checks ran and how long they took (they differ between
+    two runs)."""
     if isinstance(data, dict):
-        return {k: _without_seconds(v) for k, v in data.items() if k != "seconds"}
+        return {k: _without_seconds(v) for k, v in data.items() if k not in ("seconds", "checked_at")}
     if isinstance(data, list):
         return [_without_seconds(v) for v in data]
     return data

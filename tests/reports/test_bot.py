@@ -65,6 +65,27 @@ def test_a_ledger_that_does_not_reconcile_is_flagged_with_its_count(bot, tg_admi
     assert "✅" not in details
 
 
+def test_a_big_period_carries_the_latest_full_run_not_a_check_while_the_admin_waits(bot, tg_admin, fake_telegram,
+                                                                                    settings):
+    """Over REPORTS_LIVE_RECONCILE_ROWS ledger rows the period's own checks would read every row
+    (minutes on a big shop): the report then says what the latest full run found, and when."""
+    from reports.services.runs import reconciliation_run
+
+    trade = a_day_of_trade()
+    run = reconciliation_run(by="nightly")  # whole at the time
+    assert run.ok
+    Customer.objects.filter(pk=trade.buyer.pk).update(balance_amount=F("balance_amount") + 1)  # broken since
+    settings.REPORTS_LIVE_RECONCILE_ROWS = 3  # the day has more rows than that
+    result = report_financial(period_parse("today"))["reconciliation"]
+    assert (result["ok"], result["scope"], result["problems"]) == (True, "all", [])
+    assert result["checked_at"] == run.started_at.isoformat()
+    bot.send(tg_admin, "/financial_report")
+    _photo, details = report_of(fake_telegram, tg_admin.id)
+    assert "The latest full reconciliation, " in details and "✅ The whole ledger reconciles." in details
+    settings.REPORTS_LIVE_RECONCILE_ROWS = 10_000  # a small period: checked now, the edit is found
+    assert not report_financial(period_parse("today"))["reconciliation"]["ok"]
+
+
 def test_a_customer_is_refused_and_sees_nothing_else(bot, fake_telegram):
     tg_user = TelegramUser(7_700_001, language_code="en")
     a_day_of_trade()

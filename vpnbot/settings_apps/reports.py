@@ -10,3 +10,6 @@ REPORTS_CHURN_DAYS = env.int("REPORTS_CHURN_DAYS", default=14)
 REPORTS_DAILY_AT = env("REPORTS_DAILY_AT", default="09:00")
 # Where the daily report goes: a chat or channel id; empty = every admin.
 REPORTS_DAILY_CHAT_ID = env("REPORTS_DAILY_CHAT_ID", default="")
+# A report of a period with more ledger rows than this carries the latest full reconciliation run
+# (nightly) instead of checking the period's rows while the report waits (minutes on a big shop).
+REPORTS_LIVE_RECONCILE_ROWS = env.int("REPORTS_LIVE_RECONCILE_ROWS", default=200_000)
