@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 from discounts.models import SmartDiscount
 from payments.models import Payment as OnlinePayment
 from vpnbot.shop.formatting import format_date, money
-from vpnbot.transport.bot import BotContext, add_command
+from vpnbot.transport.bot import BotContext, Feature, add_command
 from vpnbot.transport.messages import TelegramError
 
 from .charts import financial_chart
@@ -25,6 +25,9 @@ log = logging.getLogger(__name__)
 USAGE = "/financial_report [today|week|month|YYYY-MM|FROM TO]"
 CAPTION_LIMIT = 1024  # Telegram's limit on a photo's caption
 SHOWN_PROBLEMS = 5
+
+
+REPORTS = Feature.setting("ENABLE_REPORTS", off_text=lambda: _("This feature is switched off."))
 
 
 def financial_report(ctx: BotContext) -> None:
@@ -124,4 +127,4 @@ def _problem_lines(problems: list[dict]) -> list[str]:
 
 
 def register(application) -> None:
-    add_command(application, "financial_report", financial_report, admin=True)
+    add_command(application, "financial_report", financial_report, admin=True, feature=REPORTS)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import timedelta
 from urllib.parse import urlencode
 
+from django.conf import settings
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -193,8 +194,9 @@ def exports(month, language: str) -> list[dict]:
 
 
 def dashboard_collect(*, user, language: str, now=None) -> dict | None:
-    """Everything the front page shows, or None for a user who may not read the reports."""
-    if not user.has_perm(PERMISSION):
+    """Everything the front page shows, or None for a user who may not read the reports (and
+    for everyone while ENABLE_REPORTS is off: the usual index)."""
+    if not settings.ENABLE_REPORTS or not user.has_perm(PERMISSION):
         return None
     now = now or timezone.now()
     calendar = calendar_for(language)

@@ -142,3 +142,12 @@ def test_a_persian_admin_names_a_jalali_month(bot, fake_telegram, settings):
         assert money(350_000) in caption and money(300_000) in caption  # the Azar trade only
         assert money(700_000) not in caption
     assert "1405/09/01 – 1405/09/30" in details
+
+
+def test_switched_off_the_command_says_so_and_sends_no_figures(bot, tg_admin, fake_telegram, settings):
+    a_day_of_trade()
+    settings.ENABLE_REPORTS = False
+    bot.send(tg_admin, "/financial_report")
+    calls = [c for c in fake_telegram.calls_to(None, tg_admin.id) if c.method in ("sendPhoto", "sendMessage")]
+    assert [c.method for c in calls] == ["sendMessage"]
+    assert calls[0].text == "This feature is switched off."

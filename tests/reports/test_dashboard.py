@@ -212,3 +212,10 @@ def _ledger_rows(period):
     from vpnbot.shop.models import WalletTransaction
 
     return WalletTransaction.objects.filter(created_at__gte=period.start, created_at__lt=period.end)
+
+
+def test_switched_off_the_owner_sees_the_usual_index(client, owner, settings, fake_telegram):
+    a_day_of_trade()
+    settings.ENABLE_REPORTS = False
+    html = front_page(client).content.decode()
+    assert 'id="owner-dashboard"' not in html and 'href="/admin/shop/payment/"' in html
