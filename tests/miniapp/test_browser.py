@@ -8,7 +8,6 @@ Screenshots of every page land in var/artifacts/miniapp/ (see docs/miniapp.md)."
 from __future__ import annotations
 
 import json
-import shutil
 from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -16,15 +15,14 @@ from urllib.parse import urlsplit
 import pytest
 from django.conf import settings as django_settings
 from django.utils import timezone
-from selenium import webdriver
 from selenium.common.exceptions import TimeoutException
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import WebDriverWait
 
 from discounts.services import discount_create_code
 from miniapp.views import TELEGRAM_SDK
+from tests.chromium import headless_chromium
 from tests.factories import CustomerFactory, PlanFactory
 from tests.miniapp.conftest import init_data_for, telegram_user
 from vpnbot.shop.models import Order, Subscription
@@ -80,16 +78,7 @@ STAND_IN = """
 
 @pytest.fixture(scope="module")
 def browser():
-    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
-    chromedriver = shutil.which("chromedriver")
-    assert chromium and chromedriver, "install Debian's chromium and chromium-driver (.ci/run does)"
-    options = webdriver.ChromeOptions()
-    options.binary_location = chromium
-    for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu", "--window-size=390,844",
-                     "--disable-extensions", "--no-first-run", "--lang=en-US"):
-        options.add_argument(argument)
-    driver = webdriver.Chrome(service=Service(executable_path=chromedriver), options=options)
-    driver.set_page_load_timeout(30)
+    driver = headless_chromium(window="390,844")
     driver.execute_cdp_cmd("Network.enable", {})
     driver.execute_cdp_cmd("Network.setBlockedURLs", {"urls": ["*telegram.org/*"]})  # the SDK is not reachable here
     driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", PHONE)

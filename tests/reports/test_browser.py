@@ -7,7 +7,6 @@ Screenshots land in var/artifacts/reports/."""
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -15,15 +14,14 @@ import pytest
 from django.conf import settings as django_settings
 from django.contrib.auth.models import Group, Permission, User
 from django.test import Client
-from selenium import webdriver
 from selenium.common.exceptions import TimeoutException
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import WebDriverWait
 
 from reports.models import ReconciliationRun
 from reports.services import period_parse, report_financial
+from tests.chromium import headless_chromium
 from tests.reports.shop_data import a_day_of_trade
 
 pytestmark = pytest.mark.django_db(transaction=True)  # the live server reads what the test writes
@@ -33,16 +31,7 @@ ARTIFACTS = Path(django_settings.BASE_DIR) / "var" / "artifacts" / "reports"
 
 @pytest.fixture(scope="module")
 def browser():
-    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
-    chromedriver = shutil.which("chromedriver")
-    assert chromium and chromedriver, "install Debian's chromium and chromium-driver (.ci/run does)"
-    options = webdriver.ChromeOptions()
-    options.binary_location = chromium
-    for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
-                     "--window-size=1366,1800", "--disable-extensions", "--no-first-run", "--lang=en-US"):
-        options.add_argument(argument)
-    driver = webdriver.Chrome(service=Service(executable_path=chromedriver), options=options)
-    driver.set_page_load_timeout(30)
+    driver = headless_chromium(window="1366,1800")
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     yield driver
     driver.quit()
