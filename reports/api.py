@@ -24,6 +24,7 @@ from rest_framework.renderers import BaseRenderer, BrowsableAPIRenderer, JSONRen
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from vpnbot.core.numbers import parse_whole_number
 from vpnbot.core.pagination import Pagination
 from vpnbot.core.permissions import staff_with
 
@@ -93,10 +94,10 @@ def period_param(request, *, required: bool = False) -> Period | None:
 
 
 def months_param(request) -> int:
-    value = request.query_params.get("months", "").strip() or "12"
-    if not (value.isascii() and value.isdigit() and 1 <= int(value) <= MAX_COHORT_MONTHS):
+    months = parse_whole_number(request.query_params.get("months", "").strip() or "12", max_digits=3)
+    if months is None or not 1 <= months <= MAX_COHORT_MONTHS:
         raise _bad("months", _("A whole number from 1 to %(n)s.") % {"n": MAX_COHORT_MONTHS})
-    return int(value)
+    return months
 
 
 CALENDAR = OpenApiParameter("calendar", str, enum=[JALALI, GREGORIAN],

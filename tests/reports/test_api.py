@@ -194,6 +194,7 @@ BAD = [
     ("cohorts", {"months": "37"}, "months"),
     ("cohorts", {"months": "twelve"}, "months"),
     ("cohorts", {"months": "-1"}, "months"),
+    ("cohorts", {"months": "99999999"}, "months"),
     ("ledger", {"format": "pdf"}, "format"),
     ("financial", {"format": "xlsx", "from": "x", "to": "y"}, "from"),
 ]
