@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "antifraud",
     "reports",
     "miniapp",
+    "devchat",
 ]
 
 MIDDLEWARE = [
@@ -180,6 +181,22 @@ TELEGRAM_MAX_ATTEMPTS = env.int("TELEGRAM_MAX_ATTEMPTS", default=3)
 TELEGRAM_DISPATCH_BATCH = env.int("TELEGRAM_DISPATCH_BATCH", default=50)
 TELEGRAM_DISPATCH_INTERVAL_MS = env.int("TELEGRAM_DISPATCH_INTERVAL_MS", default=20)
 ADMIN_TELEGRAM_IDS = [int(x) for x in env.list("ADMIN_TELEGRAM_IDS", default=[]) if str(x).strip()]
+
+# --- The local chat page (devchat): the bot tried without Telegram ------------------------
+# On by default when no bot token is set and DEBUG or `make run` (which sets MAKE_RUN=1); the
+# production compose file sets it false. With it on and no token, the bot's Bot API calls go to
+# the stand-in this server answers at LOCAL_CHAT_URL, with a token of its own, and /dev/chat/
+# (staff only) plays Telegram's side. Off, every /dev/ URL answers 404.
+LOCAL_CHAT = env.bool("LOCAL_CHAT", default=not TELEGRAM_BOT_TOKEN and (DEBUG or env.bool("MAKE_RUN", default=False)))
+LOCAL_CHAT_URL = env("LOCAL_CHAT_URL", default=f"http://127.0.0.1:{env.int('PORT', default=8000)}/dev/telegram").rstrip("/")
+LOCAL_CHAT_DIR = env("LOCAL_CHAT_DIR", default=str(VAR_DIR / "devchat"))
+if LOCAL_CHAT and not TELEGRAM_BOT_TOKEN:
+    import hashlib as _hashlib
+
+    TELEGRAM_API_URL = LOCAL_CHAT_URL
+    TELEGRAM_BOT_TOKEN = "1000001:local-" + _hashlib.sha256(f"{SECRET_KEY}:local-chat".encode()).hexdigest()[:32]
+    if not ADMIN_TELEGRAM_IDS:  # someone to review receipts on the page's admin side
+        ADMIN_TELEGRAM_IDS = [env.int("LOCAL_CHAT_ADMIN_ID", default=1000002)]
 
 # --- Shop ---------------------------------------------------------------------------
 CURRENCY = env("CURRENCY", default="Toman")

@@ -9,6 +9,10 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {}
 TELEGRAM_PER_CHAT_INTERVAL = 0.0
 TELEGRAM_MAX_MESSAGES_PER_SECOND = 10_000.0
 TELEGRAM_BOT_TOKEN = "123456:TEST-token-abcdefghijklmnopqrstuvwxyz"
+# the local chat page and its stand-in are off unless a test turns them on (tests/devchat)
+LOCAL_CHAT = False
+if TELEGRAM_API_URL == LOCAL_CHAT_URL:  # noqa: F405 (DEBUG=true in a developer's .env)
+    TELEGRAM_API_URL = "https://api.telegram.org"
 TELEGRAM_WEBHOOK_SECRET = "test-secret"
 REDIS_URL = ""
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}

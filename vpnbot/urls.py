@@ -23,6 +23,7 @@ urlpatterns = [
     path("api/v1/", include("vpnbot.core.api_urls")),
     path("payments/", include("payments.callback_urls")),
     path("app/", include("miniapp.urls")),
+    path("dev/", include("devchat.urls")),  # the local chat page and its Bot API stand-in: 404 unless LOCAL_CHAT
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", api_docs, name="api-docs"),
 ]

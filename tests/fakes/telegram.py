@@ -9,11 +9,9 @@ from __future__ import annotations
 
 import email.parser
 import email.policy
-import html
 import itertools
 import json
 import random
-import re
 import socket
 import threading
 import time
@@ -22,12 +20,19 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl
 
-# Telegram's own limits (https://core.telegram.org/bots/api): the fake refuses what Telegram refuses
-MAX_TEXT = 4096
-MAX_CAPTION = 1024
-MAX_CALLBACK_DATA = 64
-TEXT_METHODS = ("sendMessage", "editMessageText")
-CAPTION_METHODS = ("sendPhoto", "sendDocument", "editMessageCaption")
+# Telegram's own limits and refusals (https://core.telegram.org/bots/api), shared with the local
+# stand-in of the chat page (devchat): the fake refuses what Telegram refuses
+from devchat.services.rules import (  # noqa: F401 (the limits, for tests that read them here)
+    CAPTION_METHODS,
+    MAX_CALLBACK_DATA,
+    MAX_CAPTION,
+    MAX_TEXT,
+    STARS_METHODS,
+    TEXT_METHODS,
+)
+from devchat.services.rules import bad_request as _bad_request
+from devchat.services.rules import invoice_problem as _invoice_problem
+from devchat.services.rules import maybe_json as _maybe_json
 
 BOT_USER = {"id": 777000111, "is_bot": True, "first_name": "VPN Shop", "username": "vpn_shop_test_bot",
             "can_join_groups": True, "can_read_all_group_messages": False, "supports_inline_queries": False}
@@ -378,102 +383,6 @@ class FakeTelegram:
                 self.wfile.write(data)
 
         return Handler
-
-
-def _visible(value, parse_mode) -> str:
-    """What Telegram counts: the text after entity parsing (HTML tags do not count)."""
-    text = str(value)
-    if str(parse_mode or "").upper() == "HTML":
-        text = html.unescape(re.sub(r"<[^>]*>", "", text))
-    return text.strip()
-
-
-HTML_TAGS = {"b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "span", "tg-spoiler", "a", "tg-emoji",
-             "code", "pre", "blockquote"}
-
-
-def _html_error(value) -> str:
-    """Telegram's complaint about parse_mode=HTML text it cannot parse, or ""."""
-    stack: list[str] = []
-    for match in re.finditer(r"<(/?)([^\s<>/]*)[^<>]*>|<", str(value)):
-        if match.group(0) == "<":
-            return "can't parse entities: unexpected \"<\" (escape it as &lt;)"
-        closes, name = match.group(1) == "/", match.group(2).lower()
-        if name not in HTML_TAGS:
-            return f"can't parse entities: unsupported start tag \"{name}\""
-        if not closes:
-            stack.append(name)
-        elif not stack or stack.pop() != name:
-            return f"can't parse entities: can't find end tag corresponding to start tag \"{name}\""
-    if stack:
-        return f"can't parse entities: can't find end tag corresponding to start tag \"{stack[-1]}\""
-    return ""
-
-
-STARS_METHODS = ("sendInvoice", "createInvoiceLink", "answerPreCheckoutQuery", "refundStarPayment",
-                 "getStarTransactions")
-
-
-def _invoice_problem(params: dict, prices) -> str:
-    """What Telegram refuses in a sendInvoice, for payments in Stars (XTR)."""
-    title, description, payload = params.get("title") or "", params.get("description") or "", params.get("payload") or ""
-    if not 1 <= len(title) <= 32:
-        return "INVOICE_TITLE_INVALID" if title else "title is empty"
-    if not 1 <= len(description) <= 255:
-        return "INVOICE_DESCRIPTION_INVALID"
-    if not 1 <= len(str(payload).encode()) <= 128:
-        return "INVOICE_PAYLOAD_INVALID"
-    if params.get("currency") == "XTR":
-        if params.get("provider_token"):
-            return "PAYMENT_PROVIDER_INVALID"
-        if not isinstance(prices, list) or len(prices) != 1:
-            return "STARS_INVOICE_INVALID"
-    if not isinstance(prices, list) or not prices:
-        return "CURRENCY_TOTAL_AMOUNT_INVALID"
-    for price in prices:
-        amount = price.get("amount") if isinstance(price, dict) else None
-        if isinstance(amount, bool) or not isinstance(amount, int) or amount < 1 or not price.get("label"):
-            return "CURRENCY_TOTAL_AMOUNT_INVALID"
-    return ""
-
-
-def _bad_request(method: str, params: dict) -> str:
-    """Telegram's 400 description for parameters it refuses, or "" when they are fine."""
-    markup = params.get("reply_markup")
-    if isinstance(markup, str):
-        try:
-            markup = json.loads(markup)
-        except ValueError:
-            return "can't parse reply keyboard markup JSON object"
-    if isinstance(markup, dict):
-        for row in markup.get("inline_keyboard") or []:
-            for button in row:
-                data = button.get("callback_data") if isinstance(button, dict) else None
-                if data is not None and not 1 <= len(str(data).encode("utf-8")) <= MAX_CALLBACK_DATA:
-                    return "BUTTON_DATA_INVALID"
-    if str(params.get("parse_mode") or "").upper() == "HTML":
-        for field in ("text", "caption"):
-            if field in params and (error := _html_error(params[field])):
-                return error
-    if method in TEXT_METHODS:
-        text = _visible(params.get("text") or "", params.get("parse_mode"))
-        if not text:
-            return "message text is empty"
-        if len(text) > MAX_TEXT:
-            return "message is too long"
-    if method in CAPTION_METHODS and params.get("caption"):
-        if len(_visible(params["caption"], params.get("parse_mode"))) > MAX_CAPTION:
-            return "message caption is too long"
-    return ""
-
-
-def _maybe_json(value: str):
-    if isinstance(value, str) and value[:1] in "{[":
-        try:
-            return json.loads(value)
-        except ValueError:
-            return value
-    return value
 
 
 def _parse(content_type: str, body: bytes) -> tuple[dict, dict]:

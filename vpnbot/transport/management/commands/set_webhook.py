@@ -26,6 +26,9 @@ class Command(BaseCommand):
                             help="Do not set the menu button that opens the Mini App (set when MINIAPP_ENABLED)")
 
     def handle(self, base_url, allowed_updates, max_connections, drop_pending, no_menu_button=False, **options):
+        if settings.TELEGRAM_API_URL.rstrip("/") == settings.LOCAL_CHAT_URL.rstrip("/"):
+            raise CommandError("The bot talks to the local chat's stand-in (LOCAL_CHAT is on and no TELEGRAM_BOT_TOKEN "
+                               "is set): there is no Telegram to point at this server. Set TELEGRAM_BOT_TOKEN first.")
         if not base_url.startswith("https://"):
             raise CommandError("Telegram only delivers webhooks to an https:// URL.")
         if not 1 <= max_connections <= 100:
