@@ -31,7 +31,8 @@ def person_for(telegram_id: int) -> dict | None:
     from vpnbot.transport.permissions import admin_chat_ids
 
     if telegram_id in admin_chat_ids():
-        return {"id": telegram_id, "is_bot": False, "first_name": f"Admin {telegram_id}", "language_code": "en"}
+        return {"id": telegram_id, "is_bot": False, "first_name": f"Admin {telegram_id}",
+                "language_code": settings.LANGUAGE_CODE}
     return None
 
 
