@@ -5,10 +5,14 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/bootstrap.sh requirements.txt
 mkdir -p var
-PORT="${PORT:-8000}"
+export PORT="${PORT:-8000}"
+# Without TELEGRAM_BOT_TOKEN the bot talks to the local stand-in for Telegram, and the chat page
+# (printed below) plays Telegram's side; with a token it talks to Telegram (LOCAL_CHAT, settings.py).
+export MAKE_RUN=1
 .venv/bin/python manage.py migrate --noinput >/dev/null
 .venv/bin/python manage.py collectstatic --noinput >/dev/null
-.venv/bin/python manage.py demo_data --url "http://127.0.0.1:${PORT}"
+# demo data on an empty database (six months of a shop); the admin's and the chat page's addresses
+.venv/bin/python manage.py demo_data --if-empty --url "http://127.0.0.1:${PORT}"
 pids=()
 # Each service runs in its own process group (setsid): Ctrl-C reaches only this script, which
 # then stops every service: SIGTERM to its main process (a warm shutdown: running tasks
