@@ -13,6 +13,7 @@ from django.contrib.auth.views import redirect_to_login
 from django.http import HttpResponse, JsonResponse
 from django.middleware.csrf import get_token
 from django.shortcuts import render
+from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
@@ -73,7 +74,7 @@ def _staff(view, *, page: bool = False):
         if not (user.is_authenticated and user.is_active and user.is_staff):
             if page:
                 return redirect_to_login(request.get_full_path(), "admin:login")
-            return JsonResponse({"error": "Log in as staff first."}, status=403)
+            return JsonResponse({"error": _("Log in as staff first.")}, status=403)
         return view(request, *args, **kwargs)
 
     wrapped.__name__ = view.__name__
@@ -149,9 +150,9 @@ def send_text(request, telegram_id: int):
 def send_photo(request, telegram_id: int):
     upload = request.FILES.get("photo")
     if upload is None:
-        return _error(chats.ChatError("Choose a picture to send."))
+        return _error(chats.ChatError(_("Choose a picture to send.")))
     if upload.size > MAX_PHOTO_UPLOAD:
-        return _error(chats.ChatError("A photo is at most 10 MB."))
+        return _error(chats.ChatError(_("A photo is at most 10 MB.")))
     try:
         update = chats.send_photo(telegram_id=telegram_id, content=upload.read(), name=upload.name or "photo.jpg",
                                   caption=request.POST.get("caption", ""))
@@ -166,7 +167,7 @@ def press(request, telegram_id: int):
     message_id = _number(data.get("message_id"))
     try:
         if message_id is None:
-            raise chats.ChatError("Which message's button?")
+            raise chats.ChatError(_("Which message's button?"))
         update = chats.press(telegram_id=telegram_id, message_id=message_id, data=str(data.get("data") or ""))
     except chats.ChatError as exc:
         return _error(exc)
@@ -180,7 +181,7 @@ def file(request, file_id: str):
     record = store.file(file_id)
     content = store.file_bytes(record["file_path"]) if record else None
     if content is None:
-        return JsonResponse({"error": "No such file."}, status=404)
+        return JsonResponse({"error": _("No such file.")}, status=404)
     mime = record.get("mime_type") or mimetypes.guess_type(record.get("file_name") or "")[0] or "application/octet-stream"
     if record["file_path"].startswith("photos/"):
         mime = "image/jpeg" if not mime.startswith("image/") else mime

@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 root=$PWD
 python=${PYTHON:-$root/.venv/bin/python}
 django_admin=$(dirname "$python")/django-admin  # not `python -m django`: vpnbot/core/numbers.py would shadow the stdlib's
-apps=(vpnbot/core vpnbot/shop vpnbot/transport discounts crm backups notifications panels payments resellers antifraud reports miniapp)
+apps=(vpnbot/core vpnbot/shop vpnbot/transport discounts crm backups notifications panels payments resellers antifraud reports miniapp devchat)
 if [ $# -gt 0 ]; then apps=("$@"); fi
 
 link=vpnbot/core/templates
