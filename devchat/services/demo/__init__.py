@@ -157,5 +157,8 @@ def demo_reset() -> int:
         if not progress:
             raise RuntimeError("These tables protect each other and cannot be emptied: "
                                + ", ".join(m._meta.label for m in remaining))
+    from crm.models import Campaign
+
+    removed += Campaign.objects.filter(created_by="@demo_admin").delete()[0]  # the demo's, made again
     get_store().reset()
     return removed

@@ -28,13 +28,17 @@ class Clock:
 def clock() -> Iterator[Clock]:
     real = timezone.now
     settable = Clock(real)
-    defaults = [f for model in apps.get_models() for f in model._meta.concrete_fields if f.default is real]
+    fields = [f for model in apps.get_models() for f in model._meta.concrete_fields if f.default is real]
     timezone.now = settable.now
-    for field in defaults:
-        field.default = settable.now
+    _set_default(fields, settable.now)
     try:
         yield settable
     finally:
         timezone.now = real
-        for field in defaults:
-            field.default = real
+        _set_default(fields, real)
+
+
+def _set_default(fields, now) -> None:
+    for field in fields:
+        field.default = now
+        field.__dict__.pop("_get_default", None)  # Django caches the default's callable on the field
