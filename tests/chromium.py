@@ -20,3 +20,17 @@ def headless_chromium(*, window: str, page_load_timeout: int = 30) -> webdriver.
     driver = webdriver.Chrome(service=Service(executable_path=chromedriver), options=options)
     driver.set_page_load_timeout(page_load_timeout)
     return driver
+
+
+def log_in(driver: webdriver.Chrome, base_url: str, user) -> None:
+    """The browser logged in as `user` on the live server at base_url (the session of a test
+    client, handed to the browser as its cookie)."""
+    from django.conf import settings
+    from django.test import Client
+
+    client = Client()
+    client.force_login(user)
+    driver.get(f"{base_url}/admin/login/")
+    driver.delete_all_cookies()
+    driver.add_cookie({"name": settings.SESSION_COOKIE_NAME, "value": client.cookies[settings.SESSION_COOKIE_NAME].value,
+                       "path": "/"})

@@ -14,12 +14,11 @@ from pathlib import Path
 import pytest
 from django.conf import settings as django_settings
 from django.contrib.auth.models import User
-from django.test import Client
 from selenium.common.exceptions import StaleElementReferenceException, TimeoutException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
-from tests.chromium import headless_chromium
+from tests.chromium import headless_chromium, log_in
 from tests.devchat.conftest import picture
 from tests.factories import PlanFactory
 from vpnbot.shop.models import Customer, Payment, Subscription
@@ -46,13 +45,7 @@ def page(browser, live_server, local_chat, settings):
     settings.DEFAULT_CASHBACK_PERCENT = 0
     settings.LANGUAGE_CODE = "en"  # the admins read English
     reset_application()
-    user = User.objects.create_superuser("owner-in-chat", password="pw")
-    client = Client()
-    client.force_login(user)
-    browser.get(f"{live_server.url}/admin/login/")
-    browser.delete_all_cookies()
-    browser.add_cookie({"name": django_settings.SESSION_COOKIE_NAME,
-                        "value": client.cookies[django_settings.SESSION_COOKIE_NAME].value, "path": "/"})
+    log_in(browser, live_server.url, User.objects.create_superuser("owner-in-chat", password="pw"))
     chat = Page(browser, live_server.url)
     chat.open()
     yield chat

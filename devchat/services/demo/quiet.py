@@ -47,7 +47,9 @@ def quiet() -> Iterator[None]:
     eager = current_app.conf.task_always_eager
     current_app.conf.task_always_eager = True
     try:
-        with sender_override(sender), override_settings(ENABLE_ANTIFRAUD=False, TELEGRAM_PER_CHAT_INTERVAL=0.0):
+        # one sending thread: the answers are instant, and threads would only wait for the database
+        with sender_override(sender), override_settings(ENABLE_ANTIFRAUD=False, TELEGRAM_PER_CHAT_INTERVAL=0.0,
+                                                        NOTIFICATION_SEND_THREADS=1):
             yield
     finally:
         current_app.conf.task_always_eager = eager
