@@ -129,7 +129,7 @@ def _upload(store: Store, state: dict, files: dict, field: str, value, *, kind: 
             return "file is too big"
         width = height = 0
         if kind == "photos":
-            width, height = _image_size(content)
+            width, height = image_size(content)
             if not width:
                 return "IMAGE_PROCESS_FAILED"
         unique = "AgAD" + hashlib.sha256(content).hexdigest()[:24]  # the same file, the same unique id
@@ -143,7 +143,7 @@ def _upload(store: Store, state: dict, files: dict, field: str, value, *, kind: 
     return record
 
 
-def _image_size(content: bytes) -> tuple[int, int]:
+def image_size(content: bytes) -> tuple[int, int]:
     from io import BytesIO
 
     from PIL import Image, UnidentifiedImageError

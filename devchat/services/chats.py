@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 from vpnbot.transport.permissions import admin_chat_ids
 
 from .. import selectors
-from .botapi import MAX_PHOTO_BYTES, _image_size, telegram_message
+from .botapi import MAX_PHOTO_BYTES, image_size, telegram_message
 from .store import Store, get_store
 
 # The ids of the page's new people: far from the shop's demo customers and from real ones.
@@ -120,7 +120,7 @@ def send_photo(*, telegram_id: int, content: bytes, name: str = "photo.jpg", cap
         raise ChatError(_("Choose a picture to send."))
     if len(content) > MAX_PHOTO_BYTES:
         raise ChatError(_("A photo is at most 10 MB."))
-    width, height = _image_size(content)
+    width, height = image_size(content)
     if not width:
         raise ChatError(_("This file is not a picture (JPEG, PNG, WebP…)."))
     caption = (caption or "").strip()[:1024]
