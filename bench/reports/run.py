@@ -271,6 +271,8 @@ def main() -> None:  # noqa: C901 - one straight script
                         help="off: SET jit = off on the connection before measuring (the server's default is on)")
     parser.add_argument("--exports-ref", default="",
                         help="when reports/services/exports.py is not in the tree, measure it from this git ref")
+    parser.add_argument("--rebuild-rollup", action="store_true",
+                        help="roll up every closed day again (timed) instead of only the missing ones")
     parser.add_argument("--json", default="", help="write the figures and plans to this file")
     args = parser.parse_args()
 
@@ -315,6 +317,7 @@ def main() -> None:  # noqa: C901 - one straight script
         return
     anchor = datetime.fromisoformat(fill_report["anchor"])
     from reports.services.periods import JALALI, local_today, month_of, month_period
+    from reports.services.rollup import rollup_day, rollup_missing
 
     last = local_today(anchor)
     month = day_range(last - timedelta(days=29), last, calendar=JALALI)  # = period_parse("30d") at the anchor
@@ -333,6 +336,7 @@ def main() -> None:  # noqa: C901 - one straight script
         "baseline: all orders count+sum": (raw("SELECT count(*), sum(paid_amount) FROM shop_order"), args.n, None),
         "baseline: all ledger count+sum": (raw("SELECT count(*), sum(amount) FROM shop_wallettransaction"),
                                            args.n_full, None),
+        "rollup_day(yesterday)": (lambda: rollup_day(last - timedelta(days=1)), min(args.n, 3), None),
         "report_financial(30 d)": (lambda: reports.report_financial(month), args.n, "baseline: ledger 30 d count+sum"),
         "report_financial(30 d, no reconciliation)": (
             lambda: reports.report_financial(month, with_reconciliation=False), args.n,
@@ -367,6 +371,11 @@ def main() -> None:  # noqa: C901 - one straight script
                 cursor.execute("SET jit = off")
             cursor.execute("SHOW jit")
             print(f"  jit = {cursor.fetchone()[0]}")
+        began = time.perf_counter()
+        done = rollup_missing(rebuild=args.rebuild_rollup)
+        results["rollup_missing"] = {"n": 1, "samples": [time.perf_counter() - began], "warm_up": 0, **done}
+        print(f"  rollup_missing(rebuild={args.rebuild_rollup}): {done['days']} days ({done['first']}..{done['last']}) "
+              f"in {time.perf_counter() - began:.1f} s", flush=True)
         for label, (fn, n, _base) in calls.items():
             if (only and label not in only and not label.startswith("baseline")) or (
                     args.skip_reports and not label.startswith("baseline")):
