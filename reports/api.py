@@ -31,7 +31,7 @@ from vpnbot.core.permissions import staff_with
 from . import serializers as shapes
 from . import services
 from .services import GREGORIAN, JALALI, Period, PeriodError, exports
-from .services.customers import MAX_COHORT_MONTHS
+from .services.cohorts import MAX_COHORT_MONTHS
 from .services.periods import parse_day
 
 FORMATS = ("json", "csv", "xlsx")

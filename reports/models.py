@@ -104,3 +104,38 @@ class DailyBuyers(models.Model):
 
     def __str__(self):
         return f"{self.buyers} (before: {self.previous_day or '-'})"
+
+
+class CohortMonth(models.Model):
+    """A closed calendar month (Jalali or Gregorian) whose cohort cells are kept: per month the
+    customers joined in (the cohort), what they paid in this month and how many of them bought.
+    Refunds are subtracted when the table is read (a refund can come months later)."""
+
+    zone = models.CharField(_("time zone"), max_length=64)
+    calendar = models.CharField(_("calendar"), max_length=10)
+    month = models.DateField(_("month (its first day)"))
+    computed_at = models.DateTimeField(_("computed at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("rolled-up month of the cohorts")
+        verbose_name_plural = _("rolled-up months of the cohorts")
+        ordering = ["-month"]
+        constraints = [models.UniqueConstraint(fields=["zone", "calendar", "month"], name="reports_cohort_month")]
+
+    def __str__(self):
+        return f"{self.month} {self.calendar} ({self.zone})"
+
+
+class CohortCell(models.Model):
+    kept = models.ForeignKey(CohortMonth, on_delete=models.CASCADE, related_name="cells", verbose_name=_("month"))
+    cohort = models.DateField(_("cohort (first day of the month joined)"))
+    paid_amount = models.BigIntegerField(_("paid"), default=0)
+    buyers = models.PositiveIntegerField(_("buyers"), default=0)
+
+    class Meta:
+        verbose_name = _("cohort cell")
+        verbose_name_plural = _("cohort cells")
+        constraints = [models.UniqueConstraint(fields=["kept", "cohort"], name="reports_cohort_cell")]
+
+    def __str__(self):
+        return f"{self.cohort}: {self.paid_amount} / {self.buyers}"

@@ -21,6 +21,7 @@ from django.utils.translation import ngettext
 from vpnbot.transport import messages
 
 from ..models import ReconciliationRun, ReportsLock
+from .cohorts import cohort_months_missing
 from .reconcile import Reconciliation, reconcile
 from .rollup import rollup_missing
 
@@ -85,6 +86,7 @@ def rollup_run(*, by: str = "nightly", **options) -> dict | None:
             log.info("rollup: another run holds the lock; skipped")
             return None
         done = rollup_missing(**options)
+        done["cohort_months"] = cohort_months_missing(rebuild=options.get("rebuild", False))
     log.info("rollup: %(days)s days (%(first)s..%(last)s) in %(seconds)s s", done)
     return done
 

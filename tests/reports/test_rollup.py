@@ -183,3 +183,25 @@ def test_the_nightly_job_keeps_the_days_unless_the_reports_are_off(trades, setti
     settings.ENABLE_REPORTS = True
     tasks.rollup_days()
     assert sorted(RollupDay.objects.values_list("day", flat=True)) == [DAY1 + timedelta(days=i) for i in range(6)]
+
+
+def test_kept_cohort_months_read_like_the_rows_and_a_later_refund_still_counts(trades):
+    from reports.models import CohortMonth
+    from reports.services import report_cohorts
+    from reports.services.cohorts import cohort_months_missing
+    from vpnbot.shop import services as shop
+
+    with time_machine.travel(at(45), tick=False):  # 2026-04-15: March (and Esfand 1404) closed
+        rollup_missing()
+        live = [report_cohorts(3, calendar=c) for c in ("gregorian", "jalali")]
+        assert cohort_months_missing() == 2  # March, and Esfand 1404 (Farvardin 1405 ends on April 20)
+        assert CohortMonth.objects.filter(calendar="gregorian", month=DAY1).exists()
+        assert [report_cohorts(3, calendar=c) for c in ("gregorian", "jalali")] == live
+        march = live[0]["cohorts"][1]
+        assert march["cohort"] == "2026-03" and march["buyers"][0] == 6  # days 0, 1, 3: a buyer and a topper each
+        shop.order_refund(order_id=trades.sold.pk, mode="full", reason="late", by="@boss", confirm=True)
+        after = report_cohorts(3, calendar="gregorian")["cohorts"][1]
+        assert after["revenue_amount"][0] == march["revenue_amount"][0] - trades.sold.paid_amount
+        assert after["buyers"][0] == march["buyers"][0]  # a refunded order was still bought
+        CohortMonth.objects.all().delete()
+        assert report_cohorts(3, calendar="gregorian")["cohorts"][1] == after
