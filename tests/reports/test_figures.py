@@ -14,8 +14,8 @@ import time_machine
 
 from discounts.models import CashbackTransaction
 from reports.services import JALALI, period_parse, report_cohorts, report_customers, report_financial, report_sales, series
-from reports.services.financial import cashback_pending_at
 from reports.services.cohorts import cohort_months_missing
+from reports.services.financial import cashback_pending_at
 from reports.services.rollup import rollup_missing
 from tests.reports.story import NOW, build, tehran
 

@@ -62,7 +62,7 @@ def everything() -> list:
     reports = [report_financial(p) for p in periods()]
     for report in reports:
         report["reconciliation"].pop("seconds")
-    return [(report, series(p)) for report, p in zip(reports, periods())]
+    return [(report, series(p)) for report, p in zip(reports, periods(), strict=True)]
 
 
 def test_kept_days_give_the_figures_of_the_rows(trades):
@@ -205,3 +205,18 @@ def test_kept_cohort_months_read_like_the_rows_and_a_later_refund_still_counts(t
         assert after["buyers"][0] == march["buyers"][0]  # a refunded order was still bought
         CohortMonth.objects.all().delete()
         assert report_cohorts(3, calendar="gregorian")["cohorts"][1] == after
+
+
+def test_the_kept_days_show_read_only_in_the_admin(trades, client):
+    from tests.roles import user_in
+
+    rollup_missing()
+    client.force_login(user_in("Owner"))
+    page = client.get("/admin/reports/rollupday/")
+    assert page.status_code == 200 and "March 4, 2026" in page.content.decode()
+    assert client.get("/admin/reports/rollupday/add/").status_code == 403
+    day = RollupDay.objects.get(day=DAY1)
+    assert client.post(f"/admin/reports/rollupday/{day.pk}/delete/", {"post": "yes"}).status_code == 403
+    assert RollupDay.objects.filter(pk=day.pk).exists()
+    client.force_login(user_in("Support", name="support-2"))
+    assert client.get("/admin/reports/rollupday/").status_code == 403  # Support does not see the money
