@@ -13,6 +13,7 @@ The checks (docs/reports.md explains each):
   every such credit belongs to one;
 - top-ups: no top-up row with a source of neither shape (a credit with nothing behind it);
 - cashback: every credited cashback has its row, every cashback row a credited cashback;
+- referrals: every referral reward has its row on the inviter's wallet, every such row a reward;
 - refunds: every refunded order's refund:ID row equals what the order says was refunded, and
   every refund:ID row belongs to an order refunded by that amount;
 - rolled-up days (the full run only): each kept day's ledger rows and total equal the ledger's.
@@ -34,7 +35,7 @@ from django.utils.translation import gettext as _
 
 from discounts.models import CashbackTransaction
 from payments.models import Payment as OnlinePayment
-from vpnbot.shop.models import Customer, Order, Payment, WalletTransaction
+from vpnbot.shop.models import Customer, Order, Payment, ReferralReward, WalletTransaction
 
 from ..models import ReconciliationRun, RollupDay
 from .common import SOLD, as_int, ledger
@@ -228,6 +229,24 @@ def _cashback(period: Period | None) -> list[Problem]:
     return [p for p in found if p]
 
 
+def _referrals(period: Period | None) -> list[Problem]:
+    """Every referral reward has its referral:INVITED row of its amount on the inviter's wallet,
+    and every such row its reward."""
+    found = []
+    row = WalletTransaction.objects.filter(source=_source("referral:", "referred_id"), amount=OuterRef("amount"),
+                                           customer_id=OuterRef("referrer_id"), reason=R.REFERRAL)
+    missing = _in(ReferralReward.objects.all(), period, "created_at").filter(~Exists(row))
+    found.append(_found("referral_credit", _("referral rewards without their wallet row"), missing,
+                        ["pk", "referrer_id", "referred_id", "amount", "created_at"]))
+    reward = ReferralReward.objects.filter(referred_id=OuterRef("ref"), amount=OuterRef("amount"),
+                                           referrer_id=OuterRef("customer_id"))
+    rows = _in(WalletTransaction.objects.filter(reason=R.REFERRAL), period, "created_at").annotate(ref=_tail("referral:"))
+    found.append(_found("referral_orphan", _("referral rows without a reward of that amount"),
+                        rows.filter(Q(ref__isnull=True) | ~Exists(reward)),
+                        ["pk", "customer_id", "amount", "source", "created_at"]))
+    return [p for p in found if p]
+
+
 def _kept_days() -> list[Problem]:
     """The rolled-up days (rollup.py) whose ledger rows or total no longer match the ledger: the
     reports would read them wrong until they are computed again."""
@@ -249,7 +268,7 @@ def reconcile(period: Period | None = None) -> Reconciliation:
         problems.append(Problem("totals", _("the ledger sums to %(ledger)s but the balances to %(balances)s") % {
             "ledger": f"{ledger_total:,}", "balances": f"{balance_total:,}"}, 1,
             [{"ledger_total_amount": ledger_total, "balance_total_amount": balance_total}]))
-    for check in (_balances, _orders, _topups, _cashback):
+    for check in (_balances, _orders, _topups, _cashback, _referrals):
         problems += check(period)
     if period is None:
         problems += _kept_days()
