@@ -54,6 +54,8 @@ class RollupDay(models.Model):
 
     zone = models.CharField(_("time zone"), max_length=64)
     day = models.DateField(_("day"))
+    version = models.PositiveSmallIntegerField(_("version"), default=1,
+                                               help_text=_("What the day holds; a day of another version is kept again"))
     computed_at = models.DateTimeField(_("computed at"), default=timezone.now)
     ledger_rows = models.PositiveBigIntegerField(_("ledger rows"), default=0)
     ledger_total_amount = models.BigIntegerField(_("ledger total"), default=0)

@@ -14,7 +14,7 @@ from django.test.utils import CaptureQueriesContext
 
 from reports import tasks
 from reports.models import DailyBuyers, ReportsLock, RollupDay
-from reports.services import day_range, reconcile, report_financial, series
+from reports.services import day_range, reconcile, report_financial, report_sales, series
 from reports.services.periods import local_today
 from reports.services.rollup import kept_until, rollup_day, rollup_missing
 from tests.factories import CustomerFactory, PlanFactory
@@ -62,7 +62,7 @@ def everything() -> list:
     reports = [report_financial(p) for p in periods()]
     for report in reports:
         report["reconciliation"].pop("seconds")
-    return [(report, series(p)) for report, p in zip(reports, periods(), strict=True)]
+    return [(report, series(p), report_sales(p)) for report, p in zip(reports, periods(), strict=True)]
 
 
 def test_kept_days_give_the_figures_of_the_rows(trades):
@@ -72,6 +72,7 @@ def test_kept_days_give_the_figures_of_the_rows(trades):
     assert live[4][0]["orders"] == 1 and live[4][0]["returning_buyers"] == 1  # day 4: the late one at 00:10, back from 23:50
     assert live[2][0]["buyers"] == 6  # days 1..4: d1's two, d3's two, day 0's buyer, the late one (twice)
     assert live[1][0]["returning_buyers"] == 0  # day 0's buyer bought again inside the same period
+    assert {item["key"]: item["orders"] for item in live[1][2]["by_method"]} == {"wallet": 12}
     done = rollup_missing()
     assert done["days"] == 6 and RollupDay.objects.count() == 6  # day 0 (the first customer) .. day 5
     assert DailyBuyers.objects.filter(rollup__day=DAY1 + timedelta(days=3), previous_day=DAY1).get().buyers == 1
@@ -220,3 +221,14 @@ def test_the_kept_days_show_read_only_in_the_admin(trades, client):
     assert RollupDay.objects.filter(pk=day.pk).exists()
     client.force_login(user_in("Support", name="support-2"))
     assert client.get("/admin/reports/rollupday/").status_code == 403  # Support does not see the money
+
+
+def test_a_day_kept_by_an_older_version_is_read_live_and_kept_again(trades):
+    live = everything()
+    rollup_missing()
+    RollupDay.objects.filter(day=DAY1 + timedelta(days=1)).update(version=1)  # before the sales were kept
+    assert kept_until(periods()[1]) == DAY1 + timedelta(days=1)
+    assert everything() == live
+    assert rollup_missing()["days"] == 3  # that day, and the last two closed ones as always
+    assert set(RollupDay.objects.values_list("version", flat=True)) == {2}
+    assert everything() == live
