@@ -1,5 +1,6 @@
 """The reconciliation runs in the admin, read only: when each ran, whether the ledger
-reconciled, and each failed check with its rows."""
+reconciled, and each failed check with its rows; and the kept days the reports sum (read only:
+`manage.py reports_rollup` writes them)."""
 
 from django.contrib import admin
 from django.utils.html import format_html, format_html_join
@@ -7,7 +8,7 @@ from django.utils.translation import gettext_lazy as _
 
 from vpnbot.core.admin_tools import ReadOnlyAdmin
 
-from .models import ReconciliationRun
+from .models import ReconciliationRun, RollupDay
 from .services.runs import problem_line
 
 
@@ -27,6 +28,15 @@ class ReconciliationRunAdmin(ReadOnlyAdmin):
         return format_html_join("", "<div style='margin-bottom:1em'><strong>{}</strong> <code>{}</code>{}</div>", (
             (problem_line(problem), problem.get("check", ""), _rows(problem.get("rows") or []))
             for problem in run.problems))
+
+
+@admin.register(RollupDay)
+class RollupDayAdmin(ReadOnlyAdmin):
+    list_display = ("day", "zone", "ledger_rows", "ledger_total_amount", "computed_at")
+    list_filter = ("zone",)
+    date_hierarchy = "day"
+    fields = list_display
+    readonly_fields = fields
 
 
 def _rows(rows: list[dict]):

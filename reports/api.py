@@ -31,8 +31,9 @@ from vpnbot.core.permissions import staff_with
 from . import serializers as shapes
 from . import services
 from .services import GREGORIAN, JALALI, Period, PeriodError, exports
-from .services.customers import MAX_COHORT_MONTHS
+from .services.cohorts import MAX_COHORT_MONTHS
 from .services.periods import parse_day
+from .services.reconcile import reconciliation_for
 
 FORMATS = ("json", "csv", "xlsx")
 EARLIEST, LATEST = date(1900, 1, 1), date(2999, 12, 30)
@@ -233,10 +234,12 @@ class ReconciliationView(ReportView):
                                                                "(left out: everything)"),
         TO, CALENDAR, FORMAT], responses=_responses(shapes.ReconciliationSerializer, "The problems"))
     def get(self, request):
-        """The ledger against the balances and every row that moves money (the nightly checks,
-        run now); `ok` is false with the problems listed when anything does not add up."""
+        """The ledger against the balances and every row that moves money (the nightly checks),
+        run now; on a ledger (or period) of more than REPORTS_LIVE_RECONCILE_ROWS rows, the latest
+        full run's answer (`checked_at` says when; `manage.py reconcile` checks now). `ok` is
+        false with the problems listed when anything does not add up."""
         period = period_param(request)
-        return self.answer(services.reconcile(period).as_dict(), _name(self.report, period))
+        return self.answer(reconciliation_for(period), _name(self.report, period))
 
 
 class LedgerView(ReportView):

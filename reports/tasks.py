@@ -20,3 +20,10 @@ def send_daily_report() -> None:
     """Yesterday's figures to the admins (or REPORTS_DAILY_CHAT_ID), once per day."""
     if settings.ENABLE_REPORTS:
         daily.daily_report_send()
+
+
+@shared_task(ignore_result=True)
+def rollup_days() -> None:
+    """Keep the figures of the closed days the reports read (before the nightly reconciliation)."""
+    if settings.ENABLE_REPORTS:
+        runs.rollup_run(by="nightly")

@@ -271,6 +271,8 @@ def main() -> None:  # noqa: C901 - one straight script
                         help="off: SET jit = off on the connection before measuring (the server's default is on)")
     parser.add_argument("--exports-ref", default="",
                         help="when reports/services/exports.py is not in the tree, measure it from this git ref")
+    parser.add_argument("--rebuild-rollup", action="store_true",
+                        help="roll up every closed day again (timed) instead of only the missing ones")
     parser.add_argument("--json", default="", help="write the figures and plans to this file")
     args = parser.parse_args()
 
@@ -314,7 +316,11 @@ def main() -> None:  # noqa: C901 - one straight script
     if args.fill_only:
         return
     anchor = datetime.fromisoformat(fill_report["anchor"])
+    from reports.models import ReconciliationRun
+    from reports.services.cohorts import cohort_months_missing
     from reports.services.periods import JALALI, local_today, month_of, month_period
+    from reports.services.rollup import rollup_day, rollup_missing
+    from reports.services.runs import reconciliation_run
 
     last = local_today(anchor)
     month = day_range(last - timedelta(days=29), last, calendar=JALALI)  # = period_parse("30d") at the anchor
@@ -333,6 +339,7 @@ def main() -> None:  # noqa: C901 - one straight script
         "baseline: all orders count+sum": (raw("SELECT count(*), sum(paid_amount) FROM shop_order"), args.n, None),
         "baseline: all ledger count+sum": (raw("SELECT count(*), sum(amount) FROM shop_wallettransaction"),
                                            args.n_full, None),
+        "rollup_day(yesterday)": (lambda: rollup_day(last - timedelta(days=1)), min(args.n, 3), None),
         "report_financial(30 d)": (lambda: reports.report_financial(month), args.n, "baseline: ledger 30 d count+sum"),
         "report_financial(30 d, no reconciliation)": (
             lambda: reports.report_financial(month, with_reconciliation=False), args.n,
@@ -367,6 +374,22 @@ def main() -> None:  # noqa: C901 - one straight script
                 cursor.execute("SET jit = off")
             cursor.execute("SHOW jit")
             print(f"  jit = {cursor.fetchone()[0]}")
+        began = time.perf_counter()
+        done = rollup_missing(rebuild=args.rebuild_rollup)
+        prep = {"rollup_missing": {**done, "seconds": time.perf_counter() - began}}
+        print(f"  rollup_missing(rebuild={args.rebuild_rollup}): {done['days']} days ({done['first']}..{done['last']}) "
+              f"in {time.perf_counter() - began:.1f} s", flush=True)
+        began = time.perf_counter()
+        months = cohort_months_missing(rebuild=args.rebuild_rollup)
+        prep["cohort_months_missing"] = {"months": months, "seconds": time.perf_counter() - began}
+        print(f"  cohort_months_missing(): {months} months in {time.perf_counter() - began:.1f} s", flush=True)
+        if not ReconciliationRun.objects.exists():  # what a report of a big period carries (the nightly run's)
+            began = time.perf_counter()
+            run = reconciliation_run(by="bench")
+            prep["reconciliation_run"] = {"ok": run.ok, "seconds": time.perf_counter() - began,
+                                          "problems": [p["check"] for p in run.problems]}
+            print(f"  reconciliation_run() (the nightly job's): ok={run.ok} in {time.perf_counter() - began:.1f} s",
+                  flush=True)
         for label, (fn, n, _base) in calls.items():
             if (only and label not in only and not label.startswith("baseline")) or (
                     args.skip_reports and not label.startswith("baseline")):
@@ -468,7 +491,7 @@ def main() -> None:  # noqa: C901 - one straight script
     if args.json:
         with open(args.json, "w") as out:
             json.dump({"fill": fill_report, "period": [month.start.isoformat(), month.end.isoformat()],
-                       "load": [load_start, load_end], "results": results, "exports": export_results,
+                       "load": [load_start, load_end], "results": results, "prepared": prep, "exports": export_results,
                        "plans": plans}, out, indent=1, default=str)
     if not args.reuse:
         connection.creation.destroy_test_db(name, verbosity=0)

@@ -21,11 +21,12 @@ from backups.models import Backup
 from backups.selectors import backup_newest_made
 from backups.services import STALE_AFTER
 from payments.models import Payment as OnlinePayment
-from vpnbot.shop.models import Customer, Payment
+from vpnbot.shop.models import Payment
 
 from ..models import ReconciliationRun
 from ..services import financial
 from ..services.periods import Period, calendar_for, day_range, month_of, month_period, period_parse
+from ..services.rollup import period_figures
 from . import display
 from .svg import bar_chart
 
@@ -40,12 +41,12 @@ TONE = {"net_amount": _RISE_IS_GOOD, "orders": _RISE_IS_GOOD, "new_customers": _
 
 def key_figures(period: Period) -> dict[str, int]:
     """The dashboard's figures of a period, under the names report_financial gives them."""
-    sales = financial.sales_totals(period)
-    moves = financial.ledger_totals(period)
+    figures, _live_from = period_figures(period)
+    sales, moves = financial.sales_totals(figures), financial.ledger_totals(figures)
     return {
         "net_amount": sales["net"],
         "orders": sales["orders"],
-        "new_customers": Customer.objects.filter(joined_at__gte=period.start, joined_at__lt=period.end).count(),
+        "new_customers": figures.get(("joined", ""), [0, 0])[1],
         "topup_amount": sum(moves["topups"].values()),
         "refund_amount": moves["refunds"]["wallet"],
         "wallet_liability_amount": financial.liability_at(period.end),

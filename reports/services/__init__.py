@@ -2,7 +2,8 @@
 out), sales (by plan, panel, reseller, method), customers (subscribers, renewals, churn, ARPU,
 cohorts) and reconcile (the ledger against everything that moves money)."""
 
-from .customers import report_cohorts, report_customers
+from .cohorts import report_cohorts
+from .customers import report_customers
 from .financial import report_financial, series
 from .periods import GREGORIAN, JALALI, Period, PeriodError, calendar_for, day_range, period_parse
 from .reconcile import Reconciliation, reconcile

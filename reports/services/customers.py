@@ -7,13 +7,13 @@ from __future__ import annotations
 from datetime import timedelta
 
 from django.conf import settings
-from django.db.models import Count, Exists, F, OuterRef, Q, Sum
+from django.db.models import Count, Exists, OuterRef, Q, Sum
 from django.utils import timezone
 
-from vpnbot.shop.models import Customer, Order, Subscription
+from vpnbot.shop.models import Order, Subscription
 
-from .common import SOLD, as_int, bucket_of, paid_orders
-from .periods import Period, last_months
+from .common import SOLD, as_int, paid_orders
+from .periods import Period
 
 MAX_COHORT_MONTHS = 36
 
@@ -97,36 +97,3 @@ def report_customers(period: Period) -> dict:
     return {"from": period.first_day.isoformat(), "to": period.last_day.isoformat(),
             "active_subscribers": active_subscribers(), "renewal": renewal_rates(period), "churn": churn(period),
             **arpu(period)}
-
-
-def report_cohorts(months: int = 12, *, calendar: str, now=None) -> dict:
-    """The last `months` monthly cohorts (customers by the month they joined): each one's size,
-    its buyers, and per month since joining the net revenue (paid less refunded, by the month
-    it was paid) and the lifetime value per customer so far."""
-    months = max(1, min(int(months), MAX_COHORT_MONTHS))
-    spans = last_months(months, calendar=calendar, now=now)
-    start = spans[0].start
-    sizes = {row["c"]: row["n"] for row in Customer.objects.filter(joined_at__gte=start)
-             .annotate(c=bucket_of("joined_at", spans)).values("c").annotate(n=Count("id")).order_by("c")}
-    cells = (Order.objects.filter(status__in=SOLD, paid_at__gte=start, customer__joined_at__gte=start)
-             .annotate(c=bucket_of("customer__joined_at", spans), m=bucket_of("paid_at", spans))
-             .values("c", "m").annotate(net=Sum(F("paid_amount") - F("refunded_amount")),
-                                         buyers=Count("customer_id", distinct=True)).order_by("c", "m"))
-    revenue: dict[tuple[int, int], int] = {}
-    buyers: dict[tuple[int, int], int] = {}
-    for cell in cells:
-        revenue[(cell["c"], cell["m"])] = as_int(cell["net"])
-        buyers[(cell["c"], cell["m"])] = cell["buyers"]
-    rows = []
-    for c, span in enumerate(spans):
-        size = sizes.get(c, 0)
-        cumulative, values, ltv, active = 0, [], [], []
-        for offset in range(months - c):
-            amount = revenue.get((c, c + offset), 0)
-            cumulative += amount
-            values.append(amount)
-            active.append(buyers.get((c, c + offset), 0))
-            ltv.append(cumulative // size if size else 0)
-        rows.append({"cohort": span.label, "customers": size, "revenue_amount": values, "buyers": active,
-                     "ltv_amount": ltv})
-    return {"months": months, "calendar": calendar, "cohorts": rows}

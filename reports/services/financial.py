@@ -4,56 +4,49 @@ the period's end."""
 
 from __future__ import annotations
 
-from django.db.models import BigIntegerField, Count, Exists, ExpressionWrapper, F, Max, OuterRef, Q, Sum
+from django.db.models import BigIntegerField, Count, ExpressionWrapper, F, Max, Q, Sum
 from django.utils import timezone
 
-from discounts.models import CashbackTransaction, DiscountUsage
-from vpnbot.shop.models import Customer, Order, WalletTransaction
+from discounts.models import CashbackTransaction
+from vpnbot.shop.models import Customer, WalletTransaction
 
-from .common import CARD, SOLD, as_int, bucket_of, ledger, paid_orders, providers, refund_kind, topup_method
-from .periods import Period, buckets
+from .common import CARD, as_int, bucket_of, paid_orders, providers
+from .periods import Period, buckets, midnight
+from .rollup import Figures, buyers, kept_days, kept_until, ledger_by, period_figures
 
 R = WalletTransaction.Reason
 RESELLER_OR_OTHER = "other"
 
 
-def sales_totals(period: Period) -> dict:
-    row = paid_orders(period).aggregate(
-        orders=Count("id"), gross=Sum("list_amount"), discount=Sum("discount_amount"), net=Sum("paid_amount"),
-        buyers=Count("customer_id", distinct=True))
-    return {key: as_int(value) for key, value in row.items()}
+def sales_totals(figures: Figures) -> dict:
+    net, orders = figures.get(("orders", ""), [0, 0])
+    return {"orders": orders, "gross": figures.get(("gross", ""), [0, 0])[0],
+            "discount": figures.get(("discount", ""), [0, 0])[0], "net": net}
 
 
-def discounts_by_kind(period: Period, total: int) -> dict[str, int]:
+def discounts_by_kind(figures: Figures, total: int) -> dict[str, int]:
     """The smart discounts' uses on the period's orders by kind; what the orders' discounts hold
     beyond them (a reseller's price) is "other"."""
-    rows = (DiscountUsage.objects.filter(order__status__in=SOLD, order__paid_at__gte=period.start,
-                                         order__paid_at__lt=period.end)
-            .values("discount__kind").annotate(total=Sum("amount")).order_by("discount__kind"))
-    kinds = {row["discount__kind"]: as_int(row["total"]) for row in rows}
+    kinds = {key: amount for (metric, key), (amount, _n) in sorted(figures.items()) if metric == "discount_kind"}
     rest = total - sum(kinds.values())
     if rest:
         kinds[RESELLER_OR_OTHER] = rest
     return kinds
 
 
-def ledger_totals(period: Period) -> dict:
+def ledger_totals(figures: Figures) -> dict:
     """The period's ledger rows summed by reason, top-ups by method and refunds by kind."""
-    rows = (ledger(period).annotate(method=topup_method(), refund=refund_kind())
-            .values("reason", "method", "refund").annotate(total=Sum("amount"), n=Count("id"))
-            .order_by("reason", "method", "refund"))
     by_reason: dict[str, int] = {}
     topups = {method: 0 for method in [CARD, *providers()]}
     refunds = {"wallet": 0, "provider": 0, "other": 0}
     topup_count = 0
-    for row in rows:
-        total = as_int(row["total"])
-        by_reason[row["reason"]] = by_reason.get(row["reason"], 0) + total
-        if row["reason"] == R.TOPUP:
-            topups[row["method"]] = topups.get(row["method"], 0) + total
-            topup_count += row["n"]
-        elif row["reason"] == R.REFUND:
-            refunds[row["refund"]] += total
+    for reason, method, refund, total, n in ledger_by(figures):
+        by_reason[reason] = by_reason.get(reason, 0) + total
+        if reason == R.TOPUP:
+            topups[method] = topups.get(method, 0) + total
+            topup_count += n
+        elif reason == R.REFUND:
+            refunds[refund] += total
     return {"by_reason": by_reason, "topups": {k: v for k, v in topups.items() if v or k != "other"},
             "topup_count": topup_count, "refunds": refunds}
 
@@ -95,18 +88,12 @@ def cashback_pending_at(end) -> int:
     return as_int(pending.aggregate(total=Sum("amount"))["total"])
 
 
-def new_buyers(period: Period) -> int:
-    """Buyers in the period with no paid order before it."""
-    earlier = Order.objects.filter(customer_id=OuterRef("customer_id"), status__in=SOLD, paid_at__lt=period.start)
-    return (paid_orders(period).filter(~Exists(earlier)).values("customer_id").distinct().count())
-
-
 def report_financial(period: Period, *, with_reconciliation: bool = True) -> dict:
     """The money report of a period (the staff API's /reports/financial/ answer)."""
-    sales = sales_totals(period)
-    moves = ledger_totals(period)
+    figures, live_from = period_figures(period)
+    sales, moves = sales_totals(figures), ledger_totals(figures)
     by_reason = moves["by_reason"]
-    first_buyers = new_buyers(period)
+    all_buyers, first_buyers = buyers(period, live_from)
     wallets, pending = wallets_at(period.end), cashback_pending_at(period.end)
     report = {
         "from": period.first_day.isoformat(), "to": period.last_day.isoformat(), "calendar": period.calendar,
@@ -114,7 +101,7 @@ def report_financial(period: Period, *, with_reconciliation: bool = True) -> dic
         "orders": sales["orders"],
         "gross_amount": sales["gross"],
         "discount_amount": sales["discount"],
-        "discount_amount_by_kind": discounts_by_kind(period, sales["discount"]),
+        "discount_amount_by_kind": discounts_by_kind(figures, sales["discount"]),
         "net_amount": sales["net"],
         "average_order_amount": sales["net"] // sales["orders"] if sales["orders"] else 0,
         "refund_amount": moves["refunds"]["wallet"],
@@ -132,26 +119,38 @@ def report_financial(period: Period, *, with_reconciliation: bool = True) -> dic
         "wallet_receivable_amount": wallets["receivable"],
         "cashback_pending_amount": pending,
         "liability_amount": wallets["liability"] + pending,
-        "new_customers": Customer.objects.filter(joined_at__gte=period.start, joined_at__lt=period.end).count(),
-        "buyers": sales["buyers"],
+        "new_customers": figures.get(("joined", ""), [0, 0])[1],
+        "buyers": all_buyers,
         "new_buyers": first_buyers,
-        "returning_buyers": sales["buyers"] - first_buyers,
+        "returning_buyers": all_buyers - first_buyers,
     }
     if with_reconciliation:
         from .reconcile import reconciliation_for
 
-        report["reconciliation"] = reconciliation_for(period)
+        report["reconciliation"] = reconciliation_for(period, ledger_rows=sum(n for *_, n in ledger_by(figures)))
     return report
 
 
 def series(period: Period, unit: str = "") -> dict:
-    """Net sales, orders and new customers per day, week or month of the period (the charts)."""
+    """Net sales, orders and new customers per day, week or month of the period (the charts):
+    the kept days from their rolled-up figures, the rest live."""
     spans = buckets(period, unit)
-    sold = {row["b"]: row for row in paid_orders(period).annotate(b=bucket_of("paid_at", spans))
-            .values("b").annotate(net=Sum("paid_amount"), n=Count("id")).order_by("b")}
-    joined = {row["b"]: row["n"] for row in Customer.objects.filter(joined_at__gte=period.start, joined_at__lt=period.end)
-              .annotate(b=bucket_of("joined_at", spans)).values("b").annotate(n=Count("id")).order_by("b")}
-    return {"labels": [b.label for b in spans],
-            "net_amount": [as_int(sold.get(i, {}).get("net")) for i in range(len(spans))],
-            "orders": [as_int(sold.get(i, {}).get("n")) for i in range(len(spans))],
-            "new_customers": [joined.get(i, 0) for i in range(len(spans))]}
+    net, orders, joined = [0] * len(spans), [0] * len(spans), [0] * len(spans)
+    stop = kept_until(period)
+    i = 0
+    for day, figures in sorted(kept_days(period.first_day, stop, ("orders", "joined")).items()):
+        while midnight(day) >= spans[i].end:
+            i += 1
+        net[i] += figures.get(("orders", ""), [0, 0])[0]
+        orders[i] += figures.get(("orders", ""), [0, 0])[1]
+        joined[i] += figures.get(("joined", ""), [0, 0])[1]
+    if stop <= period.last_day:
+        live = Period(midnight(stop), period.end, stop, period.last_day, period.calendar)
+        for row in (paid_orders(live).annotate(b=bucket_of("paid_at", spans)).values("b")
+                    .annotate(net=Sum("paid_amount"), n=Count("id")).order_by("b")):
+            net[row["b"]] += as_int(row["net"])
+            orders[row["b"]] += row["n"]
+        for row in (Customer.objects.filter(joined_at__gte=live.start, joined_at__lt=live.end)
+                    .annotate(b=bucket_of("joined_at", spans)).values("b").annotate(n=Count("id")).order_by("b")):
+            joined[row["b"]] += row["n"]
+    return {"labels": [b.label for b in spans], "net_amount": net, "orders": orders, "new_customers": joined}

@@ -13,8 +13,10 @@ The checks (docs/reports.md explains each):
   every such credit belongs to one;
 - top-ups: no top-up row with a source of neither shape (a credit with nothing behind it);
 - cashback: every credited cashback has its row, every cashback row a credited cashback;
+- referrals: every referral reward has its row on the inviter's wallet, every such row a reward;
 - refunds: every refunded order's refund:ID row equals what the order says was refunded, and
-  every refund:ID row belongs to an order refunded by that amount.
+  every refund:ID row belongs to an order refunded by that amount;
+- rolled-up days (the full run only): each kept day's ledger rows and total equal the ledger's.
 Rows are matched on the ledger's unique source, so a double credit shows as a second row whose
 source matches nothing."""
 
@@ -33,11 +35,12 @@ from django.utils.translation import gettext as _
 
 from discounts.models import CashbackTransaction
 from payments.models import Payment as OnlinePayment
-from vpnbot.shop.models import Customer, Order, Payment, WalletTransaction
+from vpnbot.shop.models import Customer, Order, Payment, ReferralReward, WalletTransaction
 
-from ..models import ReconciliationRun
+from ..models import ReconciliationRun, RollupDay
 from .common import SOLD, as_int, ledger
 from .periods import Period
+from .rollup import rollup_problems
 
 LIMIT = 50
 R = WalletTransaction.Reason
@@ -226,6 +229,34 @@ def _cashback(period: Period | None) -> list[Problem]:
     return [p for p in found if p]
 
 
+def _referrals(period: Period | None) -> list[Problem]:
+    """Every referral reward has its referral:INVITED row of its amount on the inviter's wallet,
+    and every such row its reward."""
+    found = []
+    row = WalletTransaction.objects.filter(source=_source("referral:", "referred_id"), amount=OuterRef("amount"),
+                                           customer_id=OuterRef("referrer_id"), reason=R.REFERRAL)
+    missing = _in(ReferralReward.objects.all(), period, "created_at").filter(~Exists(row))
+    found.append(_found("referral_credit", _("referral rewards without their wallet row"), missing,
+                        ["pk", "referrer_id", "referred_id", "amount", "created_at"]))
+    reward = ReferralReward.objects.filter(referred_id=OuterRef("ref"), amount=OuterRef("amount"),
+                                           referrer_id=OuterRef("customer_id"))
+    rows = _in(WalletTransaction.objects.filter(reason=R.REFERRAL), period, "created_at").annotate(ref=_tail("referral:"))
+    found.append(_found("referral_orphan", _("referral rows without a reward of that amount"),
+                        rows.filter(Q(ref__isnull=True) | ~Exists(reward)),
+                        ["pk", "customer_id", "amount", "source", "created_at"]))
+    return [p for p in found if p]
+
+
+def _kept_days() -> list[Problem]:
+    """The rolled-up days (rollup.py) whose ledger rows or total no longer match the ledger: the
+    reports would read them wrong until they are computed again."""
+    days = rollup_problems()
+    if not days:
+        return []
+    return [Problem("rollup", _("rolled-up days that differ from the ledger (manage.py reports_rollup --rebuild)"),
+                    len(days), days[:LIMIT])]
+
+
 def reconcile(period: Period | None = None) -> Reconciliation:
     """Run every check, on everything (period None: the nightly run and `manage.py reconcile`)
     or on the rows of one period (the financial report; the totals are always the whole)."""
@@ -237,22 +268,40 @@ def reconcile(period: Period | None = None) -> Reconciliation:
         problems.append(Problem("totals", _("the ledger sums to %(ledger)s but the balances to %(balances)s") % {
             "ledger": f"{ledger_total:,}", "balances": f"{balance_total:,}"}, 1,
             [{"ledger_total_amount": ledger_total, "balance_total_amount": balance_total}]))
-    for check in (_balances, _orders, _topups, _cashback):
+    for check in (_balances, _orders, _topups, _cashback, _referrals):
         problems += check(period)
+    if period is None:
+        problems += _kept_days()
     scope = "all" if period is None else f"{period.first_day.isoformat()}..{period.last_day.isoformat()}"
     return Reconciliation(ok=not problems, problems=problems, ledger_total_amount=ledger_total,
                           balance_total_amount=balance_total, scope=scope, seconds=time.perf_counter() - started)
 
 
-def reconciliation_for(period: Period) -> dict:
-    """The reconciliation a report of the period carries: its own rows checked now, unless the
-    period holds more ledger rows than REPORTS_LIVE_RECONCILE_ROWS (the checks read every one of
-    them: minutes on a big shop), then the latest full run's verdict (nightly or
-    `manage.py reconcile`), with the time it was checked; live when there is none yet."""
-    if ledger(period).count() > settings.REPORTS_LIVE_RECONCILE_ROWS:
-        run = ReconciliationRun.objects.order_by("-started_at").first()
-        if run is not None:
-            return {"ok": run.ok, "scope": "all", "ledger_total_amount": run.ledger_total_amount,
-                    "balance_total_amount": run.balance_total_amount, "seconds": round(run.seconds, 3),
-                    "checked_at": run.started_at.isoformat(), "problems": run.problems}
+def _latest_run() -> dict | None:
+    run = ReconciliationRun.objects.order_by("-started_at").first()
+    if run is None:
+        return None
+    return {"ok": run.ok, "scope": "all", "ledger_total_amount": run.ledger_total_amount,
+            "balance_total_amount": run.balance_total_amount, "seconds": round(run.seconds, 3),
+            "checked_at": run.started_at.isoformat(), "problems": run.problems}
+
+
+def reconciliation_for(period: Period | None, *, ledger_rows: int | None = None) -> dict:
+    """The reconciliation a report of the period (None: everything, the API's
+    /reports/reconciliation/) carries: its own rows checked now, unless it holds more ledger rows
+    than REPORTS_LIVE_RECONCILE_ROWS (the checks read every one of them: minutes on a big shop),
+    then the latest full run's verdict (nightly or `manage.py reconcile`), with the time it was
+    checked; live when there is none yet. `ledger_rows`: the period's count when the caller has
+    it (the report's figures)."""
+    limit = settings.REPORTS_LIVE_RECONCILE_ROWS
+    if ledger_rows is None:
+        if period is None:  # the kept days say how big the ledger is without counting it
+            kept = RollupDay.objects.filter(zone=settings.TIME_ZONE).aggregate(n=Sum("ledger_rows"))["n"] or 0
+            ledger_rows = kept if kept > limit else ledger().count()
+        else:
+            ledger_rows = ledger(period).count()
+    if ledger_rows > limit:
+        latest = _latest_run()
+        if latest is not None:
+            return latest
     return reconcile(period).as_dict()

@@ -21,7 +21,9 @@ from django.utils.translation import ngettext
 from vpnbot.transport import messages
 
 from ..models import ReconciliationRun, ReportsLock
+from .cohorts import cohort_months_missing
 from .reconcile import Reconciliation, reconcile
+from .rollup import rollup_missing
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +76,19 @@ def reconciliation_run(*, by: str = "nightly") -> ReconciliationRun | None:
             by=by[:100])
         _alert(previous, run)
     return run
+
+
+def rollup_run(*, by: str = "nightly", **options) -> dict | None:
+    """Roll up the closed days not kept yet (rollup.rollup_missing) under the "rollup" lock;
+    None when another run holds it."""
+    with reports_lock("rollup", holder=by) as taken:
+        if not taken:
+            log.info("rollup: another run holds the lock; skipped")
+            return None
+        done = rollup_missing(**options)
+        done["cohort_months"] = cohort_months_missing(rebuild=options.get("rebuild", False))
+    log.info("rollup: %(days)s days (%(first)s..%(last)s) in %(seconds)s s", done)
+    return done
 
 
 def _alert(previous: ReconciliationRun | None, run: ReconciliationRun) -> None:

@@ -1,5 +1,5 @@
 """Who sells what: the period's paid orders by plan, by panel, by reseller and by the way they
-were paid (one grouped query each)."""
+were paid (one grouped query each), kept per closed day like the money figures (rollup.py)."""
 
 from __future__ import annotations
 
@@ -9,32 +9,26 @@ from django.db.models.functions import Coalesce
 from panels.models import PanelAccount
 from payments.models import Payment as OnlinePayment
 from resellers.models import Reseller
-from vpnbot.shop.models import Subscription
+from vpnbot.shop.models import Order, Plan, Subscription
 
-from .common import as_int, paid_orders
-from .periods import Period
+from .common import SOLD, as_int
+from .periods import Period, midnight
+from .rollup import kept_figures, kept_until
 
 WALLET = "wallet"
 RENEWAL_HOPS = 4  # an account renewed more often than this is counted under "unknown"
 
 
-def _figures(rows, key: str, name=None) -> list[dict]:
+def _figures(cells: dict, names: dict | None = None) -> list[dict]:
     out = []
-    for row in rows:
-        item = {"key": row[key], "orders": row["orders"], "gross_amount": as_int(row["gross"]),
-                "net_amount": as_int(row["net"])}
-        if name:
-            item["name"] = row.get(name) or ""
+    for key, (orders, gross, net) in cells.items():
+        if not orders:
+            continue
+        item = {"key": key, "orders": orders, "gross_amount": gross, "net_amount": net}
+        if names is not None:
+            item["name"] = names.get(key) or ""
         out.append(item)
     return sorted(out, key=lambda item: (-item["net_amount"], str(item["key"])))
-
-
-def _grouped(queryset, *fields):
-    return queryset.values(*fields).annotate(orders=Count("id"), gross=Sum("list_amount"), net=Sum("paid_amount"))
-
-
-def by_plan(period: Period) -> list[dict]:
-    return _figures(_grouped(paid_orders(period), "plan_id", "plan__name").order_by(), "plan_id", "plan__name")
 
 
 def _panel_of_order():
@@ -55,40 +49,74 @@ def _panel_of_order():
     return Coalesce(*candidates, output_field=IntegerField())
 
 
-def by_panel(period: Period) -> list[dict]:
-    from panels.models import Panel
-
-    rows = _grouped(paid_orders(period).annotate(panel=_panel_of_order()), "panel").order_by()
-    names = dict(Panel.objects.values_list("pk", "name"))
-    out = _figures(rows, "panel")
-    for item in out:
-        item["name"] = names.get(item["key"], "")
-    return out
+def _by_plan(orders):
+    return orders.annotate(k=F("plan_id"))
 
 
-def by_reseller(period: Period) -> list[dict]:
+def _by_panel(orders):
+    return orders.annotate(k=_panel_of_order())
+
+
+def _by_reseller(orders):
     """The accounts resellers bought for their customers (bulk buys and their renewals), by
     reseller; a reseller's purchase for their own use is a sale like any other."""
-    rows = (_grouped(paid_orders(period).filter(customer__reseller__isnull=False, subscription__resold=True)
-                     .annotate(reseller_id=F("customer__reseller__id")), "reseller_id").order_by())
-    names = {r.pk: str(r.customer) for r in Reseller.objects.select_related("customer")
-             .filter(pk__in=[row["reseller_id"] for row in rows])}
-    out = _figures(rows, "reseller_id")
-    for item in out:
-        item["name"] = names.get(item["key"], "")
-    return out
+    return (orders.filter(customer__reseller__isnull=False, subscription__resold=True)
+            .annotate(k=F("customer__reseller__id")))
 
 
-def by_method(period: Period) -> list[dict]:
+def _by_method(orders):
     """An order paid online (the payment that placed it) under its provider; any other from the
     wallet (topped up by any method before)."""
     provider = Subquery(OnlinePayment.objects.filter(order_id=OuterRef("pk")).values("provider")[:1])
-    rows = _grouped(paid_orders(period).annotate(method=Coalesce(provider, Value(WALLET), output_field=CharField())),
-                    "method").order_by()
-    return _figures(rows, "method")
+    return orders.annotate(k=Coalesce(provider, Value(WALLET), output_field=CharField()))
+
+
+DIMENSIONS = {"plan": _by_plan, "panel": _by_panel, "reseller": _by_reseller, "method": _by_method}
+INTEGER_KEYS = {"plan", "panel", "reseller"}
+
+
+def span_sales(start, end) -> dict:
+    """The paid orders of [start, end) by each dimension, as figures (reports.services.rollup):
+    metric "sales:DIMENSION" keyed by the plan, panel, reseller or method, its amount the net
+    and its count the orders; "sales:DIMENSION:gross" the gross."""
+    orders = Order.objects.filter(status__in=SOLD, paid_at__gte=start, paid_at__lt=end)
+    figures: dict = {}
+    for dimension, keyed in DIMENSIONS.items():
+        rows = keyed(orders).values("k").annotate(orders=Count("id"), gross=Sum("list_amount"),
+                                                  net=Sum("paid_amount")).order_by()
+        for row in rows:
+            key = "" if row["k"] is None else str(row["k"])
+            figures[(f"sales:{dimension}", key)] = [as_int(row["net"]), row["orders"]]
+            figures[(f"sales:{dimension}:gross", key)] = [as_int(row["gross"]), 0]
+    return figures
+
+
+def _cells(figures: dict, dimension: str) -> dict:
+    cells = {}
+    for (metric, key), (net, orders) in figures.items():
+        if metric == f"sales:{dimension}":
+            gross = figures.get((f"sales:{dimension}:gross", key), [0, 0])[0]
+            value = (int(key) if key else None) if dimension in INTEGER_KEYS else key
+            cells[value] = (orders, gross, net)
+    return cells
 
 
 def report_sales(period: Period) -> dict:
+    """The period's paid orders by plan, panel, reseller and method: the kept days' figures,
+    the rest (today) live."""
+    from panels.models import Panel
+
+    stop = kept_until(period)
+    figures = kept_figures(period.first_day, stop, prefix="sales:")
+    if stop <= period.last_day:
+        for key, (amount, count) in span_sales(midnight(stop), period.end).items():
+            cell = figures.setdefault(key, [0, 0])
+            cell[0] += amount
+            cell[1] += count
+    plans = dict(Plan.objects.values_list("pk", "name"))
+    panels = dict(Panel.objects.values_list("pk", "name"))
+    resold = _cells(figures, "reseller")
+    resellers = {r.pk: str(r.customer) for r in Reseller.objects.select_related("customer").filter(pk__in=list(resold))}
     return {"from": period.first_day.isoformat(), "to": period.last_day.isoformat(),
-            "by_plan": by_plan(period), "by_panel": by_panel(period), "by_reseller": by_reseller(period),
-            "by_method": by_method(period)}
+            "by_plan": _figures(_cells(figures, "plan"), plans), "by_panel": _figures(_cells(figures, "panel"), panels),
+            "by_reseller": _figures(resold, resellers), "by_method": _figures(_cells(figures, "method"))}

@@ -73,6 +73,21 @@ def test_each_report_answers_the_services_figures(shop, accountant, days):
     assert scoped["scope"] == f"{period.first_day}..{period.last_day}" and scoped["ok"] is True
 
 
+def test_on_a_big_ledger_the_reconciliation_answers_the_latest_full_run(shop, accountant, settings):
+    """Checking millions of rows inside a request would pass any proxy's timeout: over
+    REPORTS_LIVE_RECONCILE_ROWS the endpoint answers the latest full run, and says when it ran."""
+    from reports.models import ReconciliationRun
+
+    run = ReconciliationRun.objects.create(ok=False, problem_count=1, ledger_total_amount=7, balance_total_amount=9,
+                                           problems=[{"check": "totals", "message": "off", "count": 1, "rows": []}])
+    settings.REPORTS_LIVE_RECONCILE_ROWS = 3  # the shop's ledger has more rows than that
+    whole = accountant.get("/api/v1/reports/reconciliation/").json()
+    assert (whole["ok"], whole["scope"], whole["checked_at"]) == (False, "all", run.started_at.isoformat())
+    assert whole["problems"][0]["check"] == "totals"
+    settings.REPORTS_LIVE_RECONCILE_ROWS = 10_000  # a small shop is checked now
+    assert accountant.get("/api/v1/reports/reconciliation/").json()["ok"] is True
+
+
 def test_without_dates_a_report_covers_this_month_so_far(shop, accountant):
     data = accountant.get("/api/v1/reports/financial/", {"calendar": "gregorian"}).json()
     assert data["to"] == local_today().isoformat() and data["from"] == local_today().replace(day=1).isoformat()

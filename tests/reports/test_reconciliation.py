@@ -17,7 +17,7 @@ from reports.services import period_parse, reconcile
 from tests.factories import CustomerFactory, OrderFactory, PaymentFactory, PlanFactory
 from tests.reports.story import NOW, build, story_settings, tehran
 from vpnbot.shop import services as shop
-from vpnbot.shop.models import Customer, Order, Payment, WalletTransaction
+from vpnbot.shop.models import Customer, Order, Payment, ReferralReward, WalletTransaction
 
 AZAR = "1405-09"
 DURING = tehran(1405, 9, 10, 12, 0)  # the small shop below is made on this day
@@ -191,6 +191,22 @@ def test_a_credited_cashback_without_its_row(small, settings):
 def test_a_cashback_row_without_a_credited_cashback(small):
     row = plant_row(small.customer, 2_500, WalletTransaction.Reason.CASHBACK, "cashback:999999")
     assert [r["pk"] for r in only(reconcile(), "cashback_orphan").rows] == [row.pk]
+
+
+def test_a_referral_reward_without_its_row_and_a_referral_row_without_a_reward(small):
+    friend = CustomerFactory(referred_by=small.customer)
+    order = OrderFactory(customer=friend, plan=small.plan, status=Order.Status.PENDING)  # (not paid: no debit due)
+    with time_machine.travel(DURING, tick=False):
+        reward = ReferralReward.objects.create(referrer=small.customer, referred=friend, order=order, amount=7_000)
+    problem = only(reconcile(), "referral_credit")
+    assert [(r["pk"], r["referrer_id"], r["referred_id"], r["amount"]) for r in problem.rows] == [
+        (reward.pk, small.customer.pk, friend.pk, 7_000)]
+    plant_row(small.customer, 7_000, WalletTransaction.Reason.REFERRAL, f"referral:{friend.pk}")
+    assert reconcile().ok  # the reward and its row match now
+    plant_row(small.customer, 7_000, WalletTransaction.Reason.REFERRAL, "referral:999999")  # nobody invited
+    plant_row(friend, 7_000, WalletTransaction.Reason.REFERRAL, f"referral:{friend.pk}-again")  # not a reward's shape
+    assert {r["source"] for r in only(reconcile(), "referral_orphan").rows} == {
+        "referral:999999", f"referral:{friend.pk}-again"}
 
 
 def test_an_online_credit_whose_payment_is_not_paid(small):

@@ -154,11 +154,14 @@ def test_the_beat_schedules_follow_reports_daily_at(db, settings):
         PeriodicTask.objects.filter(name__startswith="reports:").delete()
         ensure_schedules()
         nightly = PeriodicTask.objects.get(task="reports.tasks.reconcile_nightly").crontab
+        rollup = PeriodicTask.objects.get(task="reports.tasks.rollup_days").crontab
         daily = PeriodicTask.objects.get(task="reports.tasks.send_daily_report").crontab
         assert (nightly.hour, nightly.minute) == ("3", "30")
+        assert (rollup.hour, rollup.minute) == ("3", "10")  # the days are kept before they are reconciled
         assert (daily.hour, daily.minute, str(daily.timezone)) == ("21", "45", settings.TIME_ZONE)
         settings.REPORTS_DAILY_AT = "25:00"
-        assert importlib.reload(schedules).SCHEDULES[1]["crontab"] == {"minute": "0", "hour": "9"}
+        daily_job = [job for job in importlib.reload(schedules).SCHEDULES if job["task"].endswith("send_daily_report")]
+        assert daily_job[0]["crontab"] == {"minute": "0", "hour": "9"}
     finally:
         settings.REPORTS_DAILY_AT = "09:00"
         importlib.reload(schedules)

@@ -2,19 +2,24 @@
 
 from django.db import migrations, models
 
+from vpnbot.core.migration_ops import AddIndexOnline
+
 
 class Migration(migrations.Migration):
+    # the two indexes are built without stopping writes to the orders and the ledger (a running
+    # shop of millions of rows): CREATE INDEX CONCURRENTLY on PostgreSQL, outside a transaction
+    atomic = False
 
     dependencies = [
         ('shop', '0011_payment_receipt_unique_id_and_risk'),
     ]
 
     operations = [
-        migrations.AddIndex(
+        AddIndexOnline(
             model_name='order',
             index=models.Index(fields=['customer', 'paid_at'], name='shop_order_customer_paid'),
         ),
-        migrations.AddIndex(
+        AddIndexOnline(
             model_name='wallettransaction',
             index=models.Index(fields=['customer', 'created_at'], include=('amount',), name='shop_ledger_customer_time'),
         ),
