@@ -64,7 +64,7 @@ class BroadcastCreateSerializer(serializers.Serializer):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["audience"].choices = [a.key for a in audiences.audiences()]
+        self.fields["audience"].choices = [a.key for a in audiences.audiences(with_params=False)]
 
 
 class NotificationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):

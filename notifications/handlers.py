@@ -160,7 +160,7 @@ def broadcast_message(ctx: BotContext, data: dict) -> None:
         ctx.reply(str(exc) + "\n" + _("Send it again, or /cancel."), parse_mode=None)
         return
     dialog.dialog_clear(user_id=ctx.user_id)
-    rows = [[(str(a.label), f"bc:a:{b.pk}:{a.key}")] for a in audiences.audiences()]
+    rows = [[(str(a.label), f"bc:a:{b.pk}:{a.key}")] for a in audiences.audiences(with_params=False)]
     rows.append([(_("✖️ Discard"), f"bc:x:{b.pk}")])
     ctx.reply(_("Who should receive it?"), buttons=rows)
 
