@@ -172,7 +172,7 @@ def close_time(message: ScheduledMessage, wall: datetime) -> datetime:
     return dates.localise(wall, message.time_zone)
 
 
-def _clean_timing(values: dict, *, complete: bool, now: datetime) -> dict:
+def _clean_timing(values: dict, *, complete: bool, now: datetime, future: bool = False) -> dict:
     zone_name = str(values.get("time_zone") or settings.TIME_ZONE)
     if not dates.is_zone(zone_name):
         raise NotificationError(_("Unknown time zone: %(name)s.") % {"name": zone_name})
@@ -216,7 +216,7 @@ def _clean_timing(values: dict, *, complete: bool, now: datetime) -> dict:
         start=start_wall, repeat=repeat, interval=out["interval"], weekdays=tuple(out["weekdays"]),
         month_day=out["month_day"], calendar=calendar, rrule=out["rrule"], until=out["until"], count=out["count"])
     rule_of.check()
-    if complete:
+    if complete or future:
         first = rule_of.first()
         if dates.localise(first, zone_name) < now - LATE_START:
             raise NotificationError(_("The first time has passed: %(when)s.") % {
@@ -224,13 +224,13 @@ def _clean_timing(values: dict, *, complete: bool, now: datetime) -> dict:
     return out
 
 
-def _clean(values: dict, *, complete: bool, now: datetime) -> dict:
+def _clean(values: dict, *, complete: bool, now: datetime, future: bool = False) -> dict:
     out = scheduled_clean_content(text=values.get("text", ""), media_type=values.get("media_type", ""),
                                   media=values.get("media", ""), buttons=values.get("buttons"))
     audience = str(values.get("audience") or "all")
     out["audience"] = audience
     out["audience_params"] = audience_check(audience, values.get("audience_params") or {})
-    out.update(_clean_timing(values, complete=complete, now=now))
+    out.update(_clean_timing(values, complete=complete, now=now, future=future))
     out["pin"], out["urgent"] = bool(values.get("pin")), bool(values.get("urgent"))
     chat = values.get("operator_chat_id")
     if chat in (None, ""):
@@ -298,7 +298,8 @@ def scheduled_update(*, message_id: int, **changes) -> ScheduledMessage:
                                       "cancel it and schedule a new one.") % {"id": message.pk})
         values = {**_current(message), **changes}
         timing_changed = any(name in changes for name in TIMING)
-        clean = _clean(values, complete=message.status != Status.DRAFT and timing_changed, now=now)
+        clean = _clean(values, complete=message.status != Status.DRAFT and timing_changed, now=now,
+                       future="starts_at" in changes)
         for name, value in clean.items():
             setattr(message, name, value)
         if message.status == Status.SCHEDULED and timing_changed:

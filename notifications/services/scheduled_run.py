@@ -57,6 +57,7 @@ Occ = ScheduledOccurrence.Status
 KEPT_MISSED = 100  # a long outage: the latest this many missed occurrences are kept as rows, the rest counted
 ALERT_KIND = "scheduled_missed"
 CHUNK = 1000
+DRAFTS_KEPT = timedelta(days=7)
 
 
 @dataclass
@@ -95,6 +96,8 @@ def scheduled_messages_run(*, now: datetime | None = None) -> RunResult:
         except Exception:  # noqa: BLE001 - one broken message must not stop the others
             log.exception("scheduled message %s could not be processed", pk)
     scheduled_pins_process(now=now)
+    # drafts left behind by a dialog nobody finished
+    ScheduledMessage.objects.filter(status=Status.DRAFT, updated_at__lt=now - DRAFTS_KEPT).delete()
     return total
 
 
