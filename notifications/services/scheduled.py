@@ -277,6 +277,18 @@ def scheduled_create(*, created_by: str = "", draft: bool = False, **values) -> 
     return message
 
 
+def scheduled_check(*, values: dict, message_id: int | None = None) -> dict:
+    """The values checked as scheduled_create (a new message) or scheduled_update (changes to
+    message_id) would check them, nothing written: a form's validation. NotificationError."""
+    now = timezone.now()
+    if message_id is None:
+        return _clean(values, complete=True, now=now)
+    message = ScheduledMessage.objects.get(pk=message_id)
+    timing_changed = any(name in values for name in TIMING)
+    return _clean({**_current(message), **values}, complete=message.status != Status.DRAFT and timing_changed,
+                  now=now, future="starts_at" in values)
+
+
 def _locked(message_id: int) -> ScheduledMessage:
     message = ScheduledMessage.objects.select_for_update().filter(pk=message_id).first()
     if message is None:
