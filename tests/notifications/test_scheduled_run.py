@@ -345,3 +345,14 @@ def test_the_beat_job_is_registered():
 
     with time_machine.travel(timezone.now() + timedelta(days=1)):
         run_scheduled_messages()
+
+
+def test_a_broadcast_template_keeps_the_messages_html(fake_telegram, django_capture_on_commit_callbacks):
+    from notifications.models import NotificationTemplate
+
+    customer = CustomerFactory(language="en")
+    NotificationTemplate.objects.create(type="broadcast", language="en", body="📣 {text}")
+    with time_machine.travel(tehran(2026, 3, 1, 9), tick=False):
+        schedule(text="<b>Sale</b> today", starts_at="2026-03-01 10:00")
+    run_at(tehran(2026, 3, 1, 10, 0), django_capture_on_commit_callbacks)
+    assert fake_telegram.calls_to("sendMessage", customer.telegram_id)[0].params["text"] == "📣 <b>Sale</b> today"
