@@ -29,6 +29,7 @@ from ..services.scheduled_recurrence import DAY_NAMES, WEEK_ORDER
 
 SCHEDULE = "notifications.schedule_message"
 CALENDAR_DAYS = 31
+MAX_CSV_BYTES = 512 * 1024
 
 
 def _calendar() -> str:
@@ -53,6 +54,9 @@ class ScheduledMessageForm(forms.ModelForm):
     weekdays = forms.TypedMultipleChoiceField(label=gettext_lazy("weekdays"), required=False, coerce=int,
                                               widget=forms.CheckboxSelectMultiple, choices=[])
     audience = forms.ChoiceField(label=gettext_lazy("audience"), choices=[])
+    ids_file = forms.FileField(label=gettext_lazy("Telegram ids (a CSV file)"), required=False,
+                               help_text=gettext_lazy("Sends to these customers: the audience becomes the list of "
+                                                      "Telegram ids"))
 
     class Meta:
         model = ScheduledMessage
@@ -73,9 +77,15 @@ class ScheduledMessageForm(forms.ModelForm):
 
     def clean(self):
         data = super().clean()
-        values = {name: data.get(name) for name in self._meta.fields if name in data}
+        values = {name: data.get(name) for name in services.SCHEDULED_FIELDS if name in data}
         if self.instance.pk:
             values = {name: value for name, value in values.items() if name in self.changed_data}
+        upload = data.get("ids_file")
+        if upload:
+            if upload.size > MAX_CSV_BYTES:
+                raise forms.ValidationError(_("The file is too large: %(kb)s KB at most.") % {"kb": MAX_CSV_BYTES // 1024})
+            values.update(audience="telegram_ids",
+                          audience_params={"ids": upload.read().decode("utf-8", "replace")})
         try:
             self.scheduled_values = values
             clean = services.scheduled_check(values=values, message_id=self.instance.pk)
@@ -96,7 +106,7 @@ class ScheduledMessageAdmin(admin.ModelAdmin):
     actions = ("cancel", "preview")
     fieldsets = (
         (None, {"fields": ("text", "media_type", "media", "buttons")}),
-        (gettext_lazy("To whom"), {"fields": ("audience", "audience_params")}),
+        (gettext_lazy("To whom"), {"fields": ("audience", "audience_params", "ids_file")}),
         (gettext_lazy("When"), {"fields": ("starts_at", "time_zone", "local_time", "repeat", "interval", "weekdays",
                                            "month_day", "calendar", "rrule", "until", "count")}),
         (gettext_lazy("How"), {"fields": ("pin", "urgent", "operator_chat_id")}),
@@ -122,6 +132,9 @@ class ScheduledMessageAdmin(admin.ModelAdmin):
     def get_fieldsets(self, request, obj=None):
         if obj is None:
             return self.fieldsets[:-1]
+        if not self.has_change_permission(request, obj):  # shown, not edited: no file to upload
+            return [(name, {"fields": tuple(f for f in opts["fields"] if f != "ids_file")})
+                    for name, opts in self.fieldsets]
         return self.fieldsets
 
     def save_model(self, request, obj, form, change):

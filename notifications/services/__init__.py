@@ -47,6 +47,7 @@ from .preferences import (
 from .progress import broadcast_progress_text, broadcast_refresh
 from .receivers import on_bot_blocked, on_subscription_expired
 from .scans import notification_scan_expiries, notification_scan_wallets
+from .scheduled import FIELDS as SCHEDULED_FIELDS
 from .scheduled import (
     Upcoming,
     scheduled_calendar,
@@ -68,7 +69,7 @@ from .scheduled_run import RunResult, scheduled_messages_run
 from .templates import notification_render, template_install_defaults, template_preview, template_render
 
 __all__ = [
-    "LIMIT_PRESETS", "NotificationError", "Outbox", "Preferences", "ProcessResult", "QUIET_PRESETS", "RunResult",
+    "LIMIT_PRESETS", "NotificationError", "Outbox", "Preferences", "ProcessResult", "QUIET_PRESETS", "RunResult", "SCHEDULED_FIELDS",
     "Upcoming", "broadcast_cancel", "broadcast_configure", "broadcast_create", "broadcast_pause",
     "broadcast_progress_text", "broadcast_refresh", "broadcast_resume", "broadcast_run", "broadcast_run_later",
     "broadcast_set_progress_message", "broadcast_start", "broadcast_validate", "local_day_start",

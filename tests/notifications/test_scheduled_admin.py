@@ -49,6 +49,19 @@ def test_add_change_and_read_in_jalali(client, staff, clock):
     assert "Every week on Monday, 4 times" in listing and "2026-03-16 10:00" in listing
 
 
+def test_a_csv_file_of_telegram_ids(client, staff, clock):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    listed = CustomerFactory.create_batch(2)
+    client.force_login(staff)
+    csv = SimpleUploadedFile("ids.csv", f"telegram_id\n{listed[0].telegram_id}\n{listed[1].telegram_id}\n".encode(),
+                             content_type="text/csv")
+    response = client.post(f"{URL}add/", {**FORM, "ids_file": csv})
+    assert response.status_code == 302
+    message = ScheduledMessage.objects.get()
+    assert message.audience == "telegram_ids" and message.audience_params == {"ids": [c.telegram_id for c in listed]}
+
+
 def test_a_started_message_can_no_longer_be_changed(client, staff, clock, fake_telegram,
                                                      django_capture_on_commit_callbacks):
     CustomerFactory.create_batch(2)
