@@ -243,6 +243,13 @@ def _clean(values: dict, *, complete: bool, now: datetime, future: bool = False)
     return out
 
 
+def _implied(changes: dict) -> dict:
+    """An RRULE given without a repeat means repeat "rrule" (the API's "rrule or repeat")."""
+    if changes.get("rrule") and not changes.get("repeat"):
+        return {**changes, "repeat": recurrence.RRULE}
+    return changes
+
+
 def _current(message: ScheduledMessage) -> dict:
     return {name: getattr(message, name) for name in FIELDS}
 
@@ -284,6 +291,7 @@ def scheduled_check(*, values: dict, message_id: int | None = None) -> dict:
     if message_id is None:
         return _clean(values, complete=True, now=now)
     message = ScheduledMessage.objects.get(pk=message_id)
+    values = _implied(values)
     timing_changed = any(name in values for name in TIMING)
     return _clean({**_current(message), **values}, complete=message.status != Status.DRAFT and timing_changed,
                   now=now, future="starts_at" in values)
@@ -302,6 +310,7 @@ def scheduled_update(*, message_id: int, **changes) -> ScheduledMessage:
     unknown = set(changes) - set(FIELDS)
     if unknown:
         raise TypeError(f"unknown fields: {', '.join(sorted(unknown))}")
+    changes = _implied(changes)
     now = timezone.now()
     with transaction.atomic():
         message = _locked(message_id)

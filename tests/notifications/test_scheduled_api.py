@@ -86,6 +86,10 @@ def test_patch_until_it_starts_then_refused(api, clock, fake_telegram, django_ca
     assert changed.status_code == 200
     assert changed.json()["text"] == "Final" and changed.json()["urgent"] is True
     assert changed.json()["next_occurrences"][0]["wall"] == "2026-03-01T11:00:00"
+    ruled = api.patch(f"{URL}{made['id']}/", {"rrule": "FREQ=DAILY;COUNT=2"}, format="json").json()
+    assert ruled["repeat"] == "rrule" and [o["wall"] for o in ruled["next_occurrences"]] == [
+        "2026-03-01T11:00:00", "2026-03-02T11:00:00"]
+    api.patch(f"{URL}{made['id']}/", {"repeat": "once"}, format="json")
     bad = api.patch(f"{URL}{made['id']}/", {"text": "<b>unclosed"}, format="json")
     assert bad.status_code == 400 and "not closed" in bad.json()["detail"]
     run_at(tehran(2026, 3, 1, 11, 0), django_capture_on_commit_callbacks)
