@@ -1,5 +1,6 @@
 """Read-only queries: a customer's recent notifications, the outbox list, delivery statistics and
-their chart, what became of queued messages, a broadcast, its audience size and its progress."""
+their chart, what became of queued messages, a broadcast, its audience size and its progress,
+scheduled messages and what was sent per occurrence."""
 
 from __future__ import annotations
 
@@ -9,13 +10,13 @@ from datetime import datetime, timedelta
 from datetime import time as dtime
 
 from django.conf import settings
-from django.db.models import Count, Q
+from django.db.models import Count, F, Q
 from django.utils import timezone
 
 from vpnbot.core.charts import chart_png
 from vpnbot.shop import audiences
 
-from .models import Broadcast, Notification
+from .models import Broadcast, Notification, ScheduledBatch, ScheduledMessage, ScheduledOccurrence
 
 Status = Notification.Status
 STAT_FIELDS = ("sent", "failed", "deferred", "blocked")
@@ -138,3 +139,61 @@ def stats_chart(data: dict) -> bytes:
         ax.legend(loc="upper left", fontsize=8)
 
     return chart_png(draw, title="Notifications per day")
+
+
+# --- scheduled messages ------------------------------------------------------------------------------------
+
+def scheduled_get(*, message_id) -> ScheduledMessage | None:
+    """The scheduled message with this id (an int or its text), None when there is none."""
+    text = str(message_id)
+    if not (text.isascii() and text.isdigit() and len(text) <= 18):
+        return None
+    return ScheduledMessage.objects.filter(pk=int(text)).first()
+
+
+def scheduled_list(*, status: str = ""):
+    """Scheduled messages, the next due first (those with nothing ahead, newest first, after)."""
+    qs = ScheduledMessage.objects.all()
+    if status:
+        qs = qs.filter(status=status)
+    return qs.order_by(F("next_at").asc(nulls_last=True), "-id")
+
+
+def scheduled_upcoming_list(*, limit: int = 20):
+    """The messages still to be sent (scheduled or started), the next due first."""
+    return list(ScheduledMessage.objects.filter(status__in=[ScheduledMessage.Status.SCHEDULED,
+                                                             ScheduledMessage.Status.RUNNING])
+                .order_by(F("next_at").asc(nulls_last=True), "id")[:limit])
+
+
+@dataclass
+class OccurrenceReport:
+    occurrence: ScheduledOccurrence
+    batches: list[ScheduledBatch]
+    sent: int = 0
+    failed: int = 0
+    blocked: int = 0
+    cancelled: int = 0
+    pending: int = 0
+
+
+def scheduled_occurrences(*, message: ScheduledMessage, limit: int = 50) -> list[OccurrenceReport]:
+    """What was sent per occurrence, the latest first: its batches (time zones) and how its
+    recipients fared (sent, failed, blocked, cancelled, still pending)."""
+    occurrences = list(message.occurrences.select_related("broadcast").order_by("-at", "-id")[:limit])
+    batches: dict[int, list[ScheduledBatch]] = {o.pk: [] for o in occurrences}
+    for batch in ScheduledBatch.objects.filter(occurrence__in=occurrences).order_by("due_at", "zone"):
+        batches[batch.occurrence_id].append(batch)
+    counts: dict[int, dict[str, int]] = {}
+    broadcast_ids = [o.broadcast_id for o in occurrences if o.broadcast_id]
+    rows = (Notification.objects.filter(broadcast_id__in=broadcast_ids).values_list("broadcast_id", "status")
+            .annotate(n=Count("id")))
+    for broadcast_id, status, n in rows:
+        counts.setdefault(broadcast_id, {})[status] = n
+    reports = []
+    for o in occurrences:
+        c = counts.get(o.broadcast_id, {})
+        reports.append(OccurrenceReport(o, batches[o.pk], sent=c.get(Status.SENT, 0), failed=c.get(Status.FAILED, 0),
+                                        blocked=c.get(Status.BLOCKED, 0), cancelled=c.get(Status.CANCELLED, 0),
+                                        pending=c.get(Status.PENDING, 0)))
+    return reports

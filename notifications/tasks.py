@@ -1,5 +1,6 @@
 """Celery tasks of the notifications app: each takes ids and calls one service (send what is
-due, one notification, the scans, a broadcast). Their names are in beat rows: never rename them."""
+due, one notification, the scans, a broadcast, the scheduled messages' due job). Their names
+are in beat rows: never rename them."""
 
 from celery import shared_task
 
@@ -29,3 +30,8 @@ def check_wallets() -> None:
 @shared_task(ignore_result=True)
 def run_broadcast(broadcast_id: int) -> None:
     services.broadcast_run(broadcast_id=broadcast_id, continue_later=True)
+
+
+@shared_task(ignore_result=True)
+def run_scheduled_messages() -> None:
+    services.scheduled_messages_run()

@@ -1,5 +1,6 @@
-"""The resellers app: registers the reseller price with the shop's price_quote and subscribes
-to the shop's events (commissions taken back on refunds, a bulk purchase's configs file)."""
+"""The resellers app: registers the reseller price with the shop's price_quote, subscribes
+to the shop's events (commissions taken back on refunds, a bulk purchase's configs file) and
+offers its resellers as an audience to whoever sends to many (broadcasts, scheduled messages)."""
 
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
@@ -11,10 +12,11 @@ class ResellersConfig(AppConfig):
 
     def ready(self):
         # Django's rule: modules that use the models are imported once the registry is ready
-        from vpnbot.shop import events, pricing
+        from vpnbot.shop import audiences, events, pricing
 
-        from . import receivers, services
+        from . import receivers, selectors, services
 
         pricing.register_price_adjuster(services.reseller_price_adjust, first=True)  # the others: off this price
         events.subscribe("order_refunded", receivers.on_order_refunded)
         events.subscribe("config_delivered", receivers.on_config_delivered)
+        audiences.register_audience("resellers", _("Resellers"), selectors.reseller_customers)

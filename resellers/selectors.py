@@ -23,6 +23,12 @@ def reseller_for_customer(customer: Customer | int | None) -> Reseller | None:
             .filter(customer_id=customer_id, is_active=True).first())
 
 
+def reseller_customers() -> QuerySet[Customer]:
+    """The active resellers, as customers: the "Resellers" audience of broadcasts and scheduled
+    messages (registered in the shop's audience registry by the app's ready())."""
+    return Customer.objects.filter(reseller__is_active=True)
+
+
 def reseller_get(reseller_id) -> Reseller | None:
     return Reseller.objects.select_related("customer", "parent__customer").filter(pk=reseller_id).first()
 

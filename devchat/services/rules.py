@@ -12,7 +12,7 @@ MAX_TEXT = 4096
 MAX_CAPTION = 1024
 MAX_CALLBACK_DATA = 64
 TEXT_METHODS = ("sendMessage", "editMessageText")
-CAPTION_METHODS = ("sendPhoto", "sendDocument", "editMessageCaption")
+CAPTION_METHODS = ("sendPhoto", "sendVideo", "sendDocument", "editMessageCaption")
 STARS_METHODS = ("sendInvoice", "createInvoiceLink", "answerPreCheckoutQuery", "refundStarPayment",
                  "getStarTransactions")
 HTML_TAGS = {"b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "span", "tg-spoiler", "a", "tg-emoji",

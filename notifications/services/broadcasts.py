@@ -38,7 +38,9 @@ def _check_paid(paid: bool) -> None:
 
 
 def _check_audience(audience: str) -> None:
-    if audiences.get_audience(audience) is None:
+    """A broadcast goes to an audience without parameters (a scheduled message takes those)."""
+    found = audiences.get_audience(audience)
+    if found is None or found.params:
         raise NotificationError(_("Unknown audience %(key)s.") % {"key": audience})
 
 

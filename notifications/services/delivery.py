@@ -123,6 +123,7 @@ class _Job:
     chat_id: int
     text: str
     photo: str
+    media_type: str
     markup: dict | None
     parse_mode: str
     paid: bool
@@ -151,7 +152,7 @@ def _send_one(job: _Job) -> _Outcome:
         if job.paid:
             params["allow_paid_broadcast"] = True
         if job.photo:
-            return sender.send_photo(job.chat_id, job.photo, caption=job.text, **params)
+            return sender.send_media(job.chat_id, job.media_type or "photo", job.photo, caption=job.text, **params)
         return sender.send_message(job.chat_id, job.text, **params)
 
     def took():
@@ -184,7 +185,7 @@ def _send_one(job: _Job) -> _Outcome:
 def _job_for(n: Notification) -> _Job:
     text = notification_render(n)
     paid = bool(n.broadcast_id and n.broadcast and n.broadcast.paid and settings.NOTIFICATION_ALLOW_PAID_BROADCAST)
-    return _Job(pk=n.pk, chat_id=n.chat_id, text=text, photo=n.photo, markup=keyboard(n.buttons),
+    return _Job(pk=n.pk, chat_id=n.chat_id, text=text, photo=n.photo, media_type=n.media_type, markup=keyboard(n.buttons),
                 parse_mode=n.parse_mode, paid=paid)
 
 

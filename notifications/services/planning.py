@@ -11,6 +11,7 @@ from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
 
+from vpnbot.core import dates
 from vpnbot.shop.models import Subscription
 
 from .. import types
@@ -65,7 +66,7 @@ def plan(rows: list[Notification], now: datetime):
             decisions.append((n, "finish", Status.CANCELLED, "renewed or no longer active"))
             continue
         if not (n.urgent and bypass_urgent):
-            tz_name = customer.tz_name
+            tz_name = customer.tz_name if dates.is_zone(customer.tz_name) else settings.TIME_ZONE  # a mistyped zone
             until = quiet_until(now, tz_name, p.quiet)
             if until is not None:
                 decisions.append((n, "defer", until, "quiet_hours"))

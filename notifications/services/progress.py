@@ -1,20 +1,22 @@
 """A running broadcast's progress message: its text and buttons, and the refresh that edits it
-in place (throttled) and finishes a broadcast with nothing left after each delivered batch."""
+in place (throttled) and finishes a broadcast with nothing left after each delivered batch
+(a scheduled occurrence's, once its last time zone was sent too)."""
 
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from vpnbot.core import dates
 from vpnbot.shop.models import Customer
 from vpnbot.transport import messages
 
-from ..models import Broadcast, Notification
+from ..models import Broadcast, Notification, ScheduledOccurrence
 from ..selectors import broadcast_progress
 from .delivery import register_batch_hook
 
@@ -33,6 +35,13 @@ def broadcast_progress_text(*, broadcast: Broadcast, language: str | None = None
                  "Remaining: %(remaining)s of %(total)s · ETA: %(eta)s") % {
             "id": broadcast.pk, "status": status, "sent": p.sent, "failed": p.failed, "blocked": p.blocked,
             "remaining": p.remaining, "total": p.total, "eta": eta}
+        occurrence = ScheduledOccurrence.objects.filter(broadcast=broadcast).select_related("message").first()
+        if occurrence is not None:
+            calendar = dates.calendar_for(translation.get_language(), settings.CALENDAR)
+            when = dates.wall_text(datetime.strptime(occurrence.wall, "%Y-%m-%dT%H:%M:%S"), calendar)
+            text = _("🗓 Scheduled message #%(id)s, %(when)s") % {"id": occurrence.message_id, "when": when} + "\n" + text
+            if occurrence.status == ScheduledOccurrence.Status.OPEN and occurrence.message.local_time:
+                text += "\n" + _("⏳ Each time zone gets it at its own %(time)s.") % {"time": when.split(" ")[-1]}
         buttons = []
         if broadcast.status == Broadcast.Status.RUNNING:
             buttons = [[(_("⏸ Pause"), f"bc:p:{broadcast.pk}"), (_("✖️ Cancel"), f"bc:c:{broadcast.pk}")]]
@@ -47,7 +56,9 @@ def broadcast_refresh(*, broadcast_id: int, force: bool = False) -> Broadcast | 
     b = Broadcast.objects.filter(pk=broadcast_id).first()
     if b is None:
         return None
-    if b.status == Broadcast.Status.RUNNING and not Notification.objects.filter(broadcast=b, status=Status.PENDING).exists():
+    if (b.status == Broadcast.Status.RUNNING and not Notification.objects.filter(broadcast=b, status=Status.PENDING).exists()
+            and not ScheduledOccurrence.objects.filter(broadcast=b, status=ScheduledOccurrence.Status.OPEN).exists()):
+        # (an occurrence at each customer's local time stays running until the last time zone's turn)
         if Broadcast.objects.filter(pk=b.pk, status=Broadcast.Status.RUNNING).update(status=Broadcast.Status.DONE, finished_at=now):
             b.refresh_from_db()
             force = True

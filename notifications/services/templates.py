@@ -36,10 +36,12 @@ def _display(key: str, value, customer, language: str, escape: bool) -> str:
     return html.escape(text, quote=False) if escape else text
 
 
-def template_render(body: str, context: dict, *, customer=None, language: str = "", escape: bool = True) -> str:
-    """Fill a template's {placeholders}; unknown or missing ones become empty."""
+def template_render(body: str, context: dict, *, customer=None, language: str = "", escape: bool = True,
+                    raw: frozenset = frozenset()) -> str:
+    """Fill a template's {placeholders}; unknown or missing ones become empty. The values are
+    HTML-escaped with escape, except those named in raw (HTML already)."""
     language = language or (customer.effective_language if customer else settings.LANGUAGE_CODE)
-    values = _Values({k: _display(k, v, customer, language, escape) for k, v in context.items()})
+    values = _Values({k: _display(k, v, customer, language, escape and k not in raw) for k, v in context.items()})
     try:
         return body.format_map(values)
     except (ValueError, KeyError, IndexError, AttributeError):
@@ -87,9 +89,11 @@ def notification_render(n: Notification, customer=None) -> str:
     language = n.language or (customer.effective_language if customer else settings.LANGUAGE_CODE)
     context = _context_for(n, customer)
     escape = bool(n.parse_mode)
+    # a broadcast's text in HTML (a scheduled message's) is the operator's markup, checked when written
+    raw = frozenset({"text"}) if n.type == types.BROADCAST else frozenset()
     body = _template_body(n.type, language)
     if body is not None and set(types.placeholders_in(body)) <= set(context):
-        return template_render(body, context, customer=customer, language=language, escape=escape)
+        return template_render(body, context, customer=customer, language=language, escape=escape, raw=raw)
     if n.text:
         return n.text
     with translation.override(language):

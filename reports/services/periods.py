@@ -16,6 +16,7 @@ from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from vpnbot.core import dates
 from vpnbot.core.numbers import latin_digits
 
 JALALI, GREGORIAN = "jalali", "gregorian"
@@ -128,17 +129,10 @@ def _is_month(period: Period) -> bool:
 
 def parse_day(text: str, calendar: str = GREGORIAN) -> date:
     """YYYY-MM-DD (or with /); a year below 1700 is Jalali (1405-09-08), else Gregorian."""
-    match = re.fullmatch(r"(\d{4})[-/](\d{1,2})[-/](\d{1,2})", latin_digits(text.strip()))
-    if not match:
-        raise PeriodError(_("Write a date as YYYY-MM-DD (a year below 1700 is Jalali): %(text)s.")
-                          % {"text": text.strip()})
-    year, month, day = map(int, match.groups())
     try:
-        if year < 1700:
-            return jdatetime.date(year, month, day).togregorian()
-        return date(year, month, day)
-    except ValueError:
-        raise PeriodError(_("There is no such date: %(text)s.") % {"text": text.strip()}) from None
+        return dates.parse_day(text)
+    except dates.DateError as exc:
+        raise PeriodError(str(exc)) from None
 
 
 def period_parse(text: str = "", *, calendar: str = GREGORIAN, now: datetime | None = None) -> Period:

@@ -58,6 +58,7 @@ def a_row_everywhere(settings, tmp_path):
     Campaign.objects.create(name="Walk", text="Hello {first_name}", segments=["at_risk"])
     notifications.notification_enqueue(customer=customer, type="campaign", dedup_key="walk", text="A")
     notifications.broadcast_create(created_by=None, text="To everyone")
+    notifications.scheduled_create(text="Every week", starts_at=timezone.now() + timedelta(days=1), repeat="weekly")
     Backup.objects.create(kind=Backup.Kind.MANUAL, status=Backup.Status.FAILED, vendor="sqlite")
     TelegramUpdate.objects.create(update_id=1, kind="message", payload={}, status="failed")
     ChatState.objects.create(user_id=customer.telegram_id, name="walk", expires_at=timezone.now() + timedelta(hours=1))

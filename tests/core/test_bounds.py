@@ -33,6 +33,8 @@ SETTABLE = {
     "resellers.Reseller.commission_bp", "resellers.Reseller.floor_bp", "resellers.Reseller.daily_account_limit",
     "resellers.ResellerPrice.price_amount", "resellers.Batch.quantity", "resellers.Batch.periods",
     "antifraud.RiskRule.score",
+    "notifications.ScheduledMessage.interval", "notifications.ScheduledMessage.month_day",
+    "notifications.ScheduledMessage.count", "notifications.ScheduledMessage.operator_chat_id",
 }
 
 # Counted, summed or copied by the system: ids, counters, figures of a computation.
@@ -59,6 +61,9 @@ COMPUTED = {
     "notifications.Notification.deferred_count", "notifications.Notification.attempts",
     "notifications.Notification.telegram_message_id", "notifications.NotificationLog.attempt",
     "notifications.NotificationLog.telegram_message_id", "notifications.NotificationLog.duration_ms",
+    "notifications.ScheduledOccurrence.recipients", "notifications.ScheduledBatch.recipients",
+    "notifications.ScheduledPin.chat_id", "notifications.ScheduledPin.telegram_message_id",
+    "notifications.ScheduledPin.attempts",
     "backups.Backup.size_bytes", "backups.Backup.duration_ms", "backups.Backup.telegram_parts",
     # an online payment's amount is the top-up typed (checked against the top-up limits) or an order's total
     "payments.Payment.amount", "payments.Payment.provider_amount", "payments.Payment.received_amount",

@@ -14,7 +14,7 @@ from backups import tasks as backup_tasks
 from crm.models import Campaign
 from discounts.models import SmartDiscount
 from notifications import services as notification_services
-from notifications.models import Broadcast, Notification
+from notifications.models import Broadcast, Notification, ScheduledMessage
 from tests.backups.factories import BackupFactory
 from tests.crm.factories import CampaignFactory
 from tests.discounts.factories import SmartDiscountFactory
@@ -53,6 +53,7 @@ class World:
     suspect: object
     banned: object
     ban: Ban
+    schedule: ScheduledMessage
 
 
 @pytest.fixture
@@ -78,7 +79,9 @@ def world(fake_telegram, queued_backups):
                  broadcast=notification_services.broadcast_create(created_by=9001, text="Draft"),
                  running=running, campaign=CampaignFactory(), backup=BackupFactory(),
                  scheduled=CampaignFactory(status="scheduled", scheduled_for=timezone.now() + timedelta(days=1)),
-                 discount=SmartDiscountFactory(), notification=failed)
+                 discount=SmartDiscountFactory(), notification=failed,
+                 schedule=notification_services.scheduled_create(text="Weekly", starts_at=timezone.now() + timedelta(days=1),
+                                                                 repeat="weekly"))
 
 
 def _status(obj) -> str:
@@ -125,6 +128,10 @@ API_CASES = [
      {"owner"}, lambda w: Ban.objects.filter(lifted_at__isnull=True).count()),
     ("unban a customer", "post", lambda w: f"/api/v1/customers/{w.banned.pk}/unban/", {"reason": "cleared"},
      {"owner"}, lambda w: Ban.objects.filter(lifted_at__isnull=True).count()),
+    ("schedule a message", "post", lambda w: "/api/v1/scheduled-messages/",
+     {"text": "Sale!", "starts_at": "2099-01-01T10:00:00+00:00"}, {"owner"}, lambda w: ScheduledMessage.objects.count()),
+    ("cancel a scheduled message", "post", lambda w: f"/api/v1/scheduled-messages/{w.schedule.pk}/cancel/", None,
+     {"owner"}, lambda w: _status(w.schedule)),
     ("make a backup", "post", lambda w: "/api/v1/backups/", None, {"owner"}, None),
     ("verify a backup", "post", lambda w: f"/api/v1/backups/{w.backup.pk}/verify/", None, {"owner"}, None),
 ]
@@ -157,6 +164,7 @@ def test_reading_needs_the_view_permission(world, role):
         assert (client.get(url).status_code == 200) == (role in readable), (role, url)
     assert (client.get("/api/v1/backups/").status_code == 200) == (role in {"accountant", "owner"})
     assert (client.get("/api/v1/broadcasts/").status_code == 200) == (role in {"accountant", "owner"})
+    assert (client.get("/api/v1/scheduled-messages/").status_code == 200) == (role in {"accountant", "owner"})
 
 
 # admin actions: changelist url, action name, object, roles allowed, what a refusal leaves unchanged

@@ -82,6 +82,8 @@ class FakeTelegram:
         self._lost: dict[str, int] = {}
         self._stars_init()
         self.files: dict[str, dict] = {}  # file_id -> {"unique_id", "content", "path"}
+        self.chat_messages: dict = {}  # chat id -> ids of the messages the bot sent there
+        self.pinned: dict = {}  # chat id -> ids of its pinned messages, oldest first
         server = _Server(("127.0.0.1", 0), self._handler_class())
         server.daemon_threads = True
         self.server = server
@@ -119,6 +121,8 @@ class FakeTelegram:
             self._lost.clear()
             self._stars_init()
             self.files.clear()
+            self.chat_messages.clear()
+            self.pinned.clear()
 
     def add_file(self, content: bytes, *, unique_id: str = "", file_id: str = "") -> str:
         """A file as if a person had sent it (a photo): getFile finds it by file_id and its
@@ -129,6 +133,11 @@ class FakeTelegram:
             self.files[file_id] = {"unique_id": unique_id or f"AQADfile{n}", "content": content,
                                    "path": f"photos/file_{n}.jpg"}
         return file_id
+
+    def pinned_in(self, chat_id: int) -> list[int]:
+        """The ids of the messages pinned in a chat, oldest first."""
+        with self.lock:
+            return list(self.pinned.get(int(chat_id), []))
 
     def stop(self):
         self.server.shutdown()
@@ -306,8 +315,14 @@ class FakeTelegram:
             return 200, {"ok": True, "result": True}
         if method == "getUpdates":
             return 200, {"ok": True, "result": []}
+        if method in ("pinChatMessage", "unpinChatMessage"):
+            return self._pins(method, chat_id, params.get("message_id"))
         if method.startswith(("send", "edit", "copy", "forward")):
-            message = {"message_id": next(self._message_ids), "date": int(time.time()),
+            message_id = next(self._message_ids)
+            if method.startswith(("send", "copy", "forward")):
+                with self.lock:
+                    self.chat_messages.setdefault(chat_id, set()).add(message_id)
+            message = {"message_id": message_id, "date": int(time.time()),
                        "chat": {"id": chat_id, "type": "private" if isinstance(chat_id, int) and chat_id > 0 else "group"},
                        "from": BOT_USER}
             if "text" in params:
@@ -316,6 +331,32 @@ class FakeTelegram:
                 message["caption"] = params["caption"]
             return 200, {"ok": True, "result": message}
         return 200, {"ok": True, "result": True}
+
+    def _pins(self, method: str, chat_id, message_id) -> tuple[int, dict]:
+        """pinChatMessage / unpinChatMessage as Telegram answers them: a message the bot never
+        sent to that chat cannot be pinned; unpinning one that is not pinned (the person unpinned
+        it, or it was deleted) is "message to unpin not found"; without message_id the most
+        recent pin is removed. Several messages may be pinned at once."""
+        try:
+            message_id = int(message_id) if message_id is not None else None
+        except (TypeError, ValueError):
+            return 400, {"ok": False, "error_code": 400, "description": "Bad Request: message identifier is not specified"}
+        with self.lock:
+            pinned = self.pinned.setdefault(chat_id, [])
+            if method == "pinChatMessage":
+                if message_id is None:
+                    return 400, {"ok": False, "error_code": 400, "description": "Bad Request: message identifier is not specified"}
+                if message_id not in self.chat_messages.get(chat_id, ()):
+                    return 400, {"ok": False, "error_code": 400, "description": "Bad Request: message to pin not found"}
+                if message_id not in pinned:
+                    pinned.append(message_id)
+                return 200, {"ok": True, "result": True}
+            if message_id is None:
+                message_id = pinned[-1] if pinned else None
+            if message_id is None or message_id not in pinned:
+                return 400, {"ok": False, "error_code": 400, "description": "Bad Request: message to unpin not found"}
+            pinned.remove(message_id)
+            return 200, {"ok": True, "result": True}
 
     def _handler_class(self):
         fake = self

@@ -97,3 +97,25 @@ def test_well_formed_html_is_accepted(fake):
     text = '<b>a</b> &lt; <a href="https://example.com/?a=1&amp;b=2">link</a> <code>x</code> <tg-spoiler>s</tg-spoiler>'
     status, body = post(fake, "sendMessage", json_body={"chat_id": 1, "text": text, "parse_mode": "HTML"})
     assert status == 200 and body["ok"]
+
+
+def test_pinning_and_unpinning_as_telegram_answers_them(fake):
+    fake.reset()
+    status, sent = post(fake, "sendMessage", json_body={"chat_id": 42, "text": "pin me"})
+    message_id = sent["result"]["message_id"]
+    assert post(fake, "pinChatMessage", json_body={"chat_id": 42, "message_id": 999_999}) == refused("message to pin not found")
+    assert post(fake, "pinChatMessage", json_body={"chat_id": 43, "message_id": message_id}) \
+        == refused("message to pin not found")  # another chat's message
+    assert post(fake, "pinChatMessage", json_body={"chat_id": 42, "message_id": message_id,
+                                                   "disable_notification": True}) == (200, {"ok": True, "result": True})
+    assert fake.pinned_in(42) == [message_id]
+    assert post(fake, "unpinChatMessage", json_body={"chat_id": 42, "message_id": message_id}) == (200, {"ok": True, "result": True})
+    assert post(fake, "unpinChatMessage", json_body={"chat_id": 42, "message_id": message_id}) \
+        == refused("message to unpin not found")
+    fake.block(42)
+    assert post(fake, "pinChatMessage", json_body={"chat_id": 42, "message_id": message_id})[0] == 403
+
+
+def test_a_video_caption_is_limited_like_a_photo_caption(fake):
+    assert post(fake, "sendVideo", json_body={"chat_id": 1, "video": "BAAC", "caption": "x" * 1025}) \
+        == refused("message caption is too long")

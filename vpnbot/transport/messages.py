@@ -6,7 +6,8 @@
   takes every one of them (templates, per-customer settings, quiet hours, retries, logs).
 - `send_now`, `send_document` and `edit_message` are for the few messages whose Telegram
   message id the caller keeps (a receipt the admins review, a progress message): they run
-  at once, bypass any outbox and raise the sender's errors.
+  at once, bypass any outbox and raise the sender's errors. So do `pin_message` and
+  `unpin_message` (a scheduled message pinned in each chat).
 
 Buttons are rows of `(label, action)`: an action is callback data, or `url:https://…` for
 a link. Callers never build Telegram markup and never import the sender.
@@ -32,7 +33,7 @@ from .sender import ChatUnreachable, RetryLater, TelegramError, TelegramNetworkE
 __all__ = [
     "ChatUnreachable", "Outbox", "Queued", "RetryLater", "TelegramError", "TelegramNetworkError", "cancel",
     "chat_language", "edit_message", "notify_admins", "notify_chat", "outcomes", "register_chat_language",
-    "download_file", "register_outbox", "send_document", "send_now",
+    "download_file", "pin_message", "register_outbox", "send_document", "send_now", "unpin_message",
 ]
 
 log = logging.getLogger(__name__)
@@ -159,13 +160,14 @@ def outcomes(message_ids: Iterable[int]) -> dict[str, int]:
 # --- at once, bypassing any outbox ------------------------------------------------------------------
 
 def send_now(chat_id: int, text: str, *, photo: str = "", buttons: Buttons = None,
-             parse_mode: str = "HTML") -> int | None:
-    """Send now and return Telegram's message id; raises TelegramError (and its kinds)."""
+             parse_mode: str = "HTML", media_type: str = "photo") -> int | None:
+    """Send now and return Telegram's message id; raises TelegramError (and its kinds).
+    `photo` is an attached file (file_id or URL): a photo, or a video or document by media_type."""
     params = {"reply_markup": inline_keyboard(buttons)} if buttons else {}
     if parse_mode:
         params["parse_mode"] = parse_mode
     if photo:
-        message = get_sender().send_photo(chat_id, photo, caption=text, **params)
+        message = get_sender().send_media(chat_id, media_type or "photo", photo, caption=text, **params)
     else:
         message = get_sender().send_message(chat_id, text, **params)
     return message.get("message_id") if isinstance(message, dict) else None
@@ -198,6 +200,23 @@ def edit_message(chat_id: int, message_id: int, *, text: str | None = None, capt
     except TelegramError as exc:
         if "message is not modified" not in exc.description:
             raise
+
+
+def pin_message(chat_id: int, message_id: int) -> None:
+    """Pin a message the bot sent, without a notification sound; raises TelegramError."""
+    get_sender().call("pinChatMessage", {"chat_id": chat_id, "message_id": message_id, "disable_notification": True})
+
+
+def unpin_message(chat_id: int, message_id: int) -> bool:
+    """Unpin one message; False when it is not pinned (any more) or is gone, as Telegram says
+    for both; other refusals raise TelegramError."""
+    try:
+        get_sender().call("unpinChatMessage", {"chat_id": chat_id, "message_id": message_id})
+    except TelegramError as exc:
+        if exc.status == 400 and "not found" in exc.description:
+            return False
+        raise
+    return True
 
 
 def download_file(file_id: str, *, max_bytes: int) -> bytes:

@@ -34,7 +34,8 @@ MAX_CAPTION = 1024
 chat_blocked = Signal()
 
 # Methods that put a message in a chat and so count against the chat and global limits.
-_LIMITED_PREFIXES = ("send", "copyMessage", "forwardMessage")
+# pinning writes a service message into the chat ("… pinned a message"): it counts like a message
+_LIMITED_PREFIXES = ("send", "copyMessage", "forwardMessage", "pinChatMessage")
 
 
 class TelegramError(Exception):
@@ -204,6 +205,16 @@ class Sender:
         for extra in caption_parts[1:]:
             self.send_message(chat_id, extra)
         return result
+
+    def send_media(self, chat_id, kind: str, media: str, caption: str = "", **params) -> dict:
+        """A photo, video or document by Telegram file_id or URL, with a caption (at most 1024
+        characters: the callers check it); a photo's longer caption follows as messages."""
+        if kind == "photo":
+            return self.send_photo(chat_id, media, caption=caption, **params)
+        if kind not in ("video", "document"):
+            raise ValueError(f"unknown media kind {kind!r}")
+        method = "sendVideo" if kind == "video" else "sendDocument"
+        return self.call(method, {"chat_id": chat_id, kind: media, "caption": caption, **params})
 
     def send_document(self, chat_id, filename: str, fileobj, caption: str = "", **params) -> dict:
         return self.call("sendDocument", {"chat_id": chat_id, "caption": caption[:MAX_CAPTION], **params},

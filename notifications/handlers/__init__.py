@@ -1,5 +1,6 @@
 """Notifications in the bot: /notifications, /notification_settings for customers; for admins
-/process_notifications, /check_expiries, /check_wallets, /notification_stats, /send_broadcast."""
+/process_notifications, /check_expiries, /check_wallets, /notification_stats, /send_broadcast, and
+the scheduled messages (/schedule_message, /scheduled_messages, /cancel_scheduled: see scheduled)."""
 
 from __future__ import annotations
 
@@ -14,12 +15,13 @@ from vpnbot.shop import audiences
 from vpnbot.transport import dialog
 from vpnbot.transport.bot import BotContext, add_callback, add_command
 
-from . import selectors, services, types
-from .models import Broadcast
-from .services import NotificationError
+from .. import selectors, services, types
+from ..models import Broadcast
+from ..services import NotificationError
+from . import scheduled
+from .common import split_buttons
 
 BROADCAST_DIALOG = "notifications:broadcast"
-_BUTTON_LINE = re.compile(r"^\[(?P<label>[^\]]{1,64})\]\((?P<url>https?://\S+)\)$")
 STATUS_ICONS = {"sent": "✅", "pending": "⏳", "failed": "⚠️", "blocked": "⛔️", "cancelled": "✖️"}
 
 
@@ -139,28 +141,19 @@ def send_broadcast(ctx: BotContext) -> None:
                 "like [Our channel](https://t.me/example).\n/cancel to stop."), parse_mode=None)
 
 
-def _split_buttons(text: str) -> tuple[str, list]:
-    lines = (text or "").rstrip().split("\n")
-    buttons = []
-    while lines and _BUTTON_LINE.match(lines[-1].strip()):
-        match = _BUTTON_LINE.match(lines.pop().strip())
-        buttons.insert(0, [[match["label"], "url:" + match["url"]]])
-    return "\n".join(lines).strip(), buttons
-
-
 @dialog.step(BROADCAST_DIALOG)
 def broadcast_message(ctx: BotContext, data: dict) -> None:
     message = ctx.message
     photo = message.photo[-1].file_id if message and message.photo else ""
     raw = (message.caption if photo else ctx.text) if message else ""
-    text, buttons = _split_buttons(raw or "")
+    text, buttons = split_buttons(raw or "")
     try:
         b = services.broadcast_create(created_by=ctx.user_id, text=text, photo=photo, buttons=buttons)
     except NotificationError as exc:
         ctx.reply(str(exc) + "\n" + _("Send it again, or /cancel."), parse_mode=None)
         return
     dialog.dialog_clear(user_id=ctx.user_id)
-    rows = [[(str(a.label), f"bc:a:{b.pk}:{a.key}")] for a in audiences.audiences()]
+    rows = [[(str(a.label), f"bc:a:{b.pk}:{a.key}")] for a in audiences.audiences(with_params=False)]
     rows.append([(_("✖️ Discard"), f"bc:x:{b.pk}")])
     ctx.reply(_("Who should receive it?"), buttons=rows)
 
@@ -273,3 +266,4 @@ def register(application) -> None:
     add_callback(application, r"^bc:c:(?P<id>\d+)$", cancel_pressed, admin=True)
     add_callback(application, r"^bc:cc:(?P<id>\d+)$", cancel_confirmed, admin=True)
     add_callback(application, r"^bc:x:(?P<id>\d+)$", discard_pressed, admin=True)
+    scheduled.register(application)

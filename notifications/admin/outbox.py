@@ -9,8 +9,8 @@ from django.utils.translation import gettext_lazy, ngettext
 
 from vpnbot.core.admin_tools import confirm_action, interpolate, text_list
 
-from . import selectors, services, types
-from .models import Broadcast, Notification, NotificationLog, NotificationSettings, NotificationTemplate
+from .. import selectors, services, types
+from ..models import Broadcast, Notification, NotificationLog, NotificationSettings, NotificationTemplate
 
 
 class LogInline(admin.TabularInline):

@@ -1,5 +1,5 @@
-"""The notifications app's tables: the outbox (one row a message to a chat), its delivery log,
-templates per type and language, each customer's settings, and broadcasts."""
+"""The outbox's tables: one row a message to a chat, its delivery log, templates per type and
+language, each customer's settings, and broadcasts."""
 
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -8,7 +8,9 @@ from django.utils.translation import gettext_lazy as _
 
 from vpnbot.core import bounds
 
-from . import types
+from .. import types
+
+MEDIA_CHOICES = [("photo", _("Photo")), ("video", _("Video")), ("document", _("Document"))]
 
 
 class Broadcast(models.Model):
@@ -67,7 +69,11 @@ class Notification(models.Model):
     dedup_key = models.CharField(_("duplicate check key"), max_length=191, unique=True)
     language = models.CharField(_("language"), max_length=8, blank=True)
     text = models.TextField(_("text"), blank=True, help_text=_("Empty: rendered from the template when sent"))
-    photo = models.CharField(_("photo"), max_length=255, blank=True)
+    photo = models.CharField(_("photo"), max_length=255, blank=True,
+                             help_text=_("The attached file (a Telegram file_id or URL): a photo unless the media type says otherwise"))
+    # a default in the database too: the expiry scan writes its rows with INSERT … SELECT
+    media_type = models.CharField(_("media type"), max_length=10, blank=True, choices=MEDIA_CHOICES, default="", db_default="",
+                                  help_text=_("Empty: a photo when a file is attached"))
     buttons = models.JSONField(_("buttons"), default=list, blank=True)
     parse_mode = models.CharField(_("text format"), max_length=10, blank=True, default="HTML")
     context = models.JSONField(_("template values"), default=dict, blank=True)

@@ -1,0 +1,1 @@
+"""manage.py scheduled_messages_run."""
