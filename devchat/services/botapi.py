@@ -90,7 +90,7 @@ def _answer(store: Store, method: str, params: dict, files: dict) -> tuple[int, 
     if refusal:
         return _refuse(refusal)
     chat_id = _chat_id(params.get("chat_id"))
-    if method in ("sendMessage", "sendPhoto", "sendDocument", "sendInvoice", "copyMessage", "forwardMessage"):
+    if method in ("sendMessage", "sendPhoto", "sendVideo", "sendDocument", "sendInvoice", "copyMessage", "forwardMessage"):
         if chat_id is None:
             return _refuse("chat not found")
         return _send(store, method, chat_id, params, files)
@@ -100,7 +100,31 @@ def _answer(store: Store, method: str, params: dict, files: dict) -> tuple[int, 
         return _edit(store, method, chat_id, params)
     if method == "deleteMessage":
         return _delete(store, chat_id, params)
+    if method in ("pinChatMessage", "unpinChatMessage"):
+        return _pin(store, chat_id, params, pin=method == "pinChatMessage")
     return _refuse("method not found", 404)
+
+
+def _pin(store: Store, chat_id: int | None, params: dict, *, pin: bool) -> tuple[int, dict]:
+    """pinChatMessage / unpinChatMessage as Telegram answers them: only a message of that chat
+    can be pinned; unpinning one that is not pinned is "message to unpin not found"; without
+    message_id, unpinning takes the most recent pin. Kept as an edit of the message (the page
+    marks it)."""
+    message_id = _chat_id(params.get("message_id"))
+    with store.locked() as state:
+        messages = store.messages(chat_id or 0)
+        if message_id is None and not pin:
+            pinned = [m for m in messages.values() if m.get("pinned") and not m.get("deleted")]
+            message_id = pinned[-1]["message_id"] if pinned else None
+        if message_id is None:
+            return _refuse("message to unpin not found" if not pin else "message identifier is not specified")
+        message = messages.get(message_id)
+        if message is None or message.get("deleted"):
+            return _refuse("message to pin not found" if pin else "message to unpin not found")
+        if not pin and not message.get("pinned"):
+            return _refuse("message to unpin not found")
+        store.append(state, chat_id, {"type": "edit", "message_id": message_id, "changes": {"pinned": pin}})
+    return _ok(True)
 
 
 def _answer_callback(store: Store, params: dict) -> tuple[int, dict]:
@@ -175,10 +199,14 @@ def _send(store: Store, method: str, chat_id: int, params: dict, files: dict) ->
                                   "total_amount": sum(int(p.get("amount") or 0) for p in prices if isinstance(p, dict))}
         else:
             field, kind, limit = (("photo", "photos", MAX_PHOTO_BYTES) if method == "sendPhoto"
+                                  else ("video", "documents", MAX_DOCUMENT_BYTES) if method == "sendVideo"
                                   else ("document", "documents", MAX_DOCUMENT_BYTES))
             record = _upload(store, state, files, field, params.get(field), kind=kind, limit=limit)
             if isinstance(record, str):
                 return _refuse(record)
+            if field == "video":  # shown on the page as a file to open; answered as a video
+                record = {**record, "video": True}
+                field = "document"
             message[field] = record
             message.update(caption=str(params.get("caption") or ""), parse_mode=params.get("parse_mode") or "")
         markup = _markup(params)
@@ -244,7 +272,8 @@ def telegram_message(chat_id: int, message: dict, *, user: dict | None = None) -
                             "file_size": photo["file_size"], "width": photo["width"], "height": photo["height"]}]
     document = message.get("document")
     if document and document.get("file_id"):
-        result["document"] = {k: document[k] for k in ("file_id", "file_unique_id", "file_size", "file_name", "mime_type")}
+        result["video" if document.get("video") else "document"] = {
+            k: document[k] for k in ("file_id", "file_unique_id", "file_size", "file_name", "mime_type")}
     if message.get("invoice"):
         result["invoice"] = {"start_parameter": "", **message["invoice"]}
     if message.get("reply_markup"):

@@ -193,8 +193,10 @@ def fold(events: list[dict]) -> Folded:
             if message is None:
                 continue
             if kind == "edit":
-                message.update(event.get("changes") or {})
-                message["edit_date"] = int(event["at"])
+                changes = event.get("changes") or {}
+                message.update(changes)
+                if set(changes) - {"pinned"}:  # a pin is not an edit of the message
+                    message["edit_date"] = int(event["at"])
             else:
                 message["deleted"] = True
         else:

@@ -151,3 +151,23 @@ def _upload(name, content, mime):
     from django.core.files.uploadedfile import SimpleUploadedFile
 
     return SimpleUploadedFile(name, content, content_type=mime)
+
+
+def test_a_video_and_a_pinned_message_as_scheduled_messages_send_them(client, local_chat, customer):
+    status, body = call(client, local_chat, "sendVideo", {"chat_id": customer["id"], "caption": "How to connect"},
+                        files={"video": _upload("guide.mp4", b"\x00\x00\x00\x18ftypmp42", "video/mp4")})
+    assert status == 200 and body["result"]["video"]["file_name"] == "guide.mp4" and "document" not in body["result"]
+    video_id = body["result"]["message_id"]
+    status, body = call(client, local_chat, "sendMessage", {"chat_id": customer["id"], "text": "Maintenance tonight"})
+    notice = body["result"]["message_id"]
+    assert call(client, local_chat, "pinChatMessage", {"chat_id": customer["id"], "message_id": notice}) == (
+        200, {"ok": True, "result": True})
+    shown = {m["message_id"]: m for m in messages(customer["id"])}
+    assert shown[notice]["pinned"] is True and "edit_date" not in shown[notice]  # a pin is not an edit
+    assert shown[video_id]["document"]["file_name"] == "guide.mp4" and shown[video_id]["caption"] == "How to connect"
+    status, body = call(client, local_chat, "pinChatMessage", {"chat_id": customer["id"], "message_id": 999})
+    assert (status, body["description"]) == (400, "Bad Request: message to pin not found")
+    assert call(client, local_chat, "unpinChatMessage", {"chat_id": customer["id"]})[0] == 200  # the latest pin
+    status, body = call(client, local_chat, "unpinChatMessage", {"chat_id": customer["id"], "message_id": notice})
+    assert (status, body["description"]) == (400, "Bad Request: message to unpin not found")
+    assert {m["message_id"]: m for m in messages(customer["id"])}[notice]["pinned"] is False

@@ -189,7 +189,7 @@
     }
     var meta = document.createElement("span");
     meta.className = "meta";
-    meta.textContent = (message.edit_date ? "edited · " : "") + new Date(message.date * 1000).toLocaleTimeString() +
+    meta.textContent = (message.pinned ? "📌 " : "") + (message.edit_date ? "edited · " : "") + new Date(message.date * 1000).toLocaleTimeString() +
       " · #" + message.message_id;
     div.appendChild(meta);
     return div;
