@@ -14,10 +14,8 @@ Callback data: sm:<what>:<message id>[:<value>], at most 64 bytes."""
 
 from __future__ import annotations
 
-import functools
 from datetime import timedelta
 
-from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -27,68 +25,17 @@ from vpnbot.shop import audiences
 from vpnbot.transport import dialog, messages
 from vpnbot.transport.bot import BotContext, add_callback, add_command
 
-from .. import selectors, services
+from .. import services
 from ..models import ScheduledMessage
 from ..services import NotificationError
 from ..services.scheduled_recurrence import DAY_NAMES, WEEK_ORDER
 from .common import split_buttons
+from .scheduled_common import _admin_step, _again, _calendar, _draft_of, _pressed, summary
+from .scheduled_list import cancel_confirmed, cancel_pressed, cancel_scheduled, keep_pressed, scheduled_messages
 
 CONTENT, WHEN, MONTH_DAY, RRULE, END, PARAM = (f"notifications:schedule:{step}" for step in
                                                ("content", "when", "month_day", "rrule", "end", "param"))
 MAX_CSV_BYTES = 512 * 1024
-LISTED = 20
-Status = ScheduledMessage.Status
-
-
-def _calendar(ctx: BotContext) -> str:
-    return dates.calendar_for(ctx.language, settings.CALENDAR)
-
-
-def _again() -> str:
-    return "\n" + _("Send it again, or /cancel.")
-
-
-def _admin_step(ctx: BotContext) -> bool:
-    """A dialog step runs for an admin only; anyone else's dialog ends."""
-    if ctx.is_admin:
-        return True
-    dialog.dialog_clear(user_id=ctx.user_id)
-    return False
-
-
-def _draft_of(ctx: BotContext, data: dict) -> ScheduledMessage | None:
-    """The dialog's draft, or None (and the dialog ends) when it is gone or no longer a draft."""
-    message = selectors.scheduled_get(message_id=data.get("id", ""))
-    if message is None or message.status != Status.DRAFT:
-        dialog.dialog_clear(user_id=ctx.user_id)
-        ctx.reply(_("This draft is gone. Start again with /schedule_message."), parse_mode=None)
-        return None
-    return message
-
-
-def _pressed(draft_only: bool = True):
-    """A button of a scheduled message (the pattern's id group): fn(ctx, message); an alert when
-    it is gone (or, for the dialog's buttons, no longer a draft) and for a refusal."""
-
-    def wrap(fn):
-        @functools.wraps(fn)
-        def run(ctx: BotContext) -> None:
-            message = selectors.scheduled_get(message_id=ctx.match.group("id"))
-            if message is None:
-                ctx.answer(_("This scheduled message no longer exists."), alert=True)
-                return
-            if draft_only and message.status != Status.DRAFT:
-                ctx.answer(_("Scheduled message #%(id)s is already %(status)s.") % {
-                    "id": message.pk, "status": message.get_status_display()}, alert=True)
-                return
-            try:
-                fn(ctx, message)
-            except NotificationError as exc:
-                ctx.answer(str(exc), alert=True)
-
-        return run
-
-    return wrap
 
 
 # --- step 1: the message ------------------------------------------------------------------------------------
@@ -351,32 +298,6 @@ def param_pressed(ctx: BotContext, message: ScheduledMessage) -> None:
 
 # --- the preview, the summary and the switches ------------------------------------------------------------------------
 
-def _yes_no(value: bool) -> str:
-    return _("yes") if value else _("no")
-
-
-def summary(message: ScheduledMessage, calendar: str) -> str:
-    """What an operator checks before scheduling, and reads in the list."""
-    upcoming = services.scheduled_upcoming(message, limit=3)
-    zone = _("each customer's own clock") if message.local_time else message.time_zone
-    lines = [_("🗓 Scheduled message #%(id)s (%(status)s)") % {"id": message.pk, "status": message.get_status_display()},
-             _("First time: %(when)s (%(zone)s)") % {
-                 "when": dates.instant_text(message.starts_at, message.time_zone, calendar) if message.starts_at else "—",
-                 "zone": zone},
-             _("Repeat: %(rule)s") % {"rule": services.scheduled_describe(message, calendar=calendar)}]
-    if upcoming:
-        lines.append(_("Next: %(times)s") % {"times": ", ".join(dates.wall_text(u.wall, calendar) for u in upcoming)})
-    try:
-        count = audiences.audience_queryset(message.audience, message.audience_params or None).count()
-    except (audiences.AudienceError, KeyError):
-        count = 0
-    lines.append(_("Audience: %(audience)s (%(n)s now)") % {
-        "audience": audiences.audience_describe(message.audience, message.audience_params), "n": count})
-    lines.append(_("At each customer's local time: %(local)s · Pin: %(pin)s · Urgent: %(urgent)s") % {
-        "local": _yes_no(message.local_time), "pin": _yes_no(message.pin), "urgent": _yes_no(message.urgent)})
-    return "\n".join(lines)
-
-
 def _option_buttons(message: ScheduledMessage) -> list:
     i = message.pk
     mark = {True: "✅", False: "▫️"}
@@ -418,67 +339,6 @@ def discard_pressed(ctx: BotContext, message: ScheduledMessage) -> None:
     services.scheduled_discard(message_id=message.pk)
     dialog.dialog_clear(user_id=ctx.user_id)
     ctx.edit(_("Discarded."), parse_mode=None)
-
-
-# --- what is coming, and cancelling ------------------------------------------------------------------------------------
-
-def _line(message: ScheduledMessage, calendar: str) -> str:
-    upcoming = services.scheduled_upcoming(message, limit=1)
-    when = dates.wall_text(upcoming[0].wall, calendar) if upcoming else _("sending now")
-    flags = ("📌" if message.pin else "") + ("⚡" if message.urgent else "") + ("🕒" if message.local_time else "")
-    snippet = " ".join((message.text or _("(a file)")).split())
-    snippet = snippet[:60] + ("…" if len(snippet) > 60 else "")
-    return _("#%(id)s · next %(when)s · %(rule)s · %(audience)s %(flags)s\n    %(text)s") % {
-        "id": message.pk, "when": when, "rule": services.scheduled_describe(message, calendar=calendar),
-        "audience": audiences.audience_describe(message.audience, message.audience_params), "flags": flags,
-        "text": snippet}
-
-
-def scheduled_messages(ctx: BotContext) -> None:
-    items = selectors.scheduled_upcoming_list(limit=LISTED)
-    if not items:
-        ctx.reply(_("Nothing is scheduled. /schedule_message schedules a message."), parse_mode=None)
-        return
-    calendar = _calendar(ctx)
-    lines = [_("🗓 Scheduled messages (the next first):")] + [_line(m, calendar) for m in items]
-    rows = [[(_("✖️ Cancel #%(id)s") % {"id": m.pk}, f"sm:c:{m.pk}")] for m in items]
-    ctx.reply("\n".join(lines), buttons=rows, parse_mode=None)
-
-
-def _ask_cancel(ctx: BotContext, message: ScheduledMessage, *, edit: bool) -> None:
-    text = summary(message, _calendar(ctx)) + "\n\n" + _(
-        "Cancel scheduled message #%(id)s? Nothing more of it will be sent; what was sent stays.") % {"id": message.pk}
-    buttons = [[(_("Yes, cancel it"), f"sm:cc:{message.pk}"), (_("No, keep it"), f"sm:k:{message.pk}")]]
-    (ctx.edit if edit else ctx.reply)(text, buttons=buttons, parse_mode=None)
-
-
-def cancel_scheduled(ctx: BotContext) -> None:
-    if not ctx.args:
-        scheduled_messages(ctx)
-        return
-    message = selectors.scheduled_get(message_id=parse_whole_number(ctx.args[0], max_digits=18) or "")
-    if message is None or message.status not in (Status.SCHEDULED, Status.RUNNING):
-        ctx.reply(_("No scheduled message #%(id)s is coming. /scheduled_messages lists them.") % {"id": ctx.args[0]},
-                  parse_mode=None)
-        return
-    _ask_cancel(ctx, message, edit=False)
-
-
-@_pressed(draft_only=False)
-def cancel_pressed(ctx: BotContext, message: ScheduledMessage) -> None:
-    _ask_cancel(ctx, message, edit=True)
-
-
-@_pressed(draft_only=False)
-def cancel_confirmed(ctx: BotContext, message: ScheduledMessage) -> None:
-    services.scheduled_cancel(message_id=message.pk)
-    ctx.answer(_("Cancelled."))
-    ctx.edit(_("Scheduled message #%(id)s is cancelled.") % {"id": message.pk}, parse_mode=None)
-
-
-@_pressed(draft_only=False)
-def keep_pressed(ctx: BotContext, message: ScheduledMessage) -> None:
-    ctx.edit(_("Kept: scheduled message #%(id)s goes on.") % {"id": message.pk}, parse_mode=None)
 
 
 def register(application) -> None:
