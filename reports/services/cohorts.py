@@ -92,7 +92,8 @@ def cohort_months_missing(*, rebuild: bool = False) -> int:
 
 def _sizes(spans: list[Bucket], calendar: str) -> list[int]:
     """Customers joined in each month: the kept days' counts, then the rest live."""
-    first_day, last_day = _first_day(spans[0]), _first_day(spans[-1]) + timedelta(days=40)
+    # the table's last day (a table of an earlier month must not reach the kept days after it)
+    first_day, last_day = _first_day(spans[0]), spans[-1].end.astimezone(shop_zone()).date() - timedelta(days=1)
     period = Period(spans[0].start, spans[-1].end, first_day, last_day, calendar)
     stop = kept_until(period)
     sizes = [0] * len(spans)

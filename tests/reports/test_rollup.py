@@ -232,3 +232,17 @@ def test_a_day_kept_by_an_older_version_is_read_live_and_kept_again(trades):
     assert rollup_missing()["days"] == 3  # that day, and the last two closed ones as always
     assert set(RollupDay.objects.values_list("version", flat=True)) == {2}
     assert everything() == live
+
+
+def test_a_cohort_table_of_an_earlier_month_ignores_the_days_kept_after_it(trades):
+    from reports.services import report_cohorts
+
+    with time_machine.travel(at(35), tick=False):
+        CustomerFactory(language="en")  # joined on April 5, a day kept after March
+    with time_machine.travel(at(45), tick=False):  # April 15: the March days are kept, and April's first ones
+        rollup_missing()
+        earlier = datetime(2026, 3, 20, 12, tzinfo=TEHRAN)
+        kept = report_cohorts(1, calendar="gregorian", now=earlier)  # March only: every day of it kept
+        RollupDay.objects.all().delete()
+        assert report_cohorts(1, calendar="gregorian", now=earlier) == kept
+        assert kept["cohorts"][0]["cohort"] == "2026-03" and kept["cohorts"][0]["customers"] >= 6
